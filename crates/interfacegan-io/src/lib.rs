@@ -1,0 +1,30 @@
+//! File input and output for interfacegan-rs: `.npy` arrays, memory-mapped code matrices and
+//! atomic, no-clobber output files.
+//!
+//! Every error names the file it is about and what is wrong with it, so that a command-line user
+//! can act on the message alone.
+//!
+//! ```
+//! use interfacegan_io::{NpyArray, read_f64, write_npy};
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("boundary.npy");
+//! let normal = NpyArray::new(vec![1, 3], vec![0.6f32, 0.0, 0.8]).unwrap();
+//! write_npy(&path, &normal, false).unwrap();
+//! let back = read_f64(&path).unwrap();
+//! assert_eq!(back.shape(), &[1, 3]);
+//! assert!((back.data()[2] - 0.8).abs() < 1e-7);
+//! // An existing output is never replaced unless asked.
+//! assert!(write_npy(&path, &normal, false).is_err());
+//! ```
+
+mod array;
+mod atomic;
+mod error;
+mod mapped;
+mod npy;
+
+pub use array::NpyArray;
+pub use atomic::{write_atomic, write_atomic_with};
+pub use error::IoError;
+pub use mapped::MappedMatrix;
+pub use npy::{NpyElement, read_f32, read_f64, read_header, write_npy, NpyHeaderInfo};

@@ -1,0 +1,268 @@
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use npyz::{DType, Order, TypeChar, WriterBuilder};
+
+use crate::{IoError, NpyArray, write_atomic_with};
+
+/// What a `.npy` header says about the array that follows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpyHeaderInfo {
+    /// The extent of each axis.
+    pub shape: Vec<usize>,
+    /// Bytes per element: 4 for float32, 8 for float64.
+    pub element_size: usize,
+    /// True when the values are stored little-endian.
+    pub little_endian: bool,
+    /// True when the values are stored in Fortran (column-major) order.
+    pub fortran_order: bool,
+    /// Byte offset of the first value in the file.
+    pub data_offset: usize,
+}
+
+impl NpyHeaderInfo {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True for an array with no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts the bytes the header parser consumes, which gives the data offset.
+struct Counting<R> {
+    inner: R,
+    count: usize,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n;
+        Ok(n)
+    }
+}
+
+fn open(path: &Path) -> Result<(File, u64), IoError> {
+    let file = File::open(path).map_err(|e| IoError::os(path, "cannot open", e))?;
+    let len = file.metadata().map_err(|e| IoError::os(path, "cannot stat", e))?.len();
+    Ok((file, len))
+}
+
+fn parse_header(path: &Path, reader: impl Read, file_len: u64) -> Result<NpyHeaderInfo, IoError> {
+    let mut counting = Counting { inner: reader, count: 0 };
+    let header = npyz::NpyHeader::from_reader(&mut counting)
+        .map_err(|e| IoError::format(path, format!("bad header ({e})")))?;
+    let type_str = match header.dtype() {
+        DType::Plain(ts) => ts,
+        other => {
+            return Err(IoError::Dtype { path: path.to_path_buf(), dtype: other.descr() });
+        }
+    };
+    let element_size = type_str.size_field() as usize;
+    if type_str.type_char() != TypeChar::Float || !(element_size == 4 || element_size == 8) {
+        return Err(IoError::Dtype { path: path.to_path_buf(), dtype: type_str.to_string() });
+    }
+    let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
+    let info = NpyHeaderInfo {
+        shape,
+        element_size,
+        little_endian: type_str.endianness() != npyz::Endianness::Big,
+        fortran_order: header.order() == Order::Fortran,
+        data_offset: counting.count,
+    };
+    let needed = info.data_offset as u64 + (info.len() * element_size) as u64;
+    if file_len < needed {
+        return Err(IoError::format(
+            path,
+            format!(
+                "truncated: shape {:?} needs {needed} bytes, the file has {file_len}",
+                info.shape
+            ),
+        ));
+    }
+    Ok(info)
+}
+
+/// Reads only the header of a `.npy` file: shape, dtype, order and data offset.
+pub fn read_header(path: impl AsRef<Path>) -> Result<NpyHeaderInfo, IoError> {
+    let path = path.as_ref();
+    let (file, len) = open(path)?;
+    parse_header(path, BufReader::new(file), len)
+}
+
+fn decode<T: Copy>(
+    path: &Path,
+    info: &NpyHeaderInfo,
+    bytes: &[u8],
+    f32_to: impl Fn(f32) -> T,
+    f64_to: impl Fn(f64) -> T,
+) -> Result<Vec<T>, IoError> {
+    let n = info.len();
+    let body = &bytes[info.data_offset..info.data_offset + n * info.element_size];
+    let values: Vec<T> = match (info.element_size, info.little_endian) {
+        (4, true) => body.chunks_exact(4).map(|c| f32_to(f32::from_le_bytes(c.try_into().unwrap()))).collect(),
+        (4, false) => body.chunks_exact(4).map(|c| f32_to(f32::from_be_bytes(c.try_into().unwrap()))).collect(),
+        (8, true) => body.chunks_exact(8).map(|c| f64_to(f64::from_le_bytes(c.try_into().unwrap()))).collect(),
+        (8, false) => body.chunks_exact(8).map(|c| f64_to(f64::from_be_bytes(c.try_into().unwrap()))).collect(),
+        _ => return Err(IoError::format(path, "unsupported element size")),
+    };
+    Ok(if info.fortran_order { fortran_to_c(&info.shape, values) } else { values })
+}
+
+/// Reorders column-major values into row-major order for the same shape.
+fn fortran_to_c<T: Copy>(shape: &[usize], values: Vec<T>) -> Vec<T> {
+    if shape.len() < 2 {
+        return values;
+    }
+    let n = values.len();
+    let mut out = Vec::with_capacity(n);
+    let mut index = vec![0usize; shape.len()];
+    for _ in 0..n {
+        // Fortran offset of the current row-major multi-index.
+        let mut offset = 0;
+        let mut stride = 1;
+        for (axis, &i) in index.iter().enumerate() {
+            offset += i * stride;
+            stride *= shape[axis];
+        }
+        out.push(values[offset]);
+        for axis in (0..shape.len()).rev() {
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    out
+}
+
+fn read_with<T: Copy>(
+    path: &Path,
+    f32_to: impl Fn(f32) -> T,
+    f64_to: impl Fn(f64) -> T,
+) -> Result<NpyArray<T>, IoError> {
+    let (mut file, len) = open(path)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes).map_err(|e| IoError::os(path, "cannot read", e))?;
+    let info = parse_header(path, &bytes[..], len)?;
+    let data = decode(path, &info, &bytes, f32_to, f64_to)?;
+    Ok(NpyArray::new(info.shape, data).expect("decode yields shape.product() values"))
+}
+
+/// Reads a float32 or float64 `.npy` file of any rank as `f32` values (float64 is rounded).
+pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray<f32>, IoError> {
+    read_with(path.as_ref(), |x| x, |x| x as f32)
+}
+
+/// Reads a float32 or float64 `.npy` file of any rank as `f64` values (float32 is widened exactly).
+pub fn read_f64(path: impl AsRef<Path>) -> Result<NpyArray<f64>, IoError> {
+    read_with(path.as_ref(), f64::from, |x| x)
+}
+
+/// An element type this crate writes: `f32` (`<f4`) or `f64` (`<f8`).
+pub trait NpyElement: npyz::Serialize + npyz::AutoSerialize + Copy {}
+impl NpyElement for f32 {}
+impl NpyElement for f64 {}
+
+/// Writes `array` as a little-endian C-order `.npy` file, atomically: the data goes to a temporary
+/// file beside `path` that is then moved into place. An existing `path` is kept, and an
+/// [`IoError::AlreadyExists`] returned, unless `overwrite` is true.
+pub fn write_npy<T: NpyElement>(
+    path: impl AsRef<Path>,
+    array: &NpyArray<T>,
+    overwrite: bool,
+) -> Result<(), IoError> {
+    let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
+    write_atomic_with(path.as_ref(), overwrite, |writer| {
+        let mut npy = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(writer)
+            .begin_nd()?;
+        npy.extend(array.data().iter().copied())?;
+        npy.finish()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_raw(path: &Path, descr: &str, fortran: bool, shape: &str, body: &[u8]) {
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(body);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn round_trip_f32_and_f64_any_rank() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = NpyArray::new(vec![2, 3, 2], (0..12).map(|i| i as f32 * 0.5).collect()).unwrap();
+        let p = dir.path().join("a.npy");
+        write_npy(&p, &a, false).unwrap();
+        assert_eq!(read_f32(&p).unwrap(), a);
+        let b = NpyArray::new(vec![4], vec![1.0f64 / 3.0, -2.0, 0.0, 1e300]).unwrap();
+        let q = dir.path().join("b.npy");
+        write_npy(&q, &b, false).unwrap();
+        assert_eq!(read_f64(&q).unwrap(), b);
+        let header = read_header(&q).unwrap();
+        assert_eq!(header.element_size, 8);
+        assert_eq!(header.shape, vec![4]);
+    }
+
+    #[test]
+    fn reads_big_endian_and_fortran_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.npy");
+        // Column-major [2, 3]: columns (1,4) (2,5) (3,6).
+        let body: Vec<u8> = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0].iter().flat_map(|x| x.to_be_bytes()).collect();
+        write_raw(&p, ">f8", true, "(2, 3)", &body);
+        let a = read_f32(&p).unwrap();
+        assert_eq!(a.shape(), &[2, 3]);
+        assert_eq!(a.data(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn wrong_dtype_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.npy");
+        write_raw(&p, "<i4", false, "(2,)", &[0u8; 8]);
+        let err = read_f32(&p).unwrap_err().to_string();
+        assert!(err.contains("i.npy") && err.contains("<i4"), "{err}");
+    }
+
+    #[test]
+    fn truncated_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.npy");
+        write_raw(&p, "<f4", false, "(10, 2)", &[0u8; 12]);
+        let err = read_f32(&p).unwrap_err().to_string();
+        assert!(err.contains("t.npy") && err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn garbage_and_missing_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.npy");
+        std::fs::write(&p, b"hello world, not numpy").unwrap();
+        let err = read_f64(&p).unwrap_err().to_string();
+        assert!(err.contains("g.npy") && err.contains("not a valid .npy"), "{err}");
+        let missing = dir.path().join("missing.npy");
+        let err = read_f64(&missing).unwrap_err().to_string();
+        assert!(err.contains("missing.npy") && err.contains("cannot open"), "{err}");
+    }
+}
