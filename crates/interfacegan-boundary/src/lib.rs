@@ -1,1 +1,31 @@
+//! InterFaceGAN semantic boundaries: the official sample selection, an exact and fast linear SVM
+//! (hinge loss, C = 1, free intercept: what `sklearn.svm.SVC(kernel='linear')` solves), and the
+//! boundary file format.
+//!
+//! ```
+//! use interfacegan_boundary::{Boundary, FitOptions};
+//! // 400 codes in R^8 whose score is mostly their first coordinate.
+//! let dim = 8;
+//! let codes: Vec<f32> = (0..400 * dim).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+//! let scores: Vec<f32> = codes.chunks(dim).map(|z| z[0] + 0.1 * z[1]).collect();
+//! let (boundary, report) = Boundary::fit(&codes, dim, &scores, &FitOptions::default().chosen_num_or_ratio(0.2)).unwrap();
+//! assert!(boundary.normal()[0] > 0.9);
+//! assert_eq!(report.chosen_per_side, 80);
+//! assert!(report.val_accuracy.unwrap() > 0.95);
+//! ```
 
+mod active_set;
+mod boundary;
+mod error;
+mod fit;
+mod kernels;
+mod primal;
+mod select;
+mod svm;
+
+pub use boundary::Boundary;
+pub use error::BoundaryError;
+pub use fit::{FitOptions, FitReport};
+pub use kernels::simd_level;
+pub use select::{Split, chosen_count, split_samples};
+pub use svm::{LinearSvm, SvmError, SvmParams, SvmReport, train_linear_svm};

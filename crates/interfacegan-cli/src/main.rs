@@ -1,1 +1,48 @@
-fn main() {}
+//! `interfacegan`: the command line of interfacegan-rs.
+
+mod cli_error;
+mod metrics;
+mod project;
+mod train_boundary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub(crate) use cli_error::CliError;
+
+/// Edit semantic attributes of GAN faces by moving latent codes along learned boundaries
+/// (InterFaceGAN).
+#[derive(Parser)]
+#[command(name = "interfacegan", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fit an attribute boundary (linear SVM) from latent codes and their scores.
+    TrainBoundary(train_boundary::Args),
+    /// Remove from a boundary its components along condition boundaries (conditional editing).
+    Project(project::Args),
+    /// Measures on boundaries and scores.
+    #[command(subcommand)]
+    Metrics(metrics::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::TrainBoundary(args) => train_boundary::run(args),
+        Command::Project(args) => project::run(args),
+        Command::Metrics(command) => metrics::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

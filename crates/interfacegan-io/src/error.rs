@@ -60,10 +60,17 @@ pub enum IoError {
 
 impl IoError {
     pub(crate) fn os(path: &std::path::Path, action: &'static str, source: std::io::Error) -> Self {
-        IoError::Os { path: path.to_path_buf(), action, source }
+        IoError::Os {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
     }
 
     pub(crate) fn format(path: &std::path::Path, reason: impl Into<String>) -> Self {
-        IoError::Format { path: path.to_path_buf(), reason: reason.into() }
+        IoError::Format {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
 }

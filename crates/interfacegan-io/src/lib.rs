@@ -27,4 +27,4 @@ pub use array::NpyArray;
 pub use atomic::{write_atomic, write_atomic_with};
 pub use error::IoError;
 pub use mapped::MappedMatrix;
-pub use npy::{NpyElement, read_f32, read_f64, read_header, write_npy, NpyHeaderInfo};
+pub use npy::{NpyElement, NpyHeaderInfo, read_f32, read_f64, read_header, write_npy};

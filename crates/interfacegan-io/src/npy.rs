@@ -49,23 +49,35 @@ impl<R: Read> Read for Counting<R> {
 
 fn open(path: &Path) -> Result<(File, u64), IoError> {
     let file = File::open(path).map_err(|e| IoError::os(path, "cannot open", e))?;
-    let len = file.metadata().map_err(|e| IoError::os(path, "cannot stat", e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| IoError::os(path, "cannot stat", e))?
+        .len();
     Ok((file, len))
 }
 
 fn parse_header(path: &Path, reader: impl Read, file_len: u64) -> Result<NpyHeaderInfo, IoError> {
-    let mut counting = Counting { inner: reader, count: 0 };
+    let mut counting = Counting {
+        inner: reader,
+        count: 0,
+    };
     let header = npyz::NpyHeader::from_reader(&mut counting)
         .map_err(|e| IoError::format(path, format!("bad header ({e})")))?;
     let type_str = match header.dtype() {
         DType::Plain(ts) => ts,
         other => {
-            return Err(IoError::Dtype { path: path.to_path_buf(), dtype: other.descr() });
+            return Err(IoError::Dtype {
+                path: path.to_path_buf(),
+                dtype: other.descr(),
+            });
         }
     };
     let element_size = type_str.size_field() as usize;
     if type_str.type_char() != TypeChar::Float || !(element_size == 4 || element_size == 8) {
-        return Err(IoError::Dtype { path: path.to_path_buf(), dtype: type_str.to_string() });
+        return Err(IoError::Dtype {
+            path: path.to_path_buf(),
+            dtype: type_str.to_string(),
+        });
     }
     let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
     let info = NpyHeaderInfo {
@@ -105,13 +117,29 @@ fn decode<T: Copy>(
     let n = info.len();
     let body = &bytes[info.data_offset..info.data_offset + n * info.element_size];
     let values: Vec<T> = match (info.element_size, info.little_endian) {
-        (4, true) => body.chunks_exact(4).map(|c| f32_to(f32::from_le_bytes(c.try_into().unwrap()))).collect(),
-        (4, false) => body.chunks_exact(4).map(|c| f32_to(f32::from_be_bytes(c.try_into().unwrap()))).collect(),
-        (8, true) => body.chunks_exact(8).map(|c| f64_to(f64::from_le_bytes(c.try_into().unwrap()))).collect(),
-        (8, false) => body.chunks_exact(8).map(|c| f64_to(f64::from_be_bytes(c.try_into().unwrap()))).collect(),
+        (4, true) => body
+            .chunks_exact(4)
+            .map(|c| f32_to(f32::from_le_bytes(c.try_into().unwrap())))
+            .collect(),
+        (4, false) => body
+            .chunks_exact(4)
+            .map(|c| f32_to(f32::from_be_bytes(c.try_into().unwrap())))
+            .collect(),
+        (8, true) => body
+            .chunks_exact(8)
+            .map(|c| f64_to(f64::from_le_bytes(c.try_into().unwrap())))
+            .collect(),
+        (8, false) => body
+            .chunks_exact(8)
+            .map(|c| f64_to(f64::from_be_bytes(c.try_into().unwrap())))
+            .collect(),
         _ => return Err(IoError::format(path, "unsupported element size")),
     };
-    Ok(if info.fortran_order { fortran_to_c(&info.shape, values) } else { values })
+    Ok(if info.fortran_order {
+        fortran_to_c(&info.shape, values)
+    } else {
+        values
+    })
 }
 
 /// Reorders column-major values into row-major order for the same shape.
@@ -149,7 +177,8 @@ fn read_with<T: Copy>(
 ) -> Result<NpyArray<T>, IoError> {
     let (mut file, len) = open(path)?;
     let mut bytes = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut bytes).map_err(|e| IoError::os(path, "cannot read", e))?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| IoError::os(path, "cannot read", e))?;
     let info = parse_header(path, &bytes[..], len)?;
     let data = decode(path, &info, &bytes, f32_to, f64_to)?;
     Ok(NpyArray::new(info.shape, data).expect("decode yields shape.product() values"))
@@ -165,10 +194,11 @@ pub fn read_f64(path: impl AsRef<Path>) -> Result<NpyArray<f64>, IoError> {
     read_with(path.as_ref(), f64::from, |x| x)
 }
 
-/// An element type this crate writes: `f32` (`<f4`) or `f64` (`<f8`).
+/// An element type this crate writes: `f32` (`<f4`), `f64` (`<f8`) or `i64` (`<i8`, for row indices).
 pub trait NpyElement: npyz::Serialize + npyz::AutoSerialize + Copy {}
 impl NpyElement for f32 {}
 impl NpyElement for f64 {}
+impl NpyElement for i64 {}
 
 /// Writes `array` as a little-endian C-order `.npy` file, atomically: the data goes to a temporary
 /// file beside `path` that is then moved into place. An existing `path` is kept, and an
@@ -195,8 +225,10 @@ mod tests {
     use super::*;
 
     fn write_raw(path: &Path, descr: &str, fortran: bool, shape: &str, body: &[u8]) {
-        let mut header =
-            format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+        let mut header = format!(
+            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+            if fortran { "True" } else { "False" }
+        );
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }
@@ -229,7 +261,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.npy");
         // Column-major [2, 3]: columns (1,4) (2,5) (3,6).
-        let body: Vec<u8> = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0].iter().flat_map(|x| x.to_be_bytes()).collect();
+        let body: Vec<u8> = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0]
+            .iter()
+            .flat_map(|x| x.to_be_bytes())
+            .collect();
         write_raw(&p, ">f8", true, "(2, 3)", &body);
         let a = read_f32(&p).unwrap();
         assert_eq!(a.shape(), &[2, 3]);
@@ -260,9 +295,15 @@ mod tests {
         let p = dir.path().join("g.npy");
         std::fs::write(&p, b"hello world, not numpy").unwrap();
         let err = read_f64(&p).unwrap_err().to_string();
-        assert!(err.contains("g.npy") && err.contains("not a valid .npy"), "{err}");
+        assert!(
+            err.contains("g.npy") && err.contains("not a valid .npy"),
+            "{err}"
+        );
         let missing = dir.path().join("missing.npy");
         let err = read_f64(&missing).unwrap_err().to_string();
-        assert!(err.contains("missing.npy") && err.contains("cannot open"), "{err}");
+        assert!(
+            err.contains("missing.npy") && err.contains("cannot open"),
+            "{err}"
+        );
     }
 }

@@ -1,1 +1,77 @@
+//! # interfacegan
+//!
+//! Edit the semantic attributes of GAN-generated faces by moving their latent codes along learned
+//! directions: InterFaceGAN (Shen, Gu, Tang and Zhou, CVPR 2020 / TPAMI 2020), in Rust.
+//!
+//! This crate is a thin facade over the workspace's single-purpose crates:
+//!
+//! | crate | job |
+//! |---|---|
+//! | [`interfacegan_boundary`] | official sample selection, exact linear SVM, [`Boundary`] and its files |
+//! | [`interfacegan_subspace`] | [`conditional_direction`], [`linear_interpolate`], cosine and correlation measures |
+//! | [`interfacegan_io`] | `.npy` files, memory-mapped code matrices, atomic no-clobber outputs |
+//!
+//! ## Fit a boundary, condition it, edit along it
+//!
+//! ```
+//! use interfacegan::{Boundary, FitOptions, conditional_direction, linear_interpolate};
+//! use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
+//! use rand_distr::StandardNormal;
+//!
+//! // Codes z ~ N(0, I) in R^16 and two attribute scores that depend on them linearly.
+//! let (n, dim) = (2_000, 16);
+//! let mut rng = ChaCha8Rng::seed_from_u64(7);
+//! let codes: Vec<f32> = (0..n * dim).map(|_| rng.sample(StandardNormal)).collect();
+//! let smile: Vec<f32> = codes.chunks(dim).map(|z| z[0] + 0.5 * z[1]).collect();
+//! let gender: Vec<f32> = codes.chunks(dim).map(|z| z[1]).collect();
+//!
+//! // The official procedure: top and bottom 2 % (here 10 %), 70/30 split, linear SVM.
+//! let options = FitOptions::default().chosen_num_or_ratio(0.1).seed(1);
+//! let (smile_b, report) = Boundary::fit(&codes, dim, &smile, &options.clone().attribute("smile"))?;
+//! let (gender_b, _) = Boundary::fit(&codes, dim, &gender, &options.attribute("gender"))?;
+//! assert!(report.val_accuracy.unwrap() > 0.95);
+//!
+//! // Smile without gender: remove the gender direction from the smile direction.
+//! let n_smile = conditional_direction(smile_b.normal(), &[gender_b.normal()])?;
+//! let along_gender: f64 = n_smile.iter().zip(gender_b.normal()).map(|(a, b)| a * b).sum();
+//! assert!(along_gender.abs() < 1e-12);
+//!
+//! // Ten edits of the first code, from distance -3 to 3 (the official defaults).
+//! let edits = linear_interpolate(&codes[..dim], &n_smile, -3.0, 3.0, 10)?;
+//! assert_eq!(edits.len(), 10);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Files from the official Python scripts
+//!
+//! ```
+//! use interfacegan::{Boundary, io::{NpyArray, write_npy}};
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("smile_boundary.npy");
+//! # write_npy(&path, &NpyArray::new(vec![1, 4], vec![0.5f64, 0.5, 0.5, 0.5])?, false)?;
+//! // An official boundary file: (1, D) float64. Saving writes float32 plus a JSON sidecar.
+//! let smile = Boundary::load(&path)?;
+//! assert_eq!(smile.dim(), 4);
+//! smile.save(dir.path().join("copy.npy"), false)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+pub use interfacegan_boundary::{
+    Boundary, BoundaryError, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams,
+    SvmReport, chosen_count, simd_level, split_samples, train_linear_svm,
+};
+pub use interfacegan_subspace::{
+    DistanceMode, InterpolateOptions, LayerSelection, ProjectOptions, Projection, SubspaceError,
+    conditional_direction, conditional_direction_with, correlation_matrix, cosine_similarity,
+    cosine_similarity_matrix, interpolate, linear_interpolate, linspace, shift,
+};
+
+/// `.npy` files and safe output (re-export of [`interfacegan_io`]).
+pub use interfacegan_io as io;
+
+/// The crates behind the facade, for what it does not re-export.
+pub mod crates {
+    pub use interfacegan_boundary as boundary;
+    pub use interfacegan_io as io;
+    pub use interfacegan_subspace as subspace;
+}

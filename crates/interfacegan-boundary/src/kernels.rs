@@ -1,0 +1,150 @@
+//! Dense float32 kernels with the widest SIMD the running CPU offers, chosen once at run time
+//! (never `-C target-cpu=native`, which would make binaries that crash on older CPUs).
+
+use std::sync::OnceLock;
+
+type DotFn = fn(&[f32], &[f32]) -> f64;
+
+/// Lanes of independent partial sums: enough to hide FMA latency on 512-bit units.
+const LANES: usize = 64;
+
+macro_rules! dot_body {
+    ($a:expr, $b:expr, $fma:expr) => {{
+        let (a, b) = ($a, $b);
+        let n = a.len().min(b.len());
+        let split = n - n % LANES;
+        let mut acc = [0f32; LANES];
+        for (ca, cb) in a[..split]
+            .chunks_exact(LANES)
+            .zip(b[..split].chunks_exact(LANES))
+        {
+            for k in 0..LANES {
+                acc[k] = $fma(ca[k], cb[k], acc[k]);
+            }
+        }
+        let mut total: f64 = acc.iter().map(|&x| x as f64).sum();
+        for k in split..n {
+            total += a[k] as f64 * b[k] as f64;
+        }
+        total
+    }};
+}
+
+fn dot_portable(a: &[f32], b: &[f32]) -> f64 {
+    dot_body!(a, b, |x: f32, y: f32, z: f32| x * y + z)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::LANES;
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_avx2_impl(a: &[f32], b: &[f32]) -> f64 {
+        dot_body!(a, b, f32::mul_add)
+    }
+
+    #[target_feature(enable = "avx512f,fma")]
+    unsafe fn dot_avx512_impl(a: &[f32], b: &[f32]) -> f64 {
+        dot_body!(a, b, f32::mul_add)
+    }
+
+    pub(super) fn dot_avx2(a: &[f32], b: &[f32]) -> f64 {
+        // SAFETY: only selected after `is_x86_feature_detected!("avx2")` and `("fma")`.
+        unsafe { dot_avx2_impl(a, b) }
+    }
+
+    pub(super) fn dot_avx512(a: &[f32], b: &[f32]) -> f64 {
+        // SAFETY: only selected after `is_x86_feature_detected!("avx512f")` and `("fma")`.
+        unsafe { dot_avx512_impl(a, b) }
+    }
+}
+
+fn select_dot() -> (DotFn, &'static str) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::env::var_os("INTERFACEGAN_NO_SIMD").is_none() {
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+                return (x86::dot_avx512, "avx512");
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return (x86::dot_avx2, "avx2");
+            }
+        }
+    }
+    (dot_portable, "portable")
+}
+
+fn dispatch() -> &'static (DotFn, &'static str) {
+    static CHOICE: OnceLock<(DotFn, &'static str)> = OnceLock::new();
+    CHOICE.get_or_init(select_dot)
+}
+
+/// Dot product of two float32 vectors (float32 partial sums in SIMD lanes, combined in float64).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f64 {
+    (dispatch().0)(a, b)
+}
+
+/// The instruction set the kernels use on this CPU: "avx512", "avx2" or "portable".
+/// Set `INTERFACEGAN_NO_SIMD=1` to force the portable path.
+pub fn simd_level() -> &'static str {
+    dispatch().1
+}
+
+/// Dot product of two float64 vectors with independent partial sums (vectorisable).
+#[inline]
+pub fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+    const W: usize = 8;
+    let n = a.len().min(b.len());
+    let split = n - n % W;
+    let mut acc = [0f64; W];
+    for (ca, cb) in a[..split].chunks_exact(W).zip(b[..split].chunks_exact(W)) {
+        for k in 0..W {
+            acc[k] += ca[k] * cb[k];
+        }
+    }
+    let mut total: f64 = acc.iter().sum();
+    for k in split..n {
+        total += a[k] * b[k];
+    }
+    total
+}
+
+/// `out[i] = rows[i] . v` for a row-major `rows` of width `v.len()`.
+pub fn gemv(rows: &[f32], v: &[f32], out: &mut [f64]) {
+    let d = v.len();
+    let f = dispatch().0;
+    for (o, row) in out.iter_mut().zip(rows.chunks_exact(d)) {
+        *o = f(row, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_paths_agree_with_f64() {
+        let a: Vec<f32> = (0..517)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+            .collect();
+        let b: Vec<f32> = (0..517)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
+            .collect();
+        let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
+        let mut paths: Vec<DotFn> = vec![dot_portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                paths.push(x86::dot_avx2);
+            }
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+                paths.push(x86::dot_avx512);
+            }
+        }
+        for f in paths {
+            assert!((f(&a, &b) - exact).abs() < 1e-4 * exact.abs().max(1.0));
+        }
+        assert!(["avx512", "avx2", "portable"].contains(&simd_level()));
+    }
+}

@@ -1,0 +1,150 @@
+//! The official sample selection of `train_boundary`: sort by score, take the top and bottom
+//! `chosen` rows, shuffle and split each side into training and validation; the middle rows form the
+//! "remaining" set.
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha12Rng;
+use rand::seq::SliceRandom;
+
+use crate::BoundaryError;
+
+/// Which input rows go where, with their labels (true = positive = high score).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Split {
+    /// Rows per side: `min(int(N r) or int(r), N / 2)` of the valid rows.
+    pub chosen_per_side: usize,
+    /// Training rows: the positives' share first, then the negatives'.
+    pub train: Vec<usize>,
+    /// Number of positive rows at the head of `train`.
+    pub train_positives: usize,
+    /// Validation rows: positives first, then negatives.
+    pub val: Vec<usize>,
+    /// Number of positive rows at the head of `val`.
+    pub val_positives: usize,
+    /// The middle rows, in descending score order.
+    pub remaining: Vec<usize>,
+    /// Remaining rows are labelled positive when their score is at least this: the midpoint of
+    /// the highest and lowest valid scores, as upstream does.
+    pub remaining_threshold: f32,
+    /// Rows dropped because their score equals the invalid value.
+    pub invalid: usize,
+}
+
+/// Number of rows per side for `chosen_num_or_ratio` on `valid` rows, as upstream computes it.
+pub fn chosen_count(valid: usize, chosen_num_or_ratio: f64) -> Result<usize, BoundaryError> {
+    if !(chosen_num_or_ratio.is_finite() && chosen_num_or_ratio > 0.0) {
+        return Err(BoundaryError::Option(format!(
+            "chosen_num_or_ratio must be a positive number (a ratio in (0, 1] or a count), got {chosen_num_or_ratio}"
+        )));
+    }
+    let chosen = if chosen_num_or_ratio <= 1.0 {
+        (valid as f64 * chosen_num_or_ratio) as usize
+    } else {
+        chosen_num_or_ratio as usize
+    };
+    Ok(chosen.min(valid / 2))
+}
+
+/// Splits rows by `scores` with the official rules. `seed` drives the two shuffles that upstream
+/// leaves unseeded.
+pub fn split_samples(
+    scores: &[f32],
+    chosen_num_or_ratio: f64,
+    split_ratio: f64,
+    invalid_value: Option<f32>,
+    seed: u64,
+) -> Result<Split, BoundaryError> {
+    if !(0.0..=1.0).contains(&split_ratio) {
+        return Err(BoundaryError::Option(format!(
+            "split_ratio must lie in [0, 1], got {split_ratio}"
+        )));
+    }
+    let mut order: Vec<usize> = Vec::with_capacity(scores.len());
+    let mut invalid = 0;
+    for (i, &s) in scores.iter().enumerate() {
+        if invalid_value.is_some_and(|v| v == s || (v.is_nan() && s.is_nan())) {
+            invalid += 1;
+        } else if !s.is_finite() {
+            return Err(BoundaryError::Input(format!(
+                "score of row {i} is {s}; mark unusable rows with an invalid value (-V) instead"
+            )));
+        } else {
+            order.push(i);
+        }
+    }
+    let valid = order.len();
+    let chosen = chosen_count(valid, chosen_num_or_ratio)?;
+    if chosen == 0 {
+        return Err(BoundaryError::Input(format!(
+            "{valid} valid rows and chosen_num_or_ratio {chosen_num_or_ratio} select no sample per side"
+        )));
+    }
+    // Descending by score; ties keep row order, so the split is reproducible.
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (max, min) = (scores[order[0]], scores[order[valid - 1]]);
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
+    let mut positive = order[..chosen].to_vec();
+    let mut negative = order[valid - chosen..].to_vec();
+    positive.shuffle(&mut rng);
+    negative.shuffle(&mut rng);
+    let train_num = (chosen as f64 * split_ratio) as usize;
+    let train = [&positive[..train_num], &negative[..train_num]].concat();
+    let val = [&positive[train_num..], &negative[train_num..]].concat();
+    Ok(Split {
+        chosen_per_side: chosen,
+        train,
+        train_positives: train_num,
+        val,
+        val_positives: chosen - train_num,
+        remaining: order[chosen..valid - chosen].to_vec(),
+        remaining_threshold: (max + min) / 2.0,
+        invalid,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chosen_follows_upstream() {
+        assert_eq!(chosen_count(500_000, 0.02).unwrap(), 10_000);
+        assert_eq!(chosen_count(100, 0.02).unwrap(), 2);
+        assert_eq!(chosen_count(100, 30.0).unwrap(), 30);
+        assert_eq!(chosen_count(100, 80.0).unwrap(), 50, "capped at N / 2");
+        assert_eq!(chosen_count(101, 1.0).unwrap(), 50);
+        assert!(chosen_count(100, 0.0).is_err());
+        assert!(chosen_count(100, -1.0).is_err());
+    }
+
+    #[test]
+    fn split_takes_top_and_bottom() {
+        let scores: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let s = split_samples(&scores, 0.1, 0.7, None, 1).unwrap();
+        assert_eq!(s.chosen_per_side, 10);
+        assert_eq!((s.train.len(), s.train_positives), (14, 7));
+        assert_eq!((s.val.len(), s.val_positives), (6, 3));
+        assert!(s.train[..7].iter().chain(&s.val[..3]).all(|&i| i >= 90));
+        assert!(s.train[7..].iter().chain(&s.val[3..]).all(|&i| i < 10));
+        assert_eq!(s.remaining.len(), 80);
+        assert_eq!(s.remaining[0], 89);
+        assert_eq!(s.remaining_threshold, 49.5);
+        let again = split_samples(&scores, 0.1, 0.7, None, 1).unwrap();
+        assert_eq!(s, again, "seeded");
+        let other = split_samples(&scores, 0.1, 0.7, None, 2).unwrap();
+        assert_ne!(s.train, other.train);
+    }
+
+    #[test]
+    fn invalid_rows_are_dropped_and_nan_rejected() {
+        let scores = [0.0f32, -1.0, 5.0, -1.0, 3.0, 1.0];
+        let s = split_samples(&scores, 1.0, 0.5, Some(-1.0), 0).unwrap();
+        assert_eq!(s.invalid, 2);
+        assert_eq!(s.chosen_per_side, 2);
+        assert!(!s.train.contains(&1) && !s.val.contains(&3));
+        let err = split_samples(&[0.0, f32::NAN, 1.0], 0.5, 0.7, None, 0).unwrap_err();
+        assert!(err.to_string().contains("row 1"));
+        assert!(split_samples(&scores, 0.02, 1.5, None, 0).is_err());
+        assert!(split_samples(&[1.0], 0.5, 0.7, None, 0).is_err());
+    }
+}
