@@ -39,11 +39,7 @@ pub(crate) fn kkt_gap(y: &[f64], alpha: &[f64], wx: &[f64], c: f64) -> (f64, f64
     let mut m_low = f64::INFINITY;
     for i in 0..y.len() {
         let v = y[i] - wx[i];
-        let (up, low) = if y[i] > 0.0 {
-            (alpha[i] < c, alpha[i] > 0.0)
-        } else {
-            (alpha[i] > 0.0, alpha[i] < c)
-        };
+        let (up, low) = if y[i] > 0.0 { (alpha[i] < c, alpha[i] > 0.0) } else { (alpha[i] > 0.0, alpha[i] < c) };
         if up {
             m_up = m_up.max(v);
         }
@@ -119,11 +115,8 @@ pub(crate) fn solve_from_sets(
                 // A whisper of ridge keeps the factorisation alive when |F| exceeds the rank.
                 q[r * f + r] += 1e-10 * trace;
             }
-            let rhs: Vec<f64> = free
-                .iter()
-                .zip(xf.chunks_exact(dim))
-                .map(|(&i, row)| 1.0 - y[i] * dot_f64(&w_bound, row))
-                .collect();
+            let rhs: Vec<f64> =
+                free.iter().zip(xf.chunks_exact(dim)).map(|(&i, row)| 1.0 - y[i] * dot_f64(&w_bound, row)).collect();
             if !cholesky(&mut q, f) {
                 return None;
             }
@@ -161,12 +154,7 @@ pub(crate) fn solve_from_sets(
         if in_box {
             let (gap, _, _) = kkt_gap(y, &alpha, &wx, c);
             if gap <= eps {
-                return Some(Exact {
-                    alpha,
-                    w,
-                    wx,
-                    iterations: iteration,
-                });
+                return Some(Exact { alpha, w, wx, iterations: iteration });
             }
         }
         // Correct the sets where the solution breaks the optimality conditions. Rows leave F

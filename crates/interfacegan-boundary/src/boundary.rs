@@ -4,9 +4,7 @@ use std::time::Instant;
 use interfacegan_io::{NpyArray, read_f64, write_atomic, write_npy};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    BoundaryError, FitOptions, FitReport, LinearSvm, Split, split_samples, train_linear_svm,
-};
+use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, Split, split_samples, train_linear_svm};
 
 /// A semantic boundary: the unit normal `n` of a hyperplane `n . z + bias = 0` in a latent
 /// space, separating codes whose images have an attribute from those that do not.
@@ -40,21 +38,14 @@ impl Boundary {
     /// A boundary from any non-zero finite normal vector (normalised here), without intercept.
     pub fn from_normal(normal: &[f64]) -> Result<Self, BoundaryError> {
         if normal.is_empty() {
-            return Err(BoundaryError::Input(
-                "a boundary normal needs at least one value".into(),
-            ));
+            return Err(BoundaryError::Input("a boundary normal needs at least one value".into()));
         }
         if let Some(i) = normal.iter().position(|v| !v.is_finite()) {
-            return Err(BoundaryError::Input(format!(
-                "boundary normal value {i} is {}",
-                normal[i]
-            )));
+            return Err(BoundaryError::Input(format!("boundary normal value {i} is {}", normal[i])));
         }
         let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
         if norm == 0.0 {
-            return Err(BoundaryError::Input(
-                "the boundary normal is the zero vector".into(),
-            ));
+            return Err(BoundaryError::Input("the boundary normal is the zero vector".into()));
         }
         Ok(Self {
             normal: normal.iter().map(|v| v / norm).collect(),
@@ -85,19 +76,13 @@ impl Boundary {
         scores: &[f32],
         options: &FitOptions,
     ) -> Result<(Self, FitReport), BoundaryError> {
-        if dim == 0 || codes.len() % dim != 0 {
+        if dim == 0 || !codes.len().is_multiple_of(dim) {
             return Err(BoundaryError::Input(format!(
                 "{} code values do not form rows of dimension {dim}",
                 codes.len()
             )));
         }
-        Self::fit_rows(
-            codes.len() / dim,
-            dim,
-            |i| &codes[i * dim..(i + 1) * dim],
-            scores,
-            options,
-        )
+        Self::fit_rows(codes.len() / dim, dim, |i| &codes[i * dim..(i + 1) * dim], scores, options)
     }
 
     /// [`Boundary::fit`] on rows served by `row(i)`, e.g. from a memory-mapped file, so that only the
@@ -128,47 +113,38 @@ impl Boundary {
             for &i in list {
                 let r = row(i);
                 if r.len() != dim {
-                    return Err(BoundaryError::Input(format!(
-                        "code row {i} has {} values, expected {dim}",
-                        r.len()
-                    )));
+                    return Err(BoundaryError::Input(format!("code row {i} has {} values, expected {dim}", r.len())));
                 }
                 if let Some(k) = r.iter().position(|v| !v.is_finite()) {
-                    return Err(BoundaryError::Input(format!(
-                        "code row {i} holds a non-finite value at column {k}"
-                    )));
+                    return Err(BoundaryError::Input(format!("code row {i} holds a non-finite value at column {k}")));
                 }
                 out.extend_from_slice(r);
             }
             Ok(out)
         };
         let train = gather(&split.train)?;
-        let labels: Vec<bool> = (0..split.train.len())
-            .map(|k| k < split.train_positives)
-            .collect();
+        let val = gather(&split.val)?;
+        let labels: Vec<bool> = (0..split.train.len()).map(|k| k < split.train_positives).collect();
         let (model, svm) = train_linear_svm(&train, dim, &labels, &options.svm)?;
         let mut boundary = Self::from_svm(&model)?;
         boundary.attribute = options.attribute.clone();
         boundary.latent_space = options.latent_space.clone();
 
-        let accuracy = |list: &[usize], positives: &dyn Fn(usize, usize) -> bool| -> Option<f64> {
-            if list.is_empty() {
+        let accuracy = |rows: &[f32], positives: usize| -> Option<f64> {
+            if rows.is_empty() {
                 return None;
             }
-            let correct = list
-                .iter()
+            let correct = rows
+                .chunks_exact(dim)
                 .enumerate()
-                .filter(|&(k, &i)| (model.decision(row(i)) > 0.0) == positives(k, i))
+                .filter(|&(k, r)| (model.decision(r) > 0.0) == (k < positives))
                 .count();
-            Some(correct as f64 / list.len() as f64)
+            Some(correct as f64 / (rows.len() / dim) as f64)
         };
-        let train_accuracy = accuracy(&split.train, &|k, _| k < split.train_positives);
-        let val_accuracy = accuracy(&split.val, &|k, _| k < split.val_positives);
-        let remaining_accuracy = if options.skip_remaining {
-            None
-        } else {
-            remaining_accuracy(&model, &row, scores, &split)
-        };
+        let train_accuracy = accuracy(&train, split.train_positives);
+        let val_accuracy = accuracy(&val, split.val_positives);
+        let remaining_accuracy =
+            if options.skip_remaining { None } else { remaining_accuracy(&model, &row, scores, &split)? };
         let report = FitReport::new(
             &split,
             scores.len(),
@@ -245,13 +221,7 @@ impl Boundary {
                 self.dim()
             )));
         }
-        Ok(self
-            .normal
-            .iter()
-            .zip(code)
-            .map(|(n, &z)| n * z as f64)
-            .sum::<f64>()
-            + self.bias.unwrap_or(0.0))
+        Ok(self.normal.iter().zip(code).map(|(n, &z)| n * z as f64).sum::<f64>() + self.bias.unwrap_or(0.0))
     }
 
     /// The metadata file that goes with a boundary file: `x.npy` -> `x.json`.
@@ -270,22 +240,16 @@ impl Boundary {
             other => {
                 return Err(BoundaryError::File {
                     path: path.to_path_buf(),
-                    reason: format!(
-                        "a boundary is a (1, D) or (D,) array, this one has shape {other:?}"
-                    ),
+                    reason: format!("a boundary is a (1, D) or (D,) array, this one has shape {other:?}"),
                 });
             }
         };
-        let mut boundary = Self::from_normal(array.data()).map_err(|e| BoundaryError::File {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let mut boundary = Self::from_normal(array.data())
+            .map_err(|e| BoundaryError::File { path: path.to_path_buf(), reason: e.to_string() })?;
         let meta_path = Self::metadata_path(path);
         if meta_path.exists() {
-            let text = std::fs::read_to_string(&meta_path).map_err(|e| BoundaryError::File {
-                path: meta_path.clone(),
-                reason: format!("cannot read: {e}"),
-            })?;
+            let text = std::fs::read_to_string(&meta_path)
+                .map_err(|e| BoundaryError::File { path: meta_path.clone(), reason: format!("cannot read: {e}") })?;
             let meta: Metadata = serde_json::from_str(&text).map_err(|e| BoundaryError::File {
                 path: meta_path.clone(),
                 reason: format!("not boundary metadata: {e}"),
@@ -334,42 +298,41 @@ impl Boundary {
 }
 
 /// Accuracy on the rows between the chosen top and bottom, labelled by the score midpoint: what
-/// upstream logs as "remaining" (it runs `SVC.predict`; here it is one dot product a row).
+/// upstream logs as "remaining" (it runs `SVC.predict`; here it is one dot product a row, on all
+/// cores). A row with a non-finite value is an error: its decision would be meaningless.
 fn remaining_accuracy<'a>(
     model: &LinearSvm,
     row: &(impl Fn(usize) -> &'a [f32] + Sync),
     scores: &[f32],
     split: &Split,
-) -> Option<f64> {
+) -> Result<Option<f64>, BoundaryError> {
     if split.remaining.is_empty() {
-        return None;
+        return Ok(None);
     }
     let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
     let b = model.bias;
-    let count = |list: &[usize]| {
-        list.iter()
-            .filter(|&&i| {
-                (crate::kernels::dot(row(i), &w) + b > 0.0)
-                    == (scores[i] >= split.remaining_threshold)
-            })
-            .count()
+    let count = |list: &[usize]| -> Result<usize, usize> {
+        let mut correct = 0;
+        for &i in list {
+            let decision = crate::kernels::dot(row(i), &w) + b;
+            if !decision.is_finite() {
+                return Err(i);
+            }
+            correct += ((decision > 0.0) == (scores[i] >= split.remaining_threshold)) as usize;
+        }
+        Ok(correct)
     };
-    // Row order is file order within the score ranking; scanning in index order reads the file sequentially.
-    let mut sorted = split.remaining.clone();
-    sorted.sort_unstable();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = sorted.len().div_ceil(threads);
-    let correct: usize = std::thread::scope(|s| {
-        let handles: Vec<_> = sorted
-            .chunks(chunk)
-            .map(|part| s.spawn(move || count(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("remaining-accuracy worker"))
-            .sum()
+    // `remaining` is in row order, so each worker reads its part of the file sequentially.
+    let rows = &split.remaining;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = rows.len().div_ceil(threads);
+    let counts: Vec<Result<usize, usize>> = std::thread::scope(|s| {
+        let handles: Vec<_> = rows.chunks(chunk).map(|part| s.spawn(move || count(part))).collect();
+        handles.into_iter().map(|h| h.join().expect("remaining-accuracy worker")).collect()
     });
-    Some(correct as f64 / split.remaining.len() as f64)
+    let mut correct = 0;
+    for c in counts {
+        correct += c.map_err(|i| BoundaryError::Input(format!("code row {i} holds a non-finite value")))?;
+    }
+    Ok(Some(correct as f64 / rows.len() as f64))
 }

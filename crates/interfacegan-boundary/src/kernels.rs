@@ -14,10 +14,7 @@ macro_rules! dot_body {
         let n = a.len().min(b.len());
         let split = n - n % LANES;
         let mut acc = [0f32; LANES];
-        for (ca, cb) in a[..split]
-            .chunks_exact(LANES)
-            .zip(b[..split].chunks_exact(LANES))
-        {
+        for (ca, cb) in a[..split].chunks_exact(LANES).zip(b[..split].chunks_exact(LANES)) {
             for k in 0..LANES {
                 acc[k] = $fma(ca[k], cb[k], acc[k]);
             }
@@ -125,12 +122,8 @@ mod tests {
 
     #[test]
     fn all_paths_agree_with_f64() {
-        let a: Vec<f32> = (0..517)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
-            .collect();
-        let b: Vec<f32> = (0..517)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
-            .collect();
+        let a: Vec<f32> = (0..517).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
+        let b: Vec<f32> = (0..517).map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0).collect();
         let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
         let mut paths: Vec<DotFn> = vec![dot_portable];
         #[cfg(target_arch = "x86_64")]

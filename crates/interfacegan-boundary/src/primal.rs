@@ -126,15 +126,7 @@ pub(crate) fn cholesky_solve(l: &[f64], n: usize, x: &mut [f64]) {
 }
 
 /// `phi'(t)` of the exact line search along (dw, db): convex, so `phi'` is non-decreasing.
-fn line_derivative(
-    t: f64,
-    w_dot_dw: f64,
-    dw2: f64,
-    margins: &[f64],
-    steps: &[f64],
-    c: f64,
-    delta: f64,
-) -> f64 {
+fn line_derivative(t: f64, w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, delta: f64) -> f64 {
     let mut s = w_dot_dw + t * dw2;
     for (&m, &sm) in margins.iter().zip(steps) {
         if sm != 0.0 {
@@ -169,11 +161,7 @@ fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, 
     }
     for k in 0..100 {
         // Secant on the bracket, with bisection every third step to guarantee progress.
-        let t = if k % 3 == 2 {
-            0.5 * (lo + hi)
-        } else {
-            lo - dlo * (hi - lo) / (dhi - dlo)
-        };
+        let t = if k % 3 == 2 { 0.5 * (lo + hi) } else { lo - dlo * (hi - lo) / (dhi - dlo) };
         let t = if t > lo && t < hi { t } else { 0.5 * (lo + hi) };
         let dt = d(t);
         if dt.abs() <= 1e-13 * (1.0 + d0.abs()) || (hi - lo) <= 1e-15 * hi {
@@ -200,12 +188,7 @@ struct ZoneGram {
 
 impl ZoneGram {
     fn new(n: usize, dim: usize) -> Self {
-        Self {
-            member: vec![false; n],
-            count: 0,
-            matrix: vec![0.0; dim * dim],
-            sum: vec![0.0; dim],
-        }
+        Self { member: vec![false; n], count: 0, matrix: vec![0.0; dim * dim], sum: vec![0.0; dim] }
     }
 
     fn add(&mut self, x: &[f32], dim: usize, rows: &[usize], sign: f64) {
@@ -249,9 +232,7 @@ impl ZoneGram {
             now[i] = true;
         }
         let entering: Vec<usize> = zone.iter().copied().filter(|&i| !self.member[i]).collect();
-        let leaving: Vec<usize> = (0..now.len())
-            .filter(|&i| self.member[i] && !now[i])
-            .collect();
+        let leaving: Vec<usize> = (0..now.len()).filter(|&i| self.member[i] && !now[i]).collect();
         if entering.len() + leaving.len() >= zone.len() {
             self.matrix.iter_mut().for_each(|v| *v = 0.0);
             self.sum.iter_mut().for_each(|v| *v = 0.0);
@@ -274,11 +255,7 @@ fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
     let negatives = (n as f64 - positives).max(1.0);
     let mut u = vec![0f64; dim];
     for (i, row) in x.chunks_exact(dim).enumerate() {
-        let s = if y[i] > 0.0 {
-            1.0 / positives
-        } else {
-            -1.0 / negatives
-        };
+        let s = if y[i] > 0.0 { 1.0 / positives } else { -1.0 / negatives };
         for (a, &v) in u.iter_mut().zip(row) {
             *a += s * v as f64;
         }
@@ -292,19 +269,12 @@ fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
     let mut proj = vec![0f64; n];
     gemv(x, &u32, &mut proj);
     let mean = |sign: f64| {
-        let (s, k) = proj
-            .iter()
-            .zip(y)
-            .filter(|(_, yi)| **yi == sign)
-            .fold((0.0, 0.0), |(s, k), (p, _)| (s + p, k + 1.0));
+        let (s, k) =
+            proj.iter().zip(y).filter(|(_, yi)| **yi == sign).fold((0.0, 0.0), |(s, k), (p, _)| (s + p, k + 1.0));
         s / f64::max(k, 1.0)
     };
     let centre = 0.5 * (mean(1.0) + mean(-1.0));
-    let mut signed: Vec<f64> = proj
-        .iter()
-        .zip(y)
-        .map(|(p, yi)| yi * (p - centre))
-        .collect();
+    let mut signed: Vec<f64> = proj.iter().zip(y).map(|(p, yi)| yi * (p - centre)).collect();
     signed.sort_unstable_by(f64::total_cmp);
     let scale = [0.1, 0.2, 0.3, 0.5]
         .iter()
@@ -316,13 +286,7 @@ fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
 
 /// Runs the continuation until the libsvm KKT gap of the implied multipliers is at most `eps`
 /// or `delta` reaches `min_delta`.
-pub(crate) fn huber_continuation(
-    x: &[f32],
-    dim: usize,
-    y: &[f64],
-    c: f64,
-    eps: f64,
-) -> PrimalResult {
+pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: f64) -> PrimalResult {
     let n = y.len();
     let p = dim + 1;
     let (mut w, mut b) = class_mean_start(x, dim, y);
@@ -377,10 +341,7 @@ pub(crate) fn huber_continuation(
             hessian.iter_mut().for_each(|v| *v = 0.0);
             let scale = c / delta;
             for r in 0..dim {
-                for (h, g) in hessian[r * p..r * p + dim]
-                    .iter_mut()
-                    .zip(&gram.matrix[r * dim..(r + 1) * dim])
-                {
+                for (h, g) in hessian[r * p..r * p + dim].iter_mut().zip(&gram.matrix[r * dim..(r + 1) * dim]) {
                     *h = scale * g;
                 }
                 hessian[r * p + dim] = scale * gram.sum[r];
@@ -393,8 +354,7 @@ pub(crate) fn huber_continuation(
             // The intercept is unregularised: a tiny ridge keeps the system solvable when no row
             // is in the quadratic zone (the line search then finds the step length).
             hessian[dim * p + dim] += 1e-8 * (1.0 + hessian[dim * p + dim]);
-            let mut direction: Vec<f64> =
-                gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
+            let mut direction: Vec<f64> = gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
             if !cholesky(&mut hessian, p) {
                 // Not positive definite in floating point: fall back to the gradient direction.
                 direction = gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
@@ -433,22 +393,12 @@ pub(crate) fn huber_continuation(
         }
         if let Some(exact) = try_active_set(x, dim, y, c, eps, &margins, delta) {
             let alpha = exact.alpha.clone();
-            return PrimalResult {
-                alpha,
-                exact: Some(exact),
-                newton_steps,
-                levels,
-            };
+            return PrimalResult { alpha, exact: Some(exact), newton_steps, levels };
         }
         delta *= factor;
     }
     let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
-    PrimalResult {
-        alpha,
-        exact: None,
-        newton_steps,
-        levels,
-    }
+    PrimalResult { alpha, exact: None, newton_steps, levels }
 }
 
 /// Tries the exact active-set solve with the sets the smoothed solution suggests.

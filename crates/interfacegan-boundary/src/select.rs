@@ -21,7 +21,7 @@ pub struct Split {
     pub val: Vec<usize>,
     /// Number of positive rows at the head of `val`.
     pub val_positives: usize,
-    /// The middle rows, in descending score order.
+    /// The middle rows, in row order.
     pub remaining: Vec<usize>,
     /// Remaining rows are labelled positive when their score is at least this: the midpoint of
     /// the highest and lowest valid scores, as upstream does.
@@ -55,9 +55,7 @@ pub fn split_samples(
     seed: u64,
 ) -> Result<Split, BoundaryError> {
     if !(0.0..=1.0).contains(&split_ratio) {
-        return Err(BoundaryError::Option(format!(
-            "split_ratio must lie in [0, 1], got {split_ratio}"
-        )));
+        return Err(BoundaryError::Option(format!("split_ratio must lie in [0, 1], got {split_ratio}")));
     }
     let mut order: Vec<usize> = Vec::with_capacity(scores.len());
     let mut invalid = 0;
@@ -79,9 +77,18 @@ pub fn split_samples(
             "{valid} valid rows and chosen_num_or_ratio {chosen_num_or_ratio} select no sample per side"
         )));
     }
-    // Descending by score; ties keep row order, so the split is reproducible.
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    // Only the two ends need ordering: partition in linear time, then sort each end by
+    // (score descending, row) so that the split is reproducible whatever the partition did.
+    let descending = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    if valid > chosen {
+        order.select_nth_unstable_by(chosen - 1, descending);
+        order[chosen..].select_nth_unstable_by(valid - 2 * chosen, descending);
+    }
+    order[..chosen].sort_unstable_by(descending);
+    order[valid - chosen..].sort_unstable_by(descending);
     let (max, min) = (scores[order[0]], scores[order[valid - 1]]);
+    let mut remaining = order[chosen..valid - chosen].to_vec();
+    remaining.sort_unstable();
     let mut rng = ChaCha12Rng::seed_from_u64(seed);
     let mut positive = order[..chosen].to_vec();
     let mut negative = order[valid - chosen..].to_vec();
@@ -96,7 +103,7 @@ pub fn split_samples(
         train_positives: train_num,
         val,
         val_positives: chosen - train_num,
-        remaining: order[chosen..valid - chosen].to_vec(),
+        remaining,
         remaining_threshold: (max + min) / 2.0,
         invalid,
     })
@@ -127,7 +134,7 @@ mod tests {
         assert!(s.train[..7].iter().chain(&s.val[..3]).all(|&i| i >= 90));
         assert!(s.train[7..].iter().chain(&s.val[3..]).all(|&i| i < 10));
         assert_eq!(s.remaining.len(), 80);
-        assert_eq!(s.remaining[0], 89);
+        assert_eq!((s.remaining[0], s.remaining[79]), (10, 89));
         assert_eq!(s.remaining_threshold, 49.5);
         let again = split_samples(&scores, 0.1, 0.7, None, 1).unwrap();
         assert_eq!(s, again, "seeded");

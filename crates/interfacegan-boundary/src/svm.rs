@@ -47,13 +47,7 @@ pub struct SvmParams {
 
 impl Default for SvmParams {
     fn default() -> Self {
-        Self {
-            c: 1.0,
-            tolerance: 1e-3,
-            violators_per_round: 256,
-            max_rounds: 100_000,
-            primal_newton: true,
-        }
+        Self { c: 1.0, tolerance: 1e-3, violators_per_round: 256, max_rounds: 100_000, primal_newton: true }
     }
 }
 
@@ -69,12 +63,7 @@ pub struct LinearSvm {
 impl LinearSvm {
     /// `w . x + b` for one row.
     pub fn decision(&self, x: &[f32]) -> f64 {
-        self.weights
-            .iter()
-            .zip(x)
-            .map(|(w, &v)| w * v as f64)
-            .sum::<f64>()
-            + self.bias
+        self.weights.iter().zip(x).map(|(w, &v)| w * v as f64).sum::<f64>() + self.bias
     }
 }
 
@@ -123,9 +112,7 @@ pub enum SvmError {
         dim: usize,
     },
     /// All labels are the same, so there is nothing to separate.
-    #[error(
-        "training needs both classes: {positives} positive and {negatives} negative rows given"
-    )]
+    #[error("training needs both classes: {positives} positive and {negatives} negative rows given")]
     OneClass {
         /// Positive rows.
         positives: usize,
@@ -158,8 +145,7 @@ impl WorkingSet {
         let old_m = old_rows.len();
         let old_kernel = std::mem::take(&mut self.kernel);
         // Order: kept rows first (their block is copied), new rows after (computed).
-        let (kept, fresh): (Vec<usize>, Vec<usize>) =
-            rows.into_iter().partition(|&r| position[r] != u32::MAX);
+        let (kept, fresh): (Vec<usize>, Vec<usize>) = rows.into_iter().partition(|&r| position[r] != u32::MAX);
         let old_pos: Vec<usize> = kept.iter().map(|&r| position[r] as usize).collect();
         for &r in &old_rows {
             position[r] = u32::MAX;
@@ -237,14 +223,7 @@ fn in_low(y: f64, alpha: f64, c: f64) -> bool {
 
 /// Solves the dual restricted to the working set by SMO; `grad` holds the set's gradients on
 /// entry and is kept current. Returns the number of pair updates.
-fn solve_subproblem(
-    set: &WorkingSet,
-    y: &[f64],
-    alpha: &mut [f64],
-    grad: &mut [f64],
-    c: f64,
-    eps: f64,
-) -> u64 {
+fn solve_subproblem(set: &WorkingSet, y: &[f64], alpha: &mut [f64], grad: &mut [f64], c: f64, eps: f64) -> u64 {
     let m = set.rows.len();
     let k = &set.kernel;
     let ys: Vec<f64> = set.rows.iter().map(|&r| y[r]).collect();
@@ -365,38 +344,23 @@ pub fn train_linear_svm(
     let start = Instant::now();
     let n = labels.len();
     if dim == 0 || x.len() != n * dim {
-        return Err(SvmError::Shape {
-            values: x.len(),
-            rows: n,
-            dim,
-        });
+        return Err(SvmError::Shape { values: x.len(), rows: n, dim });
     }
     if !(params.c.is_finite() && params.c > 0.0) {
-        return Err(SvmError::Parameter(format!(
-            "C must be positive and finite, got {}",
-            params.c
-        )));
+        return Err(SvmError::Parameter(format!("C must be positive and finite, got {}", params.c)));
     }
     if !(params.tolerance.is_finite() && params.tolerance > 0.0) {
-        return Err(SvmError::Parameter(format!(
-            "the tolerance must be positive, got {}",
-            params.tolerance
-        )));
+        return Err(SvmError::Parameter(format!("the tolerance must be positive, got {}", params.tolerance)));
     }
     if params.violators_per_round == 0 {
-        return Err(SvmError::Parameter(
-            "violators_per_round must be at least 1".into(),
-        ));
+        return Err(SvmError::Parameter("violators_per_round must be at least 1".into()));
     }
     if let Some(i) = x.iter().position(|v| !v.is_finite()) {
         return Err(SvmError::NonFinite { row: i / dim });
     }
     let positives = labels.iter().filter(|&&l| l).count();
     if positives == 0 || positives == n {
-        return Err(SvmError::OneClass {
-            positives,
-            negatives: n - positives,
-        });
+        return Err(SvmError::OneClass { positives, negatives: n - positives });
     }
     let c = params.c;
     let eps = params.tolerance;
@@ -407,12 +371,7 @@ pub fn train_linear_svm(
     let primal = if params.primal_newton {
         huber_continuation(x, dim, &y, c, eps)
     } else {
-        PrimalResult {
-            alpha: vec![0.0; n],
-            exact: None,
-            newton_steps: 0,
-            levels: 0,
-        }
+        PrimalResult { alpha: vec![0.0; n], exact: None, newton_steps: 0, levels: 0 }
     };
     let active_set_solves = primal.exact.as_ref().map_or(0, |e| e.iterations);
     let (mut alpha, mut w, mut wx) = match primal.exact {
@@ -438,10 +397,7 @@ pub fn train_linear_svm(
 
     // Stage 2: SMO decomposition from there until libsvm's criterion holds on every row.
     let mut position = vec![u32::MAX; n];
-    let mut set = WorkingSet {
-        rows: Vec::new(),
-        kernel: Vec::new(),
-    };
+    let mut set = WorkingSet { rows: Vec::new(), kernel: Vec::new() };
     let per_side = params.violators_per_round;
     let mut rounds = 0;
     let mut smo_iterations = 0u64;
@@ -518,34 +474,19 @@ pub fn train_linear_svm(
         if alpha[i] >= c {
             bounded += 1;
             support += 1;
-            if y[i] < 0.0 {
-                upper = upper.min(yg)
-            } else {
-                lower = lower.max(yg)
-            }
+            if y[i] < 0.0 { upper = upper.min(yg) } else { lower = lower.max(yg) }
         } else if alpha[i] <= 0.0 {
-            if y[i] > 0.0 {
-                upper = upper.min(yg)
-            } else {
-                lower = lower.max(yg)
-            }
+            if y[i] > 0.0 { upper = upper.min(yg) } else { lower = lower.max(yg) }
         } else {
             support += 1;
             free += 1;
             free_sum += yg;
         }
     }
-    let rho = if free > 0 {
-        free_sum / free as f64
-    } else {
-        (upper + lower) / 2.0
-    };
+    let rho = if free > 0 { free_sum / free as f64 } else { (upper + lower) / 2.0 };
     let norm2: f64 = w.iter().map(|v| v * v).sum();
     let dual_objective = 0.5 * norm2 - alpha.iter().sum::<f64>();
-    let model = LinearSvm {
-        weights: w,
-        bias: -rho,
-    };
+    let model = LinearSvm { weights: w, bias: -rho };
     let report = SvmReport {
         newton_steps: primal.newton_steps,
         smoothing_levels: primal.levels,
@@ -581,10 +522,7 @@ mod tests {
         // Points (1, 0) and (-1, 0): hard margin gives w = (1, 0), b = 0.
         let x = [1.0f32, 0.0, -1.0, 0.0];
         let (m, r) = train_linear_svm(&x, 2, &[true, false], &SvmParams::default()).unwrap();
-        assert!(
-            (m.weights[0] - 1.0).abs() < 1e-9 && m.weights[1].abs() < 1e-12,
-            "{m:?}"
-        );
+        assert!((m.weights[0] - 1.0).abs() < 1e-9 && m.weights[1].abs() < 1e-12, "{m:?}");
         assert!(m.bias.abs() < 1e-9);
         assert!(r.converged);
     }
@@ -594,10 +532,7 @@ mod tests {
         // Points at +-0.5 on a line: hard margin needs |w| = 2, but C = 0.1 caps alpha; the optimum
         // has both alphas at C and w = 0.1 * (0.5 + 0.5) = 0.1.
         let x = [0.5f32, -0.5];
-        let params = SvmParams {
-            c: 0.1,
-            ..Default::default()
-        };
+        let params = SvmParams { c: 0.1, ..Default::default() };
         let (m, r) = train_linear_svm(&x, 1, &[true, false], &params).unwrap();
         assert!((m.weights[0] - 0.1).abs() < 1e-9, "{m:?}");
         assert_eq!(r.bounded_support_vectors, 2);
@@ -617,13 +552,7 @@ mod tests {
             train_linear_svm(&[1.0, f32::NAN], 1, &[true, false], &SvmParams::default()),
             Err(SvmError::NonFinite { row: 1 })
         ));
-        let bad = SvmParams {
-            c: 0.0,
-            ..Default::default()
-        };
-        assert!(matches!(
-            train_linear_svm(&[1.0, 2.0], 1, &[true, false], &bad),
-            Err(SvmError::Parameter(_))
-        ));
+        let bad = SvmParams { c: 0.0, ..Default::default() };
+        assert!(matches!(train_linear_svm(&[1.0, 2.0], 1, &[true, false], &bad), Err(SvmError::Parameter(_))));
     }
 }

@@ -7,9 +7,7 @@ use interfacegan_boundary::{LinearSvm, SvmParams, train_linear_svm};
 use interfacegan_io::{read_f32, read_f64};
 
 fn dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/svm")
-        .join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/svm").join(case)
 }
 
 struct Case {
@@ -26,14 +24,7 @@ fn load(case: &str) -> Case {
     let d = dir(case);
     let x = read_f32(d.join("x_train.npy")).unwrap();
     let dim = x.shape()[1];
-    let labels = |name: &str| {
-        read_f32(d.join(name))
-            .unwrap()
-            .data()
-            .iter()
-            .map(|&v| v > 0.5)
-            .collect::<Vec<bool>>()
-    };
+    let labels = |name: &str| read_f32(d.join(name)).unwrap().data().iter().map(|&v| v > 0.5).collect::<Vec<bool>>();
     Case {
         x_train: x.into_data(),
         y_train: labels("y_train.npy"),
@@ -46,11 +37,7 @@ fn load(case: &str) -> Case {
 }
 
 fn accuracy(model: &LinearSvm, x: &[f32], y: &[bool], dim: usize) -> f64 {
-    let correct = x
-        .chunks(dim)
-        .zip(y)
-        .filter(|(row, label)| (model.decision(row) > 0.0) == **label)
-        .count();
+    let correct = x.chunks(dim).zip(y).filter(|(row, label)| (model.decision(row) > 0.0) == **label).count();
     correct as f64 / y.len() as f64
 }
 
@@ -59,29 +46,15 @@ fn check(case: &str, params: &SvmParams) {
     let (model, report) = train_linear_svm(&c.x_train, c.dim, &c.y_train, params).unwrap();
     assert!(report.converged && report.kkt_gap <= 1e-3, "{report:?}");
     let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    let cosine = model
-        .weights
-        .iter()
-        .zip(&c.coef)
-        .map(|(a, b)| a * b)
-        .sum::<f64>()
-        / (norm(&model.weights) * norm(&c.coef));
-    assert!(
-        cosine >= 0.9999,
-        "{case}: cosine {cosine} to sklearn's normal"
-    );
+    let cosine =
+        model.weights.iter().zip(&c.coef).map(|(a, b)| a * b).sum::<f64>() / (norm(&model.weights) * norm(&c.coef));
+    assert!(cosine >= 0.9999, "{case}: cosine {cosine} to sklearn's normal");
     let sk_bias = c.info["intercept"].as_f64().unwrap() / norm(&c.coef);
     let bias = model.bias / norm(&model.weights);
-    assert!(
-        (bias - sk_bias).abs() < 5e-3,
-        "{case}: intercept {bias} vs sklearn {sk_bias}"
-    );
+    assert!((bias - sk_bias).abs() < 5e-3, "{case}: intercept {bias} vs sklearn {sk_bias}");
     let val = accuracy(&model, &c.x_val, &c.y_val, c.dim);
     let sk_val = c.info["val_accuracy"].as_f64().unwrap();
-    assert!(
-        (val - sk_val).abs() <= 0.005,
-        "{case}: validation accuracy {val} vs sklearn {sk_val}"
-    );
+    assert!((val - sk_val).abs() <= 0.005, "{case}: validation accuracy {val} vs sklearn {sk_val}");
     let sk_support = c.info["n_support"].as_u64().unwrap() as usize;
     assert!(
         report.support_vectors.abs_diff(sk_support) <= sk_support / 20 + 2,
@@ -102,10 +75,7 @@ fn noisy_matches_sklearn() {
 
 #[test]
 fn smo_alone_matches_sklearn() {
-    let params = SvmParams {
-        primal_newton: false,
-        ..Default::default()
-    };
+    let params = SvmParams { primal_newton: false, ..Default::default() };
     check("separable", &params);
     check("noisy", &params);
 }
@@ -117,12 +87,7 @@ fn label_flip_mirrors_the_solution() {
     let (a, _) = train_linear_svm(&c.x_train, c.dim, &c.y_train, &SvmParams::default()).unwrap();
     let (b, _) = train_linear_svm(&c.x_train, c.dim, &flipped, &SvmParams::default()).unwrap();
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let cosine = a
-        .weights
-        .iter()
-        .zip(&b.weights)
-        .map(|(x, y)| x * y)
-        .sum::<f64>()
-        / (norm(&a.weights) * norm(&b.weights));
+    let cosine =
+        a.weights.iter().zip(&b.weights).map(|(x, y)| x * y).sum::<f64>() / (norm(&a.weights) * norm(&b.weights));
     assert!(cosine < -0.9999, "{cosine}");
 }

@@ -29,22 +29,14 @@ pub enum Command {
 
 /// A file's label: its stem without the `_boundary` / `_scores` suffix.
 fn label(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    stem.trim_end_matches("_boundary")
-        .trim_end_matches("_scores")
-        .to_string()
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    stem.trim_end_matches("_boundary").trim_end_matches("_scores").to_string()
 }
 
 fn print_matrix(labels: &[String], matrix: &[Vec<f64>], json: bool) {
     if json {
         let value = serde_json::json!({ "labels": labels, "matrix": matrix });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).expect("matrix serialises")
-        );
+        println!("{}", serde_json::to_string_pretty(&value).expect("matrix serialises"));
         return;
     }
     let width = labels.iter().map(|l| l.len()).max().unwrap_or(0).max(7);
@@ -65,15 +57,8 @@ fn print_matrix(labels: &[String], matrix: &[Vec<f64>], json: bool) {
 pub fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Cosine { boundaries, json } => {
-            let loaded = boundaries
-                .iter()
-                .map(Boundary::load)
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some((path, b)) = boundaries
-                .iter()
-                .zip(&loaded)
-                .find(|(_, b)| b.dim() != loaded[0].dim())
-            {
+            let loaded = boundaries.iter().map(Boundary::load).collect::<Result<Vec<_>, _>>()?;
+            if let Some((path, b)) = boundaries.iter().zip(&loaded).find(|(_, b)| b.dim() != loaded[0].dim()) {
                 return Err(CliError::new(format!(
                     "{}: dimension {} differs from {} (dimension {})",
                     path.display(),
@@ -100,11 +85,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
                 }
                 columns.push(a.into_data());
             }
-            if let Some((path, c)) = scores
-                .iter()
-                .zip(&columns)
-                .find(|(_, c)| c.len() != columns[0].len())
-            {
+            if let Some((path, c)) = scores.iter().zip(&columns).find(|(_, c)| c.len() != columns[0].len()) {
                 return Err(CliError::new(format!(
                     "{}: {} scores, but {} has {}: they must describe the same samples",
                     path.display(),

@@ -11,12 +11,7 @@ pub struct Args {
     #[arg(value_name = "PRIMAL.npy")]
     primal: PathBuf,
     /// A boundary whose attribute must not change; repeat for several.
-    #[arg(
-        short = 'c',
-        long = "condition",
-        value_name = "COND.npy",
-        required = true
-    )]
+    #[arg(short = 'c', long = "condition", value_name = "COND.npy", required = true)]
     conditions: Vec<PathBuf>,
     /// The conditional boundary to write, (1, D) float32 like the official files.
     #[arg(short = 'o', long = "output", value_name = "OUT.npy")]
@@ -34,10 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     if !args.force && args.output.exists() {
-        return Err(CliError::new(format!(
-            "{}: already exists (pass --force to replace it)",
-            args.output.display()
-        )));
+        return Err(CliError::new(format!("{}: already exists (pass --force to replace it)", args.output.display())));
     }
     let primal = Boundary::load(&args.primal)?;
     let mut conditions = Vec::with_capacity(args.conditions.len());
@@ -55,10 +47,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         conditions.push(c);
     }
     let refs: Vec<&[f64]> = conditions.iter().map(|c| c.normal()).collect();
-    let options = ProjectOptions {
-        drop_dependent: !args.strict,
-        ..Default::default()
-    };
+    let options = ProjectOptions { drop_dependent: !args.strict, ..Default::default() };
     let projection = conditional_direction_with(primal.normal(), &refs, &options)?;
     for &i in &projection.dropped_conditions {
         eprintln!(
@@ -68,25 +57,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let dim = projection.direction.len();
     if args.f64 {
-        write_npy(
-            &args.output,
-            &NpyArray::new(vec![1, dim], projection.direction.clone())?,
-            args.force,
-        )?;
+        write_npy(&args.output, &NpyArray::new(vec![1, dim], projection.direction.clone())?, args.force)?;
     } else {
         let data: Vec<f32> = projection.direction.iter().map(|&v| v as f32).collect();
-        write_npy(
-            &args.output,
-            &NpyArray::new(vec![1, dim], data)?,
-            args.force,
-        )?;
+        write_npy(&args.output, &NpyArray::new(vec![1, dim], data)?, args.force)?;
     }
-    let cosine: f64 = projection
-        .direction
-        .iter()
-        .zip(primal.normal())
-        .map(|(a, b)| a * b)
-        .sum();
+    let cosine: f64 = projection.direction.iter().zip(primal.normal()).map(|(a, b)| a * b).sum();
     println!(
         "wrote {}: {} condition(s) removed, cosine to the primal {:.6}",
         args.output.display(),

@@ -49,12 +49,7 @@ pub struct Args {
     json: bool,
 }
 
-const OUTPUTS: [&str; 4] = [
-    "boundary.npy",
-    "boundary.json",
-    "train_indices.npy",
-    "val_indices.npy",
-];
+const OUTPUTS: [&str; 4] = ["boundary.npy", "boundary.json", "train_indices.npy", "val_indices.npy"];
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let start = Instant::now();
@@ -62,10 +57,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         for name in OUTPUTS {
             let path = args.output.join(name);
             if path.exists() {
-                return Err(CliError::new(format!(
-                    "{}: already exists (pass --force to replace it)",
-                    path.display()
-                )));
+                return Err(CliError::new(format!("{}: already exists (pass --force to replace it)", path.display())));
             }
         }
     }
@@ -98,40 +90,18 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .tolerance(args.tolerance);
     options.attribute = args.attribute.clone();
     options.latent_space = args.space.clone();
-    let (boundary, report) = Boundary::fit_rows(
-        codes.rows(),
-        codes.cols(),
-        |i| codes.row(i),
-        scores.data(),
-        &options,
-    )?;
+    let (boundary, report) = Boundary::fit_rows(codes.rows(), codes.cols(), |i| codes.row(i), scores.data(), &options)?;
 
-    std::fs::create_dir_all(&args.output).map_err(|e| {
-        CliError::new(format!(
-            "{}: cannot create the output folder: {e}",
-            args.output.display()
-        ))
-    })?;
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
     boundary.save(args.output.join("boundary.npy"), args.force)?;
-    let indices = |list: &[usize]| {
-        NpyArray::new(vec![list.len()], list.iter().map(|&i| i as i64).collect()).expect("1-D")
-    };
-    write_npy(
-        args.output.join("train_indices.npy"),
-        &indices(&report.train_indices),
-        args.force,
-    )?;
-    write_npy(
-        args.output.join("val_indices.npy"),
-        &indices(&report.val_indices),
-        args.force,
-    )?;
+    let indices =
+        |list: &[usize]| NpyArray::new(vec![list.len()], list.iter().map(|&i| i as i64).collect()).expect("1-D");
+    write_npy(args.output.join("train_indices.npy"), &indices(&report.train_indices), args.force)?;
+    write_npy(args.output.join("val_indices.npy"), &indices(&report.val_indices), args.force)?;
 
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("report serialises")
-        );
+        println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
         return Ok(());
     }
     let pct = |a: Option<f64>| a.map_or("n/a".to_string(), |v| format!("{:.4}", v));
@@ -158,18 +128,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         report.svm.rounds,
         report.svm.smo_iterations,
         report.svm.kkt_gap,
-        if report.svm.converged {
-            ""
-        } else {
-            " (NOT converged)"
-        },
+        if report.svm.converged { "" } else { " (NOT converged)" },
         report.svm.seconds,
         report.svm.simd
     );
-    println!(
-        "wrote {} in {:.3} s",
-        args.output.join("boundary.npy").display(),
-        start.elapsed().as_secs_f64()
-    );
+    println!("wrote {} in {:.3} s", args.output.join("boundary.npy").display(), start.elapsed().as_secs_f64());
     Ok(())
 }

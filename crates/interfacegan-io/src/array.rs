@@ -12,11 +12,7 @@ impl<T> NpyArray<T> {
     pub fn new(shape: Vec<usize>, data: Vec<T>) -> Result<Self, IoError> {
         let expected: usize = shape.iter().product();
         if expected != data.len() {
-            return Err(IoError::DataLength {
-                shape,
-                expected,
-                found: data.len(),
-            });
+            return Err(IoError::DataLength { shape, expected, found: data.len() });
         }
         Ok(Self { shape, data })
     }

@@ -21,10 +21,7 @@ impl Drop for TempFile {
 fn temp_path(target: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
     target.with_file_name(format!(".{name}.{}.{unique}.tmp", std::process::id()))
 }
@@ -40,40 +37,27 @@ pub fn write_atomic_with(
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<(), IoError> {
     if !overwrite && path.exists() {
-        return Err(IoError::AlreadyExists {
-            path: path.to_path_buf(),
-        });
+        return Err(IoError::AlreadyExists { path: path.to_path_buf() });
     }
-    let mut temp = TempFile {
-        path: temp_path(path),
-        keep: false,
-    };
-    let file = File::create(&temp.path)
-        .map_err(|e| IoError::os(path, "cannot create a temporary file beside", e))?;
+    let mut temp = TempFile { path: temp_path(path), keep: false };
+    let file = File::create(&temp.path).map_err(|e| IoError::os(path, "cannot create a temporary file beside", e))?;
     let mut writer = BufWriter::new(file);
     fill(&mut writer).map_err(|e| IoError::os(path, "cannot write", e))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| IoError::os(path, "cannot write", e.into_error()))?;
-    file.sync_all()
-        .map_err(|e| IoError::os(path, "cannot sync", e))?;
+    let file = writer.into_inner().map_err(|e| IoError::os(path, "cannot write", e.into_error()))?;
+    file.sync_all().map_err(|e| IoError::os(path, "cannot sync", e))?;
     drop(file);
     if overwrite {
-        std::fs::rename(&temp.path, path)
-            .map_err(|e| IoError::os(path, "cannot move into place", e))?;
+        std::fs::rename(&temp.path, path).map_err(|e| IoError::os(path, "cannot move into place", e))?;
         temp.keep = true;
     } else {
         match std::fs::hard_link(&temp.path, path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(IoError::AlreadyExists {
-                    path: path.to_path_buf(),
-                });
+                return Err(IoError::AlreadyExists { path: path.to_path_buf() });
             }
             // File systems without hard links: the existence check above is the guard.
             Err(_) => {
-                std::fs::rename(&temp.path, path)
-                    .map_err(|e| IoError::os(path, "cannot move into place", e))?;
+                std::fs::rename(&temp.path, path).map_err(|e| IoError::os(path, "cannot move into place", e))?;
                 temp.keep = true;
             }
         }

@@ -23,7 +23,7 @@ pub enum IoError {
         reason: String,
     },
     /// The array's element type is not one this project reads.
-    #[error("{path}: unsupported dtype '{dtype}' (expected float32 '<f4' or float64 '<f8')")]
+    #[error("{path}: unsupported dtype '{dtype}' (expected float32 '<f4', float64 '<f8' or an integer type)")]
     Dtype {
         /// The file concerned.
         path: PathBuf,
@@ -60,17 +60,10 @@ pub enum IoError {
 
 impl IoError {
     pub(crate) fn os(path: &std::path::Path, action: &'static str, source: std::io::Error) -> Self {
-        IoError::Os {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
+        IoError::Os { path: path.to_path_buf(), action, source }
     }
 
     pub(crate) fn format(path: &std::path::Path, reason: impl Into<String>) -> Self {
-        IoError::Format {
-            path: path.to_path_buf(),
-            reason: reason.into(),
-        }
+        IoError::Format { path: path.to_path_buf(), reason: reason.into() }
     }
 }

@@ -45,38 +45,20 @@ impl MappedMatrix {
             let file = File::open(path).map_err(|e| IoError::os(path, "cannot open", e))?;
             // SAFETY: the map is read-only; a file truncated underneath us by another process would
             // fault, which is the documented hazard of any memory map. We never write through it.
-            let map = unsafe { Mmap::map(&file) }
-                .map_err(|e| IoError::os(path, "cannot memory-map", e))?;
-            Storage::Mapped {
-                map,
-                offset: info.data_offset,
-            }
+            let map = unsafe { Mmap::map(&file) }.map_err(|e| IoError::os(path, "cannot memory-map", e))?;
+            Storage::Mapped { map, offset: info.data_offset }
         } else {
             Storage::Owned(crate::read_f32(path)?.into_data())
         };
-        Ok(Self {
-            path: path.to_path_buf(),
-            rows,
-            cols,
-            storage,
-        })
+        Ok(Self { path: path.to_path_buf(), rows, cols, storage })
     }
 
     /// Builds a matrix from values already in memory (row-major `rows x cols`).
     pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, IoError> {
         if data.len() != rows * cols {
-            return Err(IoError::DataLength {
-                shape: vec![rows, cols],
-                expected: rows * cols,
-                found: data.len(),
-            });
+            return Err(IoError::DataLength { shape: vec![rows, cols], expected: rows * cols, found: data.len() });
         }
-        Ok(Self {
-            path: PathBuf::from("<memory>"),
-            rows,
-            cols,
-            storage: Storage::Owned(data),
-        })
+        Ok(Self { path: PathBuf::from("<memory>"), rows, cols, storage: Storage::Owned(data) })
     }
 
     /// The file this matrix came from.
@@ -101,9 +83,7 @@ impl MappedMatrix {
                 let bytes = &map[*offset..*offset + self.rows * self.cols * 4];
                 // SAFETY: the offset is 4-byte aligned (checked in `open`), the map is page aligned,
                 // the length is a multiple of 4 and every bit pattern is a valid f32.
-                unsafe {
-                    std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), self.rows * self.cols)
-                }
+                unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), self.rows * self.cols) }
             }
             Storage::Owned(v) => v,
         }
@@ -125,12 +105,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.npy");
         let values: Vec<f32> = (0..6).map(|i| i as f32).collect();
-        write_npy(
-            &a,
-            &NpyArray::new(vec![3, 2], values.clone()).unwrap(),
-            false,
-        )
-        .unwrap();
+        write_npy(&a, &NpyArray::new(vec![3, 2], values.clone()).unwrap(), false).unwrap();
         let m = MappedMatrix::open(&a).unwrap();
         assert!(matches!(m.storage, Storage::Mapped { .. }));
         assert_eq!((m.rows(), m.cols()), (3, 2));

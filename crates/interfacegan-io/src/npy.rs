@@ -11,8 +11,10 @@ use crate::{IoError, NpyArray, write_atomic_with};
 pub struct NpyHeaderInfo {
     /// The extent of each axis.
     pub shape: Vec<usize>,
-    /// Bytes per element: 4 for float32, 8 for float64.
+    /// Bytes per element: 4 for float32, 8 for float64 (1 to 8 for integers).
     pub element_size: usize,
+    /// The element kind: 'f' (float), 'i' (signed integer) or 'u' (unsigned integer).
+    pub kind: char,
     /// True when the values are stored little-endian.
     pub little_endian: bool,
     /// True when the values are stored in Fortran (column-major) order.
@@ -49,40 +51,32 @@ impl<R: Read> Read for Counting<R> {
 
 fn open(path: &Path) -> Result<(File, u64), IoError> {
     let file = File::open(path).map_err(|e| IoError::os(path, "cannot open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| IoError::os(path, "cannot stat", e))?
-        .len();
+    let len = file.metadata().map_err(|e| IoError::os(path, "cannot stat", e))?.len();
     Ok((file, len))
 }
 
 fn parse_header(path: &Path, reader: impl Read, file_len: u64) -> Result<NpyHeaderInfo, IoError> {
-    let mut counting = Counting {
-        inner: reader,
-        count: 0,
-    };
-    let header = npyz::NpyHeader::from_reader(&mut counting)
-        .map_err(|e| IoError::format(path, format!("bad header ({e})")))?;
+    let mut counting = Counting { inner: reader, count: 0 };
+    let header =
+        npyz::NpyHeader::from_reader(&mut counting).map_err(|e| IoError::format(path, format!("bad header ({e})")))?;
     let type_str = match header.dtype() {
         DType::Plain(ts) => ts,
         other => {
-            return Err(IoError::Dtype {
-                path: path.to_path_buf(),
-                dtype: other.descr(),
-            });
+            return Err(IoError::Dtype { path: path.to_path_buf(), dtype: other.descr() });
         }
     };
     let element_size = type_str.size_field() as usize;
-    if type_str.type_char() != TypeChar::Float || !(element_size == 4 || element_size == 8) {
-        return Err(IoError::Dtype {
-            path: path.to_path_buf(),
-            dtype: type_str.to_string(),
-        });
-    }
+    let kind = match (type_str.type_char(), element_size) {
+        (TypeChar::Float, 4 | 8) => 'f',
+        (TypeChar::Int, 1 | 2 | 4 | 8) => 'i',
+        (TypeChar::Uint, 1 | 2 | 4 | 8) => 'u',
+        _ => return Err(IoError::Dtype { path: path.to_path_buf(), dtype: type_str.to_string() }),
+    };
     let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
     let info = NpyHeaderInfo {
         shape,
         element_size,
+        kind,
         little_endian: type_str.endianness() != npyz::Endianness::Big,
         fortran_order: header.order() == Order::Fortran,
         data_offset: counting.count,
@@ -91,10 +85,7 @@ fn parse_header(path: &Path, reader: impl Read, file_len: u64) -> Result<NpyHead
     if file_len < needed {
         return Err(IoError::format(
             path,
-            format!(
-                "truncated: shape {:?} needs {needed} bytes, the file has {file_len}",
-                info.shape
-            ),
+            format!("truncated: shape {:?} needs {needed} bytes, the file has {file_len}", info.shape),
         ));
     }
     Ok(info)
@@ -116,30 +107,44 @@ fn decode<T: Copy>(
 ) -> Result<Vec<T>, IoError> {
     let n = info.len();
     let body = &bytes[info.data_offset..info.data_offset + n * info.element_size];
-    let values: Vec<T> = match (info.element_size, info.little_endian) {
-        (4, true) => body
-            .chunks_exact(4)
-            .map(|c| f32_to(f32::from_le_bytes(c.try_into().unwrap())))
-            .collect(),
-        (4, false) => body
-            .chunks_exact(4)
-            .map(|c| f32_to(f32::from_be_bytes(c.try_into().unwrap())))
-            .collect(),
-        (8, true) => body
-            .chunks_exact(8)
-            .map(|c| f64_to(f64::from_le_bytes(c.try_into().unwrap())))
-            .collect(),
-        (8, false) => body
-            .chunks_exact(8)
-            .map(|c| f64_to(f64::from_be_bytes(c.try_into().unwrap())))
-            .collect(),
-        _ => return Err(IoError::format(path, "unsupported element size")),
+    let little = info.little_endian;
+    let int = |c: &[u8]| -> f64 {
+        let mut b = [0u8; 8];
+        let k = c.len();
+        if little {
+            b[..k].copy_from_slice(c);
+        } else {
+            for (dst, src) in b[..k].iter_mut().zip(c.iter().rev()) {
+                *dst = *src;
+            }
+        }
+        let raw = u64::from_le_bytes(b);
+        if info.kind == 'i' {
+            let shift = 64 - 8 * k as u32;
+            (((raw << shift) as i64) >> shift) as f64
+        } else {
+            raw as f64
+        }
     };
-    Ok(if info.fortran_order {
-        fortran_to_c(&info.shape, values)
-    } else {
-        values
-    })
+    let values: Vec<T> = match (info.kind, info.element_size) {
+        ('f', 4) => body
+            .chunks_exact(4)
+            .map(|c| {
+                let b: [u8; 4] = c.try_into().unwrap();
+                f32_to(if little { f32::from_le_bytes(b) } else { f32::from_be_bytes(b) })
+            })
+            .collect(),
+        ('f', 8) => body
+            .chunks_exact(8)
+            .map(|c| {
+                let b: [u8; 8] = c.try_into().unwrap();
+                f64_to(if little { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })
+            })
+            .collect(),
+        ('i' | 'u', size) => body.chunks_exact(size).map(|c| f64_to(int(c))).collect(),
+        _ => return Err(IoError::format(path, "unsupported element type")),
+    };
+    Ok(if info.fortran_order { fortran_to_c(&info.shape, values) } else { values })
 }
 
 /// Reorders column-major values into row-major order for the same shape.
@@ -177,14 +182,14 @@ fn read_with<T: Copy>(
 ) -> Result<NpyArray<T>, IoError> {
     let (mut file, len) = open(path)?;
     let mut bytes = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut bytes)
-        .map_err(|e| IoError::os(path, "cannot read", e))?;
+    file.read_to_end(&mut bytes).map_err(|e| IoError::os(path, "cannot read", e))?;
     let info = parse_header(path, &bytes[..], len)?;
     let data = decode(path, &info, &bytes, f32_to, f64_to)?;
     Ok(NpyArray::new(info.shape, data).expect("decode yields shape.product() values"))
 }
 
 /// Reads a float32 or float64 `.npy` file of any rank as `f32` values (float64 is rounded).
+/// Integer files (indices, labels) are read too, converted to float.
 pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray<f32>, IoError> {
     read_with(path.as_ref(), |x| x, |x| x as f32)
 }
@@ -203,18 +208,10 @@ impl NpyElement for i64 {}
 /// Writes `array` as a little-endian C-order `.npy` file, atomically: the data goes to a temporary
 /// file beside `path` that is then moved into place. An existing `path` is kept, and an
 /// [`IoError::AlreadyExists`] returned, unless `overwrite` is true.
-pub fn write_npy<T: NpyElement>(
-    path: impl AsRef<Path>,
-    array: &NpyArray<T>,
-    overwrite: bool,
-) -> Result<(), IoError> {
+pub fn write_npy<T: NpyElement>(path: impl AsRef<Path>, array: &NpyArray<T>, overwrite: bool) -> Result<(), IoError> {
     let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
     write_atomic_with(path.as_ref(), overwrite, |writer| {
-        let mut npy = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(writer)
-            .begin_nd()?;
+        let mut npy = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(writer).begin_nd()?;
         npy.extend(array.data().iter().copied())?;
         npy.finish()
     })
@@ -261,10 +258,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.npy");
         // Column-major [2, 3]: columns (1,4) (2,5) (3,6).
-        let body: Vec<u8> = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0]
-            .iter()
-            .flat_map(|x| x.to_be_bytes())
-            .collect();
+        let body: Vec<u8> = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0].iter().flat_map(|x| x.to_be_bytes()).collect();
         write_raw(&p, ">f8", true, "(2, 3)", &body);
         let a = read_f32(&p).unwrap();
         assert_eq!(a.shape(), &[2, 3]);
@@ -274,10 +268,22 @@ mod tests {
     #[test]
     fn wrong_dtype_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("i.npy");
-        write_raw(&p, "<i4", false, "(2,)", &[0u8; 8]);
+        let p = dir.path().join("c.npy");
+        write_raw(&p, "<c8", false, "(2,)", &[0u8; 16]);
         let err = read_f32(&p).unwrap_err().to_string();
-        assert!(err.contains("i.npy") && err.contains("<i4"), "{err}");
+        assert!(err.contains("c.npy") && err.contains("<c8"), "{err}");
+    }
+
+    #[test]
+    fn integers_read_as_floats() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.npy");
+        let body: Vec<u8> = [-3i16, 7, 300].iter().flat_map(|v| v.to_be_bytes()).collect();
+        write_raw(&p, ">i2", false, "(3,)", &body);
+        assert_eq!(read_f64(&p).unwrap().data(), &[-3.0, 7.0, 300.0]);
+        let q = dir.path().join("idx.npy");
+        write_npy(&q, &NpyArray::new(vec![2], vec![5i64, 1 << 40]).unwrap(), false).unwrap();
+        assert_eq!(read_f64(&q).unwrap().data(), &[5.0, (1u64 << 40) as f64]);
     }
 
     #[test]
@@ -295,15 +301,9 @@ mod tests {
         let p = dir.path().join("g.npy");
         std::fs::write(&p, b"hello world, not numpy").unwrap();
         let err = read_f64(&p).unwrap_err().to_string();
-        assert!(
-            err.contains("g.npy") && err.contains("not a valid .npy"),
-            "{err}"
-        );
+        assert!(err.contains("g.npy") && err.contains("not a valid .npy"), "{err}");
         let missing = dir.path().join("missing.npy");
         let err = read_f64(&missing).unwrap_err().to_string();
-        assert!(
-            err.contains("missing.npy") && err.contains("cannot open"),
-            "{err}"
-        );
+        assert!(err.contains("missing.npy") && err.contains("cannot open"), "{err}");
     }
 }

@@ -44,9 +44,7 @@ pub enum SubspaceError {
         residual: f64,
     },
     /// The conditions are linearly dependent and the options ask to reject that.
-    #[error(
-        "condition {index} is a linear combination of the conditions before it (rank {rank} of {count})"
-    )]
+    #[error("condition {index} is a linear combination of the conditions before it (rank {rank} of {count})")]
     DependentConditions {
         /// The first condition found redundant.
         index: usize,

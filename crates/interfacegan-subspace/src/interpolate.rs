@@ -75,18 +75,12 @@ pub struct InterpolateOptions {
 
 impl Default for InterpolateOptions {
     fn default() -> Self {
-        Self {
-            start: -3.0,
-            end: 3.0,
-            steps: 10,
-            mode: None,
-            layers: LayerSelection::All,
-        }
+        Self { start: -3.0, end: 3.0, steps: 10, mode: None, layers: LayerSelection::All }
     }
 }
 
 fn layer_count(code: &[f32], dim: usize) -> Result<usize, SubspaceError> {
-    if dim == 0 || code.is_empty() || code.len() % dim != 0 {
+    if dim == 0 || code.is_empty() || !code.len().is_multiple_of(dim) {
         return Err(SubspaceError::Dimension {
             what: "the latent code (expected D or L x D values)".into(),
             expected: dim,
@@ -94,11 +88,7 @@ fn layer_count(code: &[f32], dim: usize) -> Result<usize, SubspaceError> {
         });
     }
     if let Some(i) = code.iter().position(|x| !x.is_finite()) {
-        return Err(SubspaceError::NonFinite {
-            what: "the latent code".into(),
-            index: i,
-            value: code[i] as f64,
-        });
+        return Err(SubspaceError::NonFinite { what: "the latent code".into(), index: i, value: code[i] as f64 });
     }
     Ok(code.len() / dim)
 }
@@ -118,16 +108,7 @@ pub fn linear_interpolate(
     end: f64,
     steps: usize,
 ) -> Result<Vec<Vec<f64>>, SubspaceError> {
-    interpolate(
-        code,
-        boundary,
-        &InterpolateOptions {
-            start,
-            end,
-            steps,
-            ..Default::default()
-        },
-    )
+    interpolate(code, boundary, &InterpolateOptions { start, end, steps, ..Default::default() })
 }
 
 /// [`linear_interpolate`] with the distance mode and W+ layers chosen explicitly.
@@ -151,11 +132,7 @@ pub fn interpolate(
             options.start, options.end
         )));
     }
-    let mode = options.mode.unwrap_or(if layers == 1 {
-        DistanceMode::Absolute
-    } else {
-        DistanceMode::Relative
-    });
+    let mode = options.mode.unwrap_or(if layers == 1 { DistanceMode::Absolute } else { DistanceMode::Relative });
     let mask = options.layers.mask(layers)?;
     let distances = linspace(options.start, options.end, options.steps);
     let outputs = distances
@@ -167,9 +144,7 @@ pub fn interpolate(
                     continue;
                 }
                 let offset = match mode {
-                    DistanceMode::Absolute => {
-                        d - chunk.iter().zip(boundary).map(|(a, b)| a * b).sum::<f64>()
-                    }
+                    DistanceMode::Absolute => d - chunk.iter().zip(boundary).map(|(a, b)| a * b).sum::<f64>(),
                     DistanceMode::Relative => d,
                 };
                 // Upstream casts the offsets to float32 before scaling the float64 boundary.
@@ -187,11 +162,7 @@ pub fn interpolate(
 /// Moves a code by a signed distance along each of several directions at once:
 /// `z + sum_k a_k n_k` (directions need not be unit; they are used as given, so pass unit
 /// boundaries to move by distances). For a W+ code `[L, D]` only the selected layers move.
-pub fn shift(
-    code: &[f32],
-    moves: &[(&[f64], f64)],
-    layers: &LayerSelection,
-) -> Result<Vec<f64>, SubspaceError> {
+pub fn shift(code: &[f32], moves: &[(&[f64], f64)], layers: &LayerSelection) -> Result<Vec<f64>, SubspaceError> {
     let Some((first, _)) = moves.first() else {
         return Err(SubspaceError::Invalid("no direction to move along".into()));
     };
@@ -208,9 +179,7 @@ pub fn shift(
         }
         checked_norm(|| format!("direction {k}"), direction)?;
         if !amount.is_finite() {
-            return Err(SubspaceError::Invalid(format!(
-                "distance {k} is not finite: {amount}"
-            )));
+            return Err(SubspaceError::Invalid(format!("distance {k} is not finite: {amount}")));
         }
     }
     let mut out: Vec<f64> = code.iter().map(|&x| x as f64).collect();
@@ -234,10 +203,7 @@ mod tests {
     fn linspace_matches_numpy() {
         // Values printed by numpy 2.4 `np.linspace`.
         assert_eq!(linspace(-3.0, 3.0, 10)[9], 3.0);
-        assert_eq!(
-            linspace(-2.0, 5.0, 4),
-            vec![-2.0, 0.3333333333333335, 2.666666666666667, 5.0]
-        );
+        assert_eq!(linspace(-2.0, 5.0, 4), vec![-2.0, 0.3333333333333335, 2.666666666666667, 5.0]);
         assert_eq!(linspace(1.0, 2.0, 1), vec![1.0]);
     }
 
@@ -266,26 +232,15 @@ mod tests {
         };
         let out = interpolate(&code, &n, &options).unwrap();
         assert_eq!(out[1], vec![0.5, 0.5, 2.5, 0.5, 0.5, 0.5]);
-        let bad = InterpolateOptions {
-            layers: LayerSelection::Only(vec![3]),
-            ..options
-        };
-        assert!(matches!(
-            interpolate(&code, &n, &bad),
-            Err(SubspaceError::Invalid(_))
-        ));
+        let bad = InterpolateOptions { layers: LayerSelection::Only(vec![3]), ..options };
+        assert!(matches!(interpolate(&code, &n, &bad), Err(SubspaceError::Invalid(_))));
     }
 
     #[test]
     fn shift_along_several_directions() {
         let a = [1.0, 0.0, 0.0];
         let b = [0.0, 0.0, 1.0];
-        let out = shift(
-            &[1.0, 1.0, 1.0],
-            &[(&a, 2.0), (&b, -1.0)],
-            &LayerSelection::All,
-        )
-        .unwrap();
+        let out = shift(&[1.0, 1.0, 1.0], &[(&a, 2.0), (&b, -1.0)], &LayerSelection::All).unwrap();
         assert_eq!(out, vec![3.0, 1.0, 0.0]);
         assert!(shift(&[1.0, 1.0], &[(&a, 1.0)], &LayerSelection::All).is_err());
         assert!(shift(&[1.0, 1.0, 1.0], &[], &LayerSelection::All).is_err());
@@ -295,16 +250,9 @@ mod tests {
     fn bad_shapes_are_errors() {
         assert!(matches!(
             linear_interpolate(&[1.0, 2.0, 3.0], &[1.0, 0.0], -3.0, 3.0, 10),
-            Err(SubspaceError::Dimension {
-                expected: 2,
-                found: 3,
-                ..
-            })
+            Err(SubspaceError::Dimension { expected: 2, found: 3, .. })
         ));
-        assert!(matches!(
-            linear_interpolate(&[1.0, 2.0], &[0.0, 0.0], -3.0, 3.0, 10),
-            Err(SubspaceError::Zero { .. })
-        ));
+        assert!(matches!(linear_interpolate(&[1.0, 2.0], &[0.0, 0.0], -3.0, 3.0, 10), Err(SubspaceError::Zero { .. })));
         assert!(linear_interpolate(&[1.0, 2.0], &[1.0, 0.0], -3.0, 3.0, 0).is_err());
         assert!(linear_interpolate(&[f32::NAN, 2.0], &[1.0, 0.0], -3.0, 3.0, 2).is_err());
     }

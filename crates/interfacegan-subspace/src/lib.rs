@@ -18,13 +18,11 @@ mod project;
 
 pub use error::SubspaceError;
 pub use interpolate::{
-    DistanceMode, InterpolateOptions, LayerSelection, interpolate, linear_interpolate, linspace,
-    shift,
+    DistanceMode, InterpolateOptions, LayerSelection, interpolate, linear_interpolate, linspace, shift,
 };
 pub use measures::{correlation_matrix, cosine_similarity, cosine_similarity_matrix};
 pub use project::{
-    DEFAULT_RANK_TOLERANCE, ProjectOptions, Projection, conditional_direction,
-    conditional_direction_with,
+    DEFAULT_RANK_TOLERANCE, ProjectOptions, Projection, conditional_direction, conditional_direction_with,
 };
 
 /// Checks that a vector is non-empty and finite and returns its Euclidean norm.
@@ -33,11 +31,7 @@ pub(crate) fn checked_norm(what: impl Fn() -> String, v: &[f64]) -> Result<f64, 
         return Err(SubspaceError::Empty { what: what() });
     }
     if let Some(i) = v.iter().position(|x| !x.is_finite()) {
-        return Err(SubspaceError::NonFinite {
-            what: what(),
-            index: i,
-            value: v[i],
-        });
+        return Err(SubspaceError::NonFinite { what: what(), index: i, value: v[i] });
     }
     let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
     if norm == 0.0 {

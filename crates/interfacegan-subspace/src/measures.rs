@@ -22,22 +22,12 @@ pub fn cosine_similarity_matrix(directions: &[&[f64]]) -> Result<Vec<Vec<f64>>, 
     let mut units = Vec::with_capacity(directions.len());
     for (i, d) in directions.iter().enumerate() {
         if d.len() != dim {
-            return Err(SubspaceError::Dimension {
-                what: format!("direction {i}"),
-                expected: dim,
-                found: d.len(),
-            });
+            return Err(SubspaceError::Dimension { what: format!("direction {i}"), expected: dim, found: d.len() });
         }
         let norm = checked_norm(|| format!("direction {i}"), d)?;
         units.push(d.iter().map(|x| x / norm).collect::<Vec<f64>>());
     }
-    Ok(pairwise(&units, |a, b| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| x * y)
-            .sum::<f64>()
-            .clamp(-1.0, 1.0)
-    }))
+    Ok(pairwise(&units, |a, b| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>().clamp(-1.0, 1.0)))
 }
 
 fn pairwise(rows: &[Vec<f64>], f: impl Fn(&[f64], &[f64]) -> f64) -> Vec<Vec<f64>> {
@@ -59,9 +49,7 @@ fn pairwise(rows: &[Vec<f64>], f: impl Fn(&[f64], &[f64]) -> f64) -> Vec<Vec<f64
 pub fn correlation_matrix(scores: &[&[f32]]) -> Result<Vec<Vec<f64>>, SubspaceError> {
     let n = scores.first().map_or(0, |s| s.len());
     if n < 2 {
-        return Err(SubspaceError::Invalid(format!(
-            "correlation needs at least 2 samples, got {n}"
-        )));
+        return Err(SubspaceError::Invalid(format!("correlation needs at least 2 samples, got {n}")));
     }
     let mut centred = Vec::with_capacity(scores.len());
     for (k, s) in scores.iter().enumerate() {
@@ -75,22 +63,15 @@ pub fn correlation_matrix(scores: &[&[f32]]) -> Result<Vec<Vec<f64>>, SubspaceEr
         let values: Vec<f64> = s.iter().map(|&x| x as f64).collect();
         let mean = values.iter().sum::<f64>() / n as f64;
         let c: Vec<f64> = values.iter().map(|x| x - mean).collect();
-        let norm =
-            checked_norm(|| format!("scores of attribute {k}"), &c).map_err(|e| match e {
-                SubspaceError::Zero { .. } => SubspaceError::Invalid(format!(
-                    "scores of attribute {k} are constant: no correlation is defined"
-                )),
-                other => other,
-            })?;
+        let norm = checked_norm(|| format!("scores of attribute {k}"), &c).map_err(|e| match e {
+            SubspaceError::Zero { .. } => {
+                SubspaceError::Invalid(format!("scores of attribute {k} are constant: no correlation is defined"))
+            }
+            other => other,
+        })?;
         centred.push(c.into_iter().map(|x| x / norm).collect());
     }
-    Ok(pairwise(&centred, |a, b| {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| x * y)
-            .sum::<f64>()
-            .clamp(-1.0, 1.0)
-    }))
+    Ok(pairwise(&centred, |a, b| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>().clamp(-1.0, 1.0)))
 }
 
 #[cfg(test)]
@@ -104,9 +85,7 @@ mod tests {
         let c = [0.0, -2.0];
         let m = cosine_similarity_matrix(&[&a, &b, &c]).unwrap();
         let h = 1.0 / 2f64.sqrt();
-        assert!(
-            (m[0][1] - h).abs() < 1e-15 && (m[1][2] + h).abs() < 1e-15 && m[0][2].abs() < 1e-15
-        );
+        assert!((m[0][1] - h).abs() < 1e-15 && (m[1][2] + h).abs() < 1e-15 && m[0][2].abs() < 1e-15);
         assert_eq!(m[1][1], 1.0);
         assert!(cosine_similarity_matrix(&[&a, &[0.0, 0.0][..]]).is_err());
     }

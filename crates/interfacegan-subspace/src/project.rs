@@ -22,10 +22,7 @@ pub struct ProjectOptions {
 
 impl Default for ProjectOptions {
     fn default() -> Self {
-        Self {
-            rank_tolerance: DEFAULT_RANK_TOLERANCE,
-            drop_dependent: true,
-        }
+        Self { rank_tolerance: DEFAULT_RANK_TOLERANCE, drop_dependent: true }
     }
 }
 
@@ -48,10 +45,7 @@ pub struct Projection {
 /// Inputs need not be unit vectors. Linearly dependent conditions are dropped (see
 /// [`ProjectOptions::drop_dependent`]). Errors: empty, zero or non-finite vectors, mismatched
 /// dimensions, and a primal lying in the span of the conditions.
-pub fn conditional_direction(
-    primal: &[f64],
-    conditions: &[&[f64]],
-) -> Result<Vec<f64>, SubspaceError> {
+pub fn conditional_direction(primal: &[f64], conditions: &[&[f64]]) -> Result<Vec<f64>, SubspaceError> {
     conditional_direction_with(primal, conditions, &ProjectOptions::default()).map(|p| p.direction)
 }
 
@@ -70,11 +64,7 @@ pub fn conditional_direction_with(
     let mut norms = Vec::with_capacity(conditions.len());
     for (i, c) in conditions.iter().enumerate() {
         if c.len() != dim {
-            return Err(SubspaceError::Dimension {
-                what: format!("condition {i}"),
-                expected: dim,
-                found: c.len(),
-            });
+            return Err(SubspaceError::Dimension { what: format!("condition {i}"), expected: dim, found: c.len() });
         }
         norms.push(checked_norm(|| format!("condition {i}"), c)?);
     }
@@ -85,16 +75,13 @@ pub fn conditional_direction_with(
         if kept.is_empty() {
             break None;
         }
-        let matrix = DMatrix::from_fn(dim, kept.len(), |r, c| {
-            conditions[kept[c]][r] / norms[kept[c]]
-        });
+        let matrix = DMatrix::from_fn(dim, kept.len(), |r, c| conditions[kept[c]][r] / norms[kept[c]]);
         let qr = matrix.qr();
         let r = qr.r();
         let diagonal = r.nrows().min(r.ncols());
         // Column j's part orthogonal to the columns before it has norm |R_jj|; columns past the
         // dimension are always dependent.
-        let dependent =
-            (0..kept.len()).find(|&j| j >= diagonal || r[(j, j)].abs() < options.rank_tolerance);
+        let dependent = (0..kept.len()).find(|&j| j >= diagonal || r[(j, j)].abs() < options.rank_tolerance);
         match dependent {
             None => break Some(qr.q()),
             Some(j) => {
@@ -127,12 +114,7 @@ pub fn conditional_direction_with(
     }
     direction.iter_mut().for_each(|x| *x /= residual);
     dropped.sort_unstable();
-    Ok(Projection {
-        direction,
-        used_conditions: kept,
-        dropped_conditions: dropped,
-        residual,
-    })
+    Ok(Projection { direction, used_conditions: kept, dropped_conditions: dropped, residual })
 }
 
 #[cfg(test)]
@@ -180,27 +162,15 @@ mod tests {
         let c1 = [1.0, 0.0, 0.0, 0.0];
         let c2 = [0.0, 1.0, 0.0, 0.0];
         let c3 = [2.0, -3.0, 0.0, 0.0];
-        let proj =
-            conditional_direction_with(&p, &[&c1, &c2, &c3], &ProjectOptions::default()).unwrap();
+        let proj = conditional_direction_with(&p, &[&c1, &c2, &c3], &ProjectOptions::default()).unwrap();
         assert_eq!(proj.dropped_conditions, vec![2]);
         assert_eq!(proj.used_conditions, vec![0, 1]);
-        let strict = ProjectOptions {
-            drop_dependent: false,
-            ..Default::default()
-        };
+        let strict = ProjectOptions { drop_dependent: false, ..Default::default() };
         let err = conditional_direction_with(&p, &[&c1, &c2, &c3], &strict).unwrap_err();
-        assert_eq!(
-            err,
-            SubspaceError::DependentConditions {
-                index: 2,
-                rank: 2,
-                count: 3
-            }
-        );
+        assert_eq!(err, SubspaceError::DependentConditions { index: 2, rank: 2, count: 3 });
         // A duplicated condition (say, one saved as float32) is dependent too.
         let c1_copy: Vec<f64> = c1.iter().map(|&x| (x as f32) as f64).collect();
-        let proj =
-            conditional_direction_with(&p, &[&c1, &c1_copy], &ProjectOptions::default()).unwrap();
+        let proj = conditional_direction_with(&p, &[&c1, &c1_copy], &ProjectOptions::default()).unwrap();
         assert_eq!(proj.dropped_conditions, vec![1]);
     }
 
@@ -211,23 +181,10 @@ mod tests {
         let c2 = [0.0, 1.0];
         let c3 = [1.0, 1.0];
         let err = conditional_direction(&p, &[&c1, &c3, &c2]).unwrap_err();
-        assert!(
-            matches!(err, SubspaceError::PrimalInConditionSpan { .. }),
-            "{err:?}"
-        );
-        let strict = ProjectOptions {
-            drop_dependent: false,
-            ..Default::default()
-        };
+        assert!(matches!(err, SubspaceError::PrimalInConditionSpan { .. }), "{err:?}");
+        let strict = ProjectOptions { drop_dependent: false, ..Default::default() };
         let err = conditional_direction_with(&p, &[&c1, &c2, &c3], &strict).unwrap_err();
-        assert_eq!(
-            err,
-            SubspaceError::DependentConditions {
-                index: 2,
-                rank: 2,
-                count: 3
-            }
-        );
+        assert_eq!(err, SubspaceError::DependentConditions { index: 2, rank: 2, count: 3 });
     }
 
     #[test]
@@ -237,30 +194,17 @@ mod tests {
             conditional_direction(&p, &[&[1.0, 1.0, 0.0][..]]),
             Err(SubspaceError::PrimalInConditionSpan { .. })
         ));
-        assert!(matches!(
-            conditional_direction(&[0.0, 0.0, 0.0], &[]),
-            Err(SubspaceError::Zero { .. })
-        ));
-        assert!(matches!(
-            conditional_direction(&[], &[]),
-            Err(SubspaceError::Empty { .. })
-        ));
+        assert!(matches!(conditional_direction(&[0.0, 0.0, 0.0], &[]), Err(SubspaceError::Zero { .. })));
+        assert!(matches!(conditional_direction(&[], &[]), Err(SubspaceError::Empty { .. })));
         assert!(matches!(
             conditional_direction(&p, &[&[1.0, f64::NAN, 0.0][..]]),
             Err(SubspaceError::NonFinite { index: 1, .. })
         ));
         assert!(matches!(
             conditional_direction(&p, &[&[1.0, 0.0][..]]),
-            Err(SubspaceError::Dimension {
-                expected: 3,
-                found: 2,
-                ..
-            })
+            Err(SubspaceError::Dimension { expected: 3, found: 2, .. })
         ));
-        assert!(matches!(
-            conditional_direction(&p, &[&[0.0, 0.0, 0.0][..]]),
-            Err(SubspaceError::Zero { .. })
-        ));
+        assert!(matches!(conditional_direction(&p, &[&[0.0, 0.0, 0.0][..]]), Err(SubspaceError::Zero { .. })));
     }
 
     #[test]

@@ -10,12 +10,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn official(name: &str) -> Vec<f64> {
-    let a = read_f64(
-        fixtures()
-            .join("boundaries/official")
-            .join(format!("{name}_boundary.npy")),
-    )
-    .unwrap();
+    let a = read_f64(fixtures().join("boundaries/official").join(format!("{name}_boundary.npy"))).unwrap();
     assert_eq!(a.shape(), &[1, 512]);
     a.into_data()
 }
@@ -26,10 +21,7 @@ fn golden(name: &str) -> interfacegan_io::NpyArray<f64> {
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 #[test]
@@ -47,20 +39,14 @@ fn reproduces_all_13_official_conditional_boundaries() {
         // head = "<model parts>_<primal>", e.g. "pggan_celebahq_age" or "stylegan_ffhq_age".
         let (model, _primal) = head.rsplit_once('_').unwrap();
         let primal = official(head);
-        let conditions: Vec<Vec<f64>> = conds
-            .split('_')
-            .map(|c| official(&format!("{model}_{c}")))
-            .collect();
+        let conditions: Vec<Vec<f64>> = conds.split('_').map(|c| official(&format!("{model}_{c}"))).collect();
         let refs: Vec<&[f64]> = conditions.iter().map(|c| c.as_slice()).collect();
         let ours = conditional_direction(&primal, &refs).unwrap();
         let diff = max_abs_diff(&ours, &official(stem));
         assert!(diff < 1e-12, "{name}: max |diff| {diff:e}");
         checked += 1;
     }
-    assert_eq!(
-        checked, 13,
-        "all 13 official conditional boundaries are in fixtures/"
-    );
+    assert_eq!(checked, 13, "all 13 official conditional boundaries are in fixtures/");
 }
 
 #[test]
@@ -88,15 +74,10 @@ fn linear_interpolate_matches_official_outputs() {
     let z = read_f64(fixtures().join("golden/manipulator/li_z_in.npy")).unwrap();
     let z: Vec<f32> = z.data().iter().map(|&x| x as f32).collect();
     let gender = official("pggan_celebahq_gender");
-    for (file, start, end, steps) in [
-        ("li_z_out_default.npy", -3.0, 3.0, 10),
-        ("li_z_out_m2_5_4.npy", -2.0, 5.0, 4),
-    ] {
+    for (file, start, end, steps) in [("li_z_out_default.npy", -3.0, 3.0, 10), ("li_z_out_m2_5_4.npy", -2.0, 5.0, 4)] {
         let expected = golden(file);
         assert_eq!(expected.shape(), &[steps, 512]);
-        let ours: Vec<f64> = linear_interpolate(&z, &gender, start, end, steps)
-            .unwrap()
-            .concat();
+        let ours: Vec<f64> = linear_interpolate(&z, &gender, start, end, steps).unwrap().concat();
         let diff = max_abs_diff(&ours, expected.data());
         assert!(diff < 1e-12, "{file}: {diff:e}");
     }
@@ -105,45 +86,29 @@ fn linear_interpolate_matches_official_outputs() {
     let wp: Vec<f32> = wp.data().iter().map(|&x| x as f32).collect();
     let smile_w = official("stylegan_ffhq_smile_w");
     let expected = golden("li_wp_out_m3_3_5.npy");
-    let ours: Vec<f64> = linear_interpolate(&wp, &smile_w, -3.0, 3.0, 5)
-        .unwrap()
-        .concat();
+    let ours: Vec<f64> = linear_interpolate(&wp, &smile_w, -3.0, 3.0, 5).unwrap().concat();
     assert!(max_abs_diff(&ours, expected.data()) < 1e-12);
 }
 
 #[test]
 fn cosine_similarities_of_official_boundaries() {
     // Figures measured from the official files (reference SOURCE.md).
-    let names = [
-        "pggan_celebahq_age",
-        "pggan_celebahq_gender",
-        "pggan_celebahq_eyeglasses",
-        "pggan_celebahq_smile",
-    ];
+    let names = ["pggan_celebahq_age", "pggan_celebahq_gender", "pggan_celebahq_eyeglasses", "pggan_celebahq_smile"];
     let b: Vec<Vec<f64>> = names.iter().map(|n| official(n)).collect();
     let refs: Vec<&[f64]> = b.iter().map(|v| v.as_slice()).collect();
     let m = cosine_similarity_matrix(&refs).unwrap();
     assert!((m[0][1] - 0.486).abs() < 5e-4, "age-gender {}", m[0][1]);
     assert!((m[0][2] - 0.378).abs() < 5e-4, "age-eyeglasses {}", m[0][2]);
-    assert!(
-        (m[1][2] - 0.523).abs() < 5e-4,
-        "gender-eyeglasses {}",
-        m[1][2]
-    );
+    assert!((m[1][2] - 0.523).abs() < 5e-4, "gender-eyeglasses {}", m[1][2]);
     assert!((m[3][1] + 0.097).abs() < 5e-4, "smile-gender {}", m[3][1]);
-    let w: Vec<Vec<f64>> = ["age", "gender", "eyeglasses", "smile"]
-        .iter()
-        .map(|a| official(&format!("stylegan_ffhq_{a}_w")))
-        .collect();
+    let w: Vec<Vec<f64>> =
+        ["age", "gender", "eyeglasses", "smile"].iter().map(|a| official(&format!("stylegan_ffhq_{a}_w"))).collect();
     let refs: Vec<&[f64]> = w.iter().map(|v| v.as_slice()).collect();
     let m = cosine_similarity_matrix(&refs).unwrap();
     for (i, row) in m.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
             if i != j {
-                assert!(
-                    v.abs() <= 0.114,
-                    "W space boundaries are nearly orthogonal: {v}"
-                );
+                assert!(v.abs() <= 0.114, "W space boundaries are nearly orthogonal: {v}");
             }
         }
     }

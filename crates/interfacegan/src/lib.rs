@@ -57,13 +57,13 @@
 //! ```
 
 pub use interfacegan_boundary::{
-    Boundary, BoundaryError, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams,
-    SvmReport, chosen_count, simd_level, split_samples, train_linear_svm,
+    Boundary, BoundaryError, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams, SvmReport, chosen_count,
+    simd_level, split_samples, train_linear_svm,
 };
 pub use interfacegan_subspace::{
-    DistanceMode, InterpolateOptions, LayerSelection, ProjectOptions, Projection, SubspaceError,
-    conditional_direction, conditional_direction_with, correlation_matrix, cosine_similarity,
-    cosine_similarity_matrix, interpolate, linear_interpolate, linspace, shift,
+    DistanceMode, InterpolateOptions, LayerSelection, ProjectOptions, Projection, SubspaceError, conditional_direction,
+    conditional_direction_with, correlation_matrix, cosine_similarity, cosine_similarity_matrix, interpolate,
+    linear_interpolate, linspace, shift,
 };
 
 /// `.npy` files and safe output (re-export of [`interfacegan_io`]).
