@@ -14,8 +14,9 @@
 //! (Hintermüller, Ito and Kunisch 2002) that needs a handful of solves when the guess is close.
 //! In the SVMs of InterFaceGAN `|F|` is at most a few hundred, far fewer than the rows.
 
+use crate::dense::{cholesky, cholesky_solve};
 use crate::kernels::{dot_f64, gemv};
-use crate::primal::{cholesky, cholesky_solve};
+use crate::svm::kkt_gap;
 
 /// The membership of a row.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -31,23 +32,6 @@ pub(crate) struct Exact {
     pub w: Vec<f64>,
     pub wx: Vec<f64>,
     pub iterations: usize,
-}
-
-/// The libsvm maximal violation `max_{I_up} -y G - min_{I_low} -y G`, with `G_i = y_i w.x_i - 1`.
-pub(crate) fn kkt_gap(y: &[f64], alpha: &[f64], wx: &[f64], c: f64) -> (f64, f64, f64) {
-    let mut m_up = f64::NEG_INFINITY;
-    let mut m_low = f64::INFINITY;
-    for i in 0..y.len() {
-        let v = y[i] - wx[i];
-        let (up, low) = if y[i] > 0.0 { (alpha[i] < c, alpha[i] > 0.0) } else { (alpha[i] > 0.0, alpha[i] < c) };
-        if up {
-            m_up = m_up.max(v);
-        }
-        if low {
-            m_low = m_low.min(v);
-        }
-    }
-    (m_up - m_low, m_up, m_low)
 }
 
 /// Iterates from the guess `sets` (changed in place) for at most `max_iterations` solves.

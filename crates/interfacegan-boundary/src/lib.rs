@@ -14,8 +14,11 @@
 //! assert!(report.val_accuracy.unwrap() > 0.95);
 //! ```
 
+#![warn(missing_docs)]
+
 mod active_set;
 mod boundary;
+mod dense;
 mod error;
 mod fit;
 mod kernels;

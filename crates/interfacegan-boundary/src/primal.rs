@@ -14,6 +14,7 @@
 //! it with SMO.
 
 use crate::active_set::Set;
+use crate::dense::{cholesky, cholesky_solve};
 use crate::kernels::{dot_f64, gemv};
 
 /// The state the continuation hands back.
@@ -49,79 +50,6 @@ fn slope(m: f64, delta: f64) -> f64 {
         Piece::Zero => 0.0,
         Piece::Quadratic => -(1.0 - m) / delta,
         Piece::Linear => -1.0,
-    }
-}
-
-/// In-place Cholesky factorisation (lower triangle, row-major) of a symmetric positive definite
-/// `n x n` matrix; returns false if a pivot is not positive. Blocked: the trailing updates, which
-/// carry almost all the work, are matrix products. The upper triangle is left as scratch.
-pub(crate) fn cholesky(a: &mut [f64], n: usize) -> bool {
-    const BLOCK: usize = 64;
-    let mut k = 0;
-    while k < n {
-        let kb = BLOCK.min(n - k);
-        // Diagonal block, then the panel below it; earlier panels are already subtracted.
-        for i in k..n {
-            let top = (i + 1).min(k + kb);
-            for j in k..top {
-                let (head, tail) = a.split_at_mut(i * n);
-                let row_i = &mut tail[..n];
-                if i == j {
-                    let s = row_i[j] - dot_f64(&row_i[k..j], &row_i[k..j]);
-                    if s <= 0.0 || !s.is_finite() {
-                        return false;
-                    }
-                    row_i[j] = s.sqrt();
-                } else {
-                    let row_j = &head[j * n..j * n + n];
-                    let s = row_i[j] - dot_f64(&row_i[k..j], &row_j[k..j]);
-                    row_i[j] = s / row_j[j];
-                }
-            }
-        }
-        let rest = n - k - kb;
-        if rest > 0 {
-            let panel = (k + kb) * n + k;
-            let trailing = (k + kb) * n + k + kb;
-            let ptr = a.as_mut_ptr();
-            // SAFETY: the panel (rows k+kb.., columns k..k+kb) and the trailing block (rows and
-            // columns k+kb..) of the n x n buffer do not overlap; strides are those of `a`.
-            unsafe {
-                matrixmultiply::dgemm(
-                    rest,
-                    kb,
-                    rest,
-                    -1.0,
-                    ptr.add(panel),
-                    n as isize,
-                    1,
-                    ptr.add(panel),
-                    1,
-                    n as isize,
-                    1.0,
-                    ptr.add(trailing),
-                    n as isize,
-                    1,
-                );
-            }
-        }
-        k += kb;
-    }
-    true
-}
-
-/// Solves `L L^T x = rhs` in place.
-pub(crate) fn cholesky_solve(l: &[f64], n: usize, x: &mut [f64]) {
-    for i in 0..n {
-        let s = x[i] - dot_f64(&l[i * n..i * n + i], &x[..i]);
-        x[i] = s / l[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut s = x[i];
-        for k in i + 1..n {
-            s -= l[k * n + i] * x[k];
-        }
-        x[i] = s / l[i * n + i];
     }
 }
 
@@ -388,7 +316,7 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
                 break;
             }
         }
-        if delta <= min_delta || kkt_gap_of_margins(&margins, y, delta) <= eps {
+        if delta <= min_delta || implied_gap(&margins, y, c, delta) <= eps {
             break;
         }
         if let Some(exact) = try_active_set(x, dim, y, c, eps, &margins, delta) {
@@ -399,6 +327,14 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
     }
     let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
     PrimalResult { alpha, exact: None, newton_steps, levels }
+}
+
+/// libsvm's KKT gap of the multipliers `alpha_i = -C h'(m_i)` implied by the margins. With
+/// `w.x_i + b = y_i m_i` in place of `w.x_i`, every `-y G` moves by the same `b`, which cancels.
+fn implied_gap(margins: &[f64], y: &[f64], c: f64, delta: f64) -> f64 {
+    let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
+    let decision: Vec<f64> = margins.iter().zip(y).map(|(m, yi)| m * yi).collect();
+    crate::svm::kkt_gap(y, &alpha, &decision, c).0
 }
 
 /// Tries the exact active-set solve with the sets the smoothed solution suggests.
@@ -426,49 +362,4 @@ fn try_active_set(
     }
     // A good guess converges in one to three solves; a poor one is not worth more.
     crate::active_set::solve_from_sets(x, dim, y, c, eps, &mut sets, 3)
-}
-
-/// The libsvm gap `max_{I_up} -y G - min_{I_low} -y G` of the multipliers implied by `margins`;
-/// with `-y_i G_i = y_i (1 - m_i) + b`, the intercept cancels.
-fn kkt_gap_of_margins(margins: &[f64], y: &[f64], delta: f64) -> f64 {
-    let mut up = f64::NEG_INFINITY;
-    let mut low = f64::INFINITY;
-    for (&m, &yi) in margins.iter().zip(y) {
-        let v = yi * (1.0 - m);
-        let p = piece(m, delta);
-        let (is_up, is_low) = match (p, yi > 0.0) {
-            (Piece::Zero, true) => (true, false),
-            (Piece::Zero, false) => (false, true),
-            (Piece::Linear, true) => (false, true),
-            (Piece::Linear, false) => (true, false),
-            (Piece::Quadratic, _) => (true, true),
-        };
-        if is_up {
-            up = up.max(v);
-        }
-        if is_low {
-            low = low.min(v);
-        }
-    }
-    up - low
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cholesky_solves_spd_system() {
-        let a = vec![4.0, 2.0, 0.6, 2.0, 5.0, 1.0, 0.6, 1.0, 3.0];
-        let mut l = a.clone();
-        assert!(cholesky(&mut l, 3));
-        let mut x = vec![1.0, 2.0, 3.0];
-        cholesky_solve(&l, 3, &mut x);
-        for r in 0..3 {
-            let ax: f64 = (0..3).map(|k| a[r * 3 + k] * x[k]).sum();
-            assert!((ax - [1.0, 2.0, 3.0][r]).abs() < 1e-12);
-        }
-        let mut not_pd = vec![1.0, 2.0, 2.0, 1.0];
-        assert!(!cholesky(&mut not_pd, 2));
-    }
 }

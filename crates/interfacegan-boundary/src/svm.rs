@@ -221,6 +221,24 @@ fn in_low(y: f64, alpha: f64, c: f64) -> bool {
     if y > 0.0 { alpha > 0.0 } else { alpha < c }
 }
 
+/// libsvm's maximal violation `m(alpha) - M(alpha)`, with `m = max_{I_up} -y G`,
+/// `M = min_{I_low} -y G` and `G_i = y_i w.x_i - 1` (so `-y_i G_i = y_i - w.x_i`); returns
+/// `(gap, m, M)`.
+pub(crate) fn kkt_gap(y: &[f64], alpha: &[f64], wx: &[f64], c: f64) -> (f64, f64, f64) {
+    let mut m_up = f64::NEG_INFINITY;
+    let mut m_low = f64::INFINITY;
+    for i in 0..y.len() {
+        let v = y[i] - wx[i];
+        if in_up(y[i], alpha[i], c) {
+            m_up = m_up.max(v);
+        }
+        if in_low(y[i], alpha[i], c) {
+            m_low = m_low.min(v);
+        }
+    }
+    (m_up - m_low, m_up, m_low)
+}
+
 /// Solves the dual restricted to the working set by SMO; `grad` holds the set's gradients on
 /// entry and is kept current. Returns the number of pair updates.
 fn solve_subproblem(set: &WorkingSet, y: &[f64], alpha: &mut [f64], grad: &mut [f64], c: f64, eps: f64) -> u64 {
@@ -395,7 +413,7 @@ pub fn train_linear_svm(
     };
     let mut w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
 
-    // Stage 2: SMO decomposition from there until libsvm's criterion holds on every row.
+    // Stage 3: SMO decomposition from there until libsvm's criterion holds on every row.
     let mut position = vec![u32::MAX; n];
     let mut set = WorkingSet { rows: Vec::new(), kernel: Vec::new() };
     let per_side = params.violators_per_round;
@@ -404,19 +422,8 @@ pub fn train_linear_svm(
     let mut max_working_set = 0;
     let mut gap;
     loop {
-        // Maximal violating pair over all rows.
-        let mut m_up = f64::NEG_INFINITY;
-        let mut m_low = f64::INFINITY;
-        for i in 0..n {
-            let v = -y[i] * (y[i] * wx[i] - 1.0);
-            if in_up(y[i], alpha[i], c) {
-                m_up = m_up.max(v);
-            }
-            if in_low(y[i], alpha[i], c) {
-                m_low = m_low.min(v);
-            }
-        }
-        gap = m_up - m_low;
+        let (g, m_up, m_low) = kkt_gap(&y, &alpha, &wx, c);
+        gap = g;
         if gap <= eps || rounds >= params.max_rounds {
             break;
         }
@@ -426,7 +433,7 @@ pub fn train_linear_svm(
         let mut low = Vec::new();
         let mut next = Vec::new();
         for i in 0..n {
-            let v = -y[i] * (y[i] * wx[i] - 1.0);
+            let v = y[i] - wx[i];
             if alpha[i] > 0.0 && alpha[i] < c {
                 next.push(i);
                 continue;

@@ -17,6 +17,8 @@
 //! assert!(write_npy(&path, &normal, false).is_err());
 //! ```
 
+#![warn(missing_docs)]
+
 mod array;
 mod atomic;
 mod error;

@@ -11,6 +11,8 @@
 //! assert!((n[1] - 1.0).abs() < 1e-12);
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod interpolate;
 mod measures;

@@ -56,6 +56,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub use interfacegan_boundary::{
     Boundary, BoundaryError, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams, SvmReport, chosen_count,
     simd_level, split_samples, train_linear_svm,
