@@ -3,6 +3,7 @@
 mod cli_error;
 mod metrics;
 mod project;
+mod scores;
 mod train_boundary;
 
 use std::process::ExitCode;

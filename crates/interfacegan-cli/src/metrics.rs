@@ -1,9 +1,9 @@
 use std::path::{Path, PathBuf};
 
-use interfacegan::io::read_f32;
 use interfacegan::{Boundary, correlation_matrix, cosine_similarity_matrix};
 
 use crate::CliError;
+use crate::scores::read_scores;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -75,15 +75,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Correlation { scores, json } => {
             let mut columns = Vec::with_capacity(scores.len());
             for path in &scores {
-                let a = read_f32(path)?;
-                if !matches!(a.shape(), [_] | [_, 1]) {
-                    return Err(CliError::new(format!(
-                        "{}: scores must have shape [N] or [N, 1], found {:?}",
-                        path.display(),
-                        a.shape()
-                    )));
-                }
-                columns.push(a.into_data());
+                columns.push(read_scores(path)?);
             }
             if let Some((path, c)) = scores.iter().zip(&columns).find(|(_, c)| c.len() != columns[0].len()) {
                 return Err(CliError::new(format!(

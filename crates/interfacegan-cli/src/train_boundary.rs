@@ -1,10 +1,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use interfacegan::io::{MappedMatrix, NpyArray, read_f32, write_npy};
+use interfacegan::io::{MappedMatrix, NpyArray, write_npy};
 use interfacegan::{Boundary, FitOptions};
 
 use crate::CliError;
+use crate::scores::read_scores;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -62,23 +63,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
     }
     let codes = MappedMatrix::open(&args.codes)?;
-    let scores = read_f32(&args.scores)?;
-    match scores.shape() {
-        [_] | [_, 1] => {}
-        other => {
-            return Err(CliError::new(format!(
-                "{}: scores must have shape [N] or [N, 1], found {other:?}",
-                args.scores.display()
-            )));
-        }
-    }
-    if scores.shape()[0] != codes.rows() {
+    let scores = read_scores(&args.scores)?;
+    if scores.len() != codes.rows() {
         return Err(CliError::new(format!(
             "{} holds {} codes but {} holds {} scores: they must describe the same samples",
             args.codes.display(),
             codes.rows(),
             args.scores.display(),
-            scores.shape()[0]
+            scores.len()
         )));
     }
     let mut options = FitOptions::default()
@@ -90,7 +82,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .tolerance(args.tolerance);
     options.attribute = args.attribute.clone();
     options.latent_space = args.space.clone();
-    let (boundary, report) = Boundary::fit_rows(codes.rows(), codes.cols(), |i| codes.row(i), scores.data(), &options)?;
+    let (boundary, report) = Boundary::fit_rows(codes.rows(), codes.cols(), |i| codes.row(i), &scores, &options)?;
 
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
