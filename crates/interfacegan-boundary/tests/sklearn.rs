@@ -91,3 +91,49 @@ fn label_flip_mirrors_the_solution() {
         a.weights.iter().zip(&b.weights).map(|(x, y)| x * y).sum::<f64>() / (norm(&a.weights) * norm(&b.weights));
     assert!(cosine < -0.9999, "{cosine}");
 }
+
+/// Random problems of many shapes (fewer rows than dimensions, duplicated rows, heavy overlap):
+/// the three-stage solver and SMO alone must reach the same optimum.
+#[test]
+fn stages_agree_with_smo_alone_on_varied_problems() {
+    use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for (case, (n, dim, noise)) in
+        [(40, 64, 0.0), (300, 8, 0.1), (500, 16, 2.0), (200, 3, 5.0), (1000, 32, 0.5)].into_iter().enumerate()
+    {
+        let mut x: Vec<f32> = (0..n * dim).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        // Duplicate a tenth of the rows.
+        for i in 0..n / 10 {
+            let (src, dst) = (i * dim, (n - 1 - i) * dim);
+            let row: Vec<f32> = x[src..src + dim].to_vec();
+            x[dst..dst + dim].copy_from_slice(&row);
+        }
+        let labels: Vec<bool> =
+            x.chunks(dim).map(|r| r[0] + 0.5 * r[dim - 1] + noise * (rng.random::<f32>() - 0.5) > 0.0).collect();
+        let (a, ra) = train_linear_svm(&x, dim, &labels, &SvmParams::default()).unwrap();
+        let smo = SvmParams { primal_newton: false, ..Default::default() };
+        let (b, rb) = train_linear_svm(&x, dim, &labels, &smo).unwrap();
+        assert!(ra.converged && rb.converged, "case {case}");
+        // Both are eps-optimal: their dual objectives agree to a small fraction.
+        let scale = ra.dual_objective.abs().max(1.0);
+        assert!((ra.dual_objective - rb.dual_objective).abs() < 1e-2 * scale, "case {case}: {ra:?} {rb:?}");
+        let norm = |v: &[f64]| v.iter().map(|t| t * t).sum::<f64>().sqrt();
+        let cosine =
+            a.weights.iter().zip(&b.weights).map(|(p, q)| p * q).sum::<f64>() / (norm(&a.weights) * norm(&b.weights));
+        assert!(cosine > 0.999, "case {case}: cosine {cosine}");
+    }
+}
+
+/// Rows that cannot be told apart: the optimum is w = 0; the fit ends (no hang, no NaN) and a
+/// boundary cannot be made of it, which is a named error.
+#[test]
+fn indistinguishable_rows_end_cleanly() {
+    let x = vec![0.5f32; 20 * 4];
+    let labels: Vec<bool> = (0..20).map(|i| i % 2 == 0).collect();
+    let (model, report) = train_linear_svm(&x, 4, &labels, &SvmParams::default()).unwrap();
+    assert!(model.weights.iter().all(|w| w.is_finite() && w.abs() < 1e-6), "{model:?}");
+    assert!(model.bias.is_finite());
+    assert!(report.converged, "{report:?}");
+    let err = interfacegan_boundary::Boundary::from_svm(&model).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("zero"), "{err}");
+}
