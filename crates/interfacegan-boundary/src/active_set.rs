@@ -15,7 +15,7 @@
 //! In the SVMs of InterFaceGAN `|F|` is at most a few hundred, far fewer than the rows.
 
 use crate::dense::{cholesky, cholesky_solve};
-use crate::kernels::{dot_f64, gemv};
+use crate::kernels::{add_scaled, dot_f64, gemv};
 use crate::svm::kkt_gap;
 
 /// The membership of a row.
@@ -56,9 +56,7 @@ pub(crate) fn solve_from_sets(
         for i in (0..n).filter(|&i| sets[i] == Set::Bound) {
             sum_bound_y += y[i];
             let s = c * y[i];
-            for (wk, &v) in w_bound.iter_mut().zip(&x[i * dim..(i + 1) * dim]) {
-                *wk += s * v as f64;
-            }
+            add_scaled(&mut w_bound, s, &x[i * dim..(i + 1) * dim]);
         }
         let f = free.len();
         let mut alpha_free = vec![0f64; f];
@@ -128,9 +126,7 @@ pub(crate) fn solve_from_sets(
         let mut w = w_bound;
         for (k, &i) in free.iter().enumerate() {
             let s = alpha_free[k] * y[i];
-            for (wk, &v) in w.iter_mut().zip(&x[i * dim..(i + 1) * dim]) {
-                *wk += s * v as f64;
-            }
+            add_scaled(&mut w, s, &x[i * dim..(i + 1) * dim]);
         }
         let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         gemv(x, &w32, &mut wx);

@@ -107,6 +107,15 @@ pub fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
     total
 }
 
+/// `acc += s * row`, the float32 row widened exactly: how `w = sum alpha_i y_i x_i` and the
+/// gradients are accumulated.
+#[inline]
+pub fn add_scaled(acc: &mut [f64], s: f64, row: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(row) {
+        *a += s * v as f64;
+    }
+}
+
 /// `out[i] = rows[i] . v` for a row-major `rows` of width `v.len()`.
 pub fn gemv(rows: &[f32], v: &[f32], out: &mut [f64]) {
     let d = v.len();

@@ -15,15 +15,21 @@
 
 use crate::active_set::Set;
 use crate::dense::{cholesky, cholesky_solve};
-use crate::kernels::{dot_f64, gemv};
+use crate::kernels::{add_scaled, dot_f64, gemv};
 
-/// The state the continuation hands back.
+/// What the continuation hands back.
 pub(crate) struct PrimalResult {
-    pub alpha: Vec<f64>,
-    /// Set when the active-set step reached libsvm's criterion: the exact solution.
-    pub exact: Option<crate::active_set::Exact>,
+    pub outcome: Outcome,
     pub newton_steps: usize,
     pub levels: usize,
+}
+
+/// How the continuation ended.
+pub(crate) enum Outcome {
+    /// The active-set step met libsvm's criterion: the exact solution.
+    Exact(crate::active_set::Exact),
+    /// The multipliers of the last smoothed solution, feasible for the exact dual.
+    Smoothed(Vec<f64>),
 }
 
 /// Which piece of the smoothed hinge each row is on.
@@ -184,9 +190,7 @@ fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
     let mut u = vec![0f64; dim];
     for (i, row) in x.chunks_exact(dim).enumerate() {
         let s = if y[i] > 0.0 { 1.0 / positives } else { -1.0 / negatives };
-        for (a, &v) in u.iter_mut().zip(row) {
-            *a += s * v as f64;
-        }
+        add_scaled(&mut u, s, row);
     }
     let norm = dot_f64(&u, &u).sqrt();
     if norm == 0.0 || !norm.is_finite() {
@@ -249,9 +253,7 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
                 let a = c * slope(margins[i], delta) * y[i];
                 if a != 0.0 {
                     gb += a;
-                    for (g, &v) in gw.iter_mut().zip(&x[i * dim..(i + 1) * dim]) {
-                        *g += a * v as f64;
-                    }
+                    add_scaled(&mut gw, a, &x[i * dim..(i + 1) * dim]);
                 }
                 if piece(margins[i], delta) == Piece::Quadratic {
                     zone.push(i);
@@ -283,10 +285,8 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
             // is in the quadratic zone (the line search then finds the step length).
             hessian[dim * p + dim] += 1e-8 * (1.0 + hessian[dim * p + dim]);
             let mut direction: Vec<f64> = gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
-            if !cholesky(&mut hessian, p) {
-                // Not positive definite in floating point: fall back to the gradient direction.
-                direction = gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
-            } else {
+            // Should the factorisation fail in floating point, the steepest descent direction stays.
+            if cholesky(&mut hessian, p) {
                 cholesky_solve(&hessian, p, &mut direction);
             }
             let (dw, db) = direction.split_at(dim);
@@ -320,13 +320,12 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
             break;
         }
         if let Some(exact) = try_active_set(x, dim, y, c, eps, &margins, delta) {
-            let alpha = exact.alpha.clone();
-            return PrimalResult { alpha, exact: Some(exact), newton_steps, levels };
+            return PrimalResult { outcome: Outcome::Exact(exact), newton_steps, levels };
         }
         delta *= factor;
     }
     let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
-    PrimalResult { alpha, exact: None, newton_steps, levels }
+    PrimalResult { outcome: Outcome::Smoothed(alpha), newton_steps, levels }
 }
 
 /// libsvm's KKT gap of the multipliers `alpha_i = -C h'(m_i)` implied by the margins. With

@@ -25,8 +25,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::gemv;
-use crate::primal::{PrimalResult, huber_continuation};
+use crate::kernels::{add_scaled, gemv};
+use crate::primal::{Outcome, PrimalResult, huber_continuation};
 
 /// Parameters of [`train_linear_svm`]. The defaults are libsvm's (`C = 1`, `eps = 1e-3`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -385,24 +385,24 @@ pub fn train_linear_svm(
     let y: Vec<f64> = labels.iter().map(|&l| if l { 1.0 } else { -1.0 }).collect();
     let row = |i: usize| &x[i * dim..(i + 1) * dim];
 
-    // Stage 1: the smoothed primal by Newton, which lands within the tolerance in most cases.
+    // Stages 1 and 2: the smoothed primal by Newton, with active-set solves between its levels.
     let primal = if params.primal_newton {
         huber_continuation(x, dim, &y, c, eps)
     } else {
-        PrimalResult { alpha: vec![0.0; n], exact: None, newton_steps: 0, levels: 0 }
+        PrimalResult { outcome: Outcome::Smoothed(vec![0.0; n]), newton_steps: 0, levels: 0 }
     };
-    let active_set_solves = primal.exact.as_ref().map_or(0, |e| e.iterations);
-    let (mut alpha, mut w, mut wx) = match primal.exact {
-        Some(exact) => (exact.alpha, exact.w, exact.wx),
-        None => {
-            let alpha = primal.alpha;
+    let active_set_solves = match &primal.outcome {
+        Outcome::Exact(e) => e.iterations,
+        Outcome::Smoothed(_) => 0,
+    };
+    let (mut alpha, mut w, mut wx) = match primal.outcome {
+        Outcome::Exact(exact) => (exact.alpha, exact.w, exact.wx),
+        Outcome::Smoothed(alpha) => {
             let mut w = vec![0f64; dim];
             for i in 0..n {
                 if alpha[i] != 0.0 {
                     let s = alpha[i] * y[i];
-                    for (wk, &v) in w.iter_mut().zip(row(i)) {
-                        *wk += s * v as f64;
-                    }
+                    add_scaled(&mut w, s, row(i));
                 }
             }
             let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
@@ -461,9 +461,7 @@ pub fn train_linear_svm(
             if delta != 0.0 {
                 alpha[r] = sub_alpha[p];
                 let s = delta * y[r];
-                for (wk, &v) in w.iter_mut().zip(row(r)) {
-                    *wk += s * v as f64;
-                }
+                add_scaled(&mut w, s, row(r));
             }
         }
         for (a, b) in w32.iter_mut().zip(&w) {
