@@ -15,7 +15,7 @@
 //! In the SVMs of InterFaceGAN `|F|` is at most a few hundred, far fewer than the rows.
 
 use crate::dense::{cholesky, cholesky_solve};
-use crate::kernels::{add_scaled, dot_f64, gemv};
+use crate::kernels::{add_scaled, dot_f64, gather_f64, gemv};
 use crate::svm::kkt_gap;
 
 /// The membership of a row.
@@ -65,10 +65,7 @@ pub(crate) fn solve_from_sets(
             // No free row: the intercept is only bounded; take the midpoint later via the gap.
             b = 0.0;
         } else {
-            let mut xf = Vec::with_capacity(f * dim);
-            for &i in &free {
-                xf.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
-            }
+            let xf = gather_f64(x, dim, &free);
             let mut q = vec![0f64; f * f];
             // SAFETY: xf is f x dim row-major; A = xf, B = xf^T, C = f x f.
             unsafe {

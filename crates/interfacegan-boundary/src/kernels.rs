@@ -116,6 +116,16 @@ pub fn add_scaled(acc: &mut [f64], s: f64, row: &[f32]) {
     }
 }
 
+/// The listed rows of a row-major float32 matrix of width `dim`, widened to float64 (exactly)
+/// and packed contiguously, ready for a float64 matrix product.
+pub fn gather_f64(x: &[f32], dim: usize, rows: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(rows.len() * dim);
+    for &i in rows {
+        out.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
+    }
+    out
+}
+
 /// `out[i] = rows[i] . v` for a row-major `rows` of width `v.len()`.
 pub fn gemv(rows: &[f32], v: &[f32], out: &mut [f64]) {
     let d = v.len();

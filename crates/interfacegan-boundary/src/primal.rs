@@ -15,7 +15,7 @@
 
 use crate::active_set::Set;
 use crate::dense::{cholesky, cholesky_solve};
-use crate::kernels::{add_scaled, dot_f64, gemv};
+use crate::kernels::{add_scaled, dot_f64, gather_f64, gemv};
 
 /// What the continuation hands back.
 pub(crate) struct PrimalResult {
@@ -115,24 +115,20 @@ fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, 
 /// `sum x x^T` and `sum x` over the rows of the quadratic zone, maintained incrementally.
 struct ZoneGram {
     member: Vec<bool>,
-    count: usize,
     matrix: Vec<f64>,
     sum: Vec<f64>,
 }
 
 impl ZoneGram {
     fn new(n: usize, dim: usize) -> Self {
-        Self { member: vec![false; n], count: 0, matrix: vec![0.0; dim * dim], sum: vec![0.0; dim] }
+        Self { member: vec![false; n], matrix: vec![0.0; dim * dim], sum: vec![0.0; dim] }
     }
 
     fn add(&mut self, x: &[f32], dim: usize, rows: &[usize], sign: f64) {
         if rows.is_empty() {
             return;
         }
-        let mut gathered = Vec::with_capacity(rows.len() * dim);
-        for &i in rows {
-            gathered.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
-        }
+        let gathered = gather_f64(x, dim, rows);
         // SAFETY: gathered is rows x dim row-major; A = gathered^T, B = gathered, C = dim x dim.
         unsafe {
             matrixmultiply::dgemm(
@@ -176,7 +172,6 @@ impl ZoneGram {
             self.add(x, dim, &leaving, -1.0);
         }
         self.member = now;
-        self.count = zone.len();
     }
 }
 
