@@ -1,0 +1,164 @@
+//! The interface the rest of the project uses to draw images from latent codes.
+
+use burn::tensor::{Device, Tensor};
+
+use crate::error::GeneratorError;
+use crate::ops::{tensor, to_vec};
+
+/// The latent spaces a generator can be driven from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LatentSpace {
+    /// The input noise space, `z ~ N(0, I)`: codes `[N, D]`.
+    Z,
+    /// StyleGAN's intermediate space `w = mapping(z)`: codes `[N, D]`.
+    W,
+    /// StyleGAN's per-layer extension `w+`: codes `[N, L, D]`, one `w` per synthesis layer.
+    WPlus,
+}
+
+impl LatentSpace {
+    /// The official short name (`z`, `w`, `wp`), as in file names (`wp.npy`) and `-s` flags.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            Self::Z => "z",
+            Self::W => "w",
+            Self::WPlus => "wp",
+        }
+    }
+
+    /// Parses `z`, `w`, `wp` or `w+` (any case).
+    pub fn parse(name: &str) -> Result<Self, GeneratorError> {
+        match name.to_ascii_lowercase().as_str() {
+            "z" => Ok(Self::Z),
+            "w" => Ok(Self::W),
+            "wp" | "w+" => Ok(Self::WPlus),
+            other => Err(GeneratorError::InvalidOption(format!("unknown latent space `{other}` (use z, w or wp)"))),
+        }
+    }
+}
+
+impl std::fmt::Display for LatentSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.short_name())
+    }
+}
+
+/// What a generator is: its architecture, image size and latent spaces.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratorInfo {
+    /// Architecture name (`dcgan`, `pggan`, `stylegan`).
+    pub architecture: &'static str,
+    /// Output images are `resolution x resolution`.
+    pub resolution: usize,
+    /// Output channels (3: RGB).
+    pub channels: usize,
+    /// Dimension of a code in Z (and W).
+    pub latent_dim: usize,
+    /// The spaces `synthesize` accepts.
+    pub spaces: Vec<LatentSpace>,
+    /// Number of per-layer codes in W+ (0 when W+ is not supported).
+    pub wp_layers: usize,
+}
+
+impl GeneratorInfo {
+    /// The shape of one code in `space`, without the batch axis.
+    pub fn code_shape(&self, space: LatentSpace) -> Vec<usize> {
+        match space {
+            LatentSpace::WPlus => vec![self.wp_layers, self.latent_dim],
+            _ => vec![self.latent_dim],
+        }
+    }
+}
+
+/// The result of synthesising a batch: the image and every latent code on the way, as the
+/// official `synthesize` returns them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Synthesis {
+    /// Raw images `[N, C, H, W]`, nominally in `[-1, 1]`, row-major.
+    pub images: Vec<f32>,
+    /// `[N, C, H, W]`.
+    pub image_shape: [usize; 4],
+    /// The Z codes (as given) when synthesised from Z.
+    pub z: Option<Vec<f32>>,
+    /// The W codes (StyleGAN): mapped from Z, or as given.
+    pub w: Option<Vec<f32>>,
+    /// The W+ codes (StyleGAN), after truncation.
+    pub wp: Option<Vec<f32>>,
+}
+
+/// A pretrained generator: latent codes in, images out, on any burn device and batch size.
+pub trait Generator: Send + Sync {
+    /// Architecture, resolution and latent spaces.
+    fn info(&self) -> &GeneratorInfo;
+
+    /// The device the weights live on.
+    fn device(&self) -> &Device;
+
+    /// Synthesises images from codes on the device: `[N, D]` for Z and W, `[N, L, D]` for W+ (as a
+    /// rank-3 tensor with `L = 1` for Z and W). Differentiable with respect to the codes, for
+    /// inversion. Returns raw images `[N, C, H, W]`.
+    fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError>;
+
+    /// Synthesises a batch of host codes (row-major) and returns the images and the codes on the way.
+    fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
+        let info = self.info();
+        let (layers, n) = check_codes(info, codes, space)?;
+        let input = tensor(codes, [n, layers, info.latent_dim], self.device());
+        let images = self.forward(input, space)?;
+        let image_shape = images.dims();
+        let mut out = Synthesis { images: to_vec(images)?, image_shape, ..Synthesis::default() };
+        match space {
+            LatentSpace::Z => out.z = Some(codes.to_vec()),
+            LatentSpace::W => out.w = Some(codes.to_vec()),
+            LatentSpace::WPlus => out.wp = Some(codes.to_vec()),
+        }
+        Ok(out)
+    }
+}
+
+/// Checks that `codes` holds whole, finite codes of `space`; returns (layers per code, count).
+pub(crate) fn check_codes(
+    info: &GeneratorInfo,
+    codes: &[f32],
+    space: LatentSpace,
+) -> Result<(usize, usize), GeneratorError> {
+    if !info.spaces.contains(&space) {
+        return Err(GeneratorError::InvalidCodes(format!(
+            "a {} generator does not take codes in {space} (it takes {})",
+            info.architecture,
+            info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let layers = if space == LatentSpace::WPlus { info.wp_layers } else { 1 };
+    let per_code = layers * info.latent_dim;
+    if codes.is_empty() || codes.len() % per_code != 0 {
+        return Err(GeneratorError::InvalidCodes(format!(
+            "{} values do not make whole codes of shape {:?}",
+            codes.len(),
+            info.code_shape(space)
+        )));
+    }
+    if let Some(i) = codes.iter().position(|v| !v.is_finite()) {
+        return Err(GeneratorError::InvalidCodes(format!("code {} holds a non-finite value", i / per_code)));
+    }
+    Ok((layers, codes.len() / per_code))
+}
+
+/// Checks the rank-3 code tensor given to `forward`.
+pub(crate) fn check_code_tensor(
+    info: &GeneratorInfo,
+    codes: &Tensor<3>,
+    space: LatentSpace,
+) -> Result<usize, GeneratorError> {
+    let [n, layers, dim] = codes.dims();
+    let want_layers = if space == LatentSpace::WPlus { info.wp_layers } else { 1 };
+    if !info.spaces.contains(&space) || layers != want_layers || dim != info.latent_dim || n == 0 {
+        return Err(GeneratorError::InvalidCodes(format!(
+            "codes of shape [{n}, {layers}, {dim}] in {space} do not fit a {} generator (expected [N, {want_layers}, {}] in {})",
+            info.architecture,
+            info.latent_dim,
+            info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join("/")
+        )));
+    }
+    Ok(n)
+}

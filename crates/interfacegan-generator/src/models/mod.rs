@@ -1,0 +1,4 @@
+//! The generator architectures, one file each.
+
+pub mod dcgan;
+pub mod pggan;

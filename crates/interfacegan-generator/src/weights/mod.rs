@@ -1,0 +1,193 @@
+//! Weight files: PyTorch `.pth` (zip and the legacy pre-1.6 format) and safetensors, read into
+//! one flat map of named float32 tensors.
+//!
+//! One reader serves every model: a model asks for tensors by state-dict key and shape through a
+//! [`TensorTaker`], and every missing, mis-shaped or left-over tensor is an error that names the
+//! key. burn-store's readers were the first candidate, but they do not read the legacy format the
+//! official PGGAN/StyleGAN files use, cannot load 0-d entries, and report problems as lists
+//! rather than errors (docs/generator.md).
+
+mod pickle;
+mod pth;
+mod safetensors_file;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{GeneratorError, format_error};
+
+/// The element type a tensor had in its file (values are held as `f32` whatever it was).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileDtype {
+    /// 32-bit float.
+    F32,
+    /// 64-bit float (rounded to f32).
+    F64,
+    /// IEEE half (widened exactly).
+    F16,
+    /// bfloat16 (widened exactly).
+    BF16,
+    /// Any integer or boolean type (BatchNorm's `num_batches_tracked`, say).
+    Integer,
+}
+
+/// One tensor of a weight file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightTensor {
+    /// Its shape (empty for a 0-d tensor).
+    pub shape: Vec<usize>,
+    /// Its type in the file.
+    pub dtype: FileDtype,
+    /// Its values in row-major order.
+    pub values: Vec<f32>,
+}
+
+/// All tensors of a weight file, by their (dotted) state-dict key.
+#[derive(Clone, Debug, Default)]
+pub struct Weights {
+    tensors: BTreeMap<String, WeightTensor>,
+    source: String,
+}
+
+impl Weights {
+    /// Reads a `.pth`/`.pt`/`.tar` PyTorch checkpoint (zip or legacy) or a `.safetensors` file; the
+    /// format is recognised from the content, not the name.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, GeneratorError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| GeneratorError::Io { path: path.to_path_buf(), source })?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Reads weights from bytes in any of the supported formats; `source` names them in errors.
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, GeneratorError> {
+        let tensors = if bytes.starts_with(b"PK\x03\x04") {
+            pth::read_zip(bytes, source)?
+        } else if safetensors_file::looks_like(bytes) {
+            safetensors_file::read(bytes, source)?
+        } else if bytes.first() == Some(&0x80) {
+            pth::read_legacy(bytes, source)?
+        } else {
+            return Err(format_error(
+                source,
+                "not a weight file: expected a PyTorch checkpoint (zip or legacy .pth) or a safetensors file",
+            ));
+        };
+        Ok(Self { tensors, source: source.to_string() })
+    }
+
+    /// Builds weights from tensors in memory (tests, converted models).
+    pub fn from_tensors(tensors: impl IntoIterator<Item = (String, WeightTensor)>, source: &str) -> Self {
+        Self { tensors: tensors.into_iter().collect(), source: source.to_string() }
+    }
+
+    /// Where the weights came from (a path), for messages.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    /// Whether there are no tensors.
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// A tensor by key.
+    pub fn get(&self, key: &str) -> Option<&WeightTensor> {
+        self.tensors.get(key)
+    }
+
+    /// All keys, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// The prefix under which `anchor` occurs as a key suffix (`""` when it is a key itself):
+    /// checkpoints often nest the state dict (`{"netG_state_dict": {...}}`), which flattens to
+    /// `netG_state_dict.main.0.weight`.
+    pub fn prefix_of(&self, anchor: &str) -> Option<String> {
+        if self.tensors.contains_key(anchor) {
+            return Some(String::new());
+        }
+        let tail = format!(".{anchor}");
+        self.tensors.keys().find_map(|k| k.strip_suffix(&tail).map(|p| format!("{p}.")))
+    }
+
+    /// Writes the tensors as a safetensors file (float32), e.g. to convert a checkpoint once.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>, GeneratorError> {
+        safetensors_file::write(&self.tensors, &self.source)
+    }
+
+    /// Starts taking the tensors under `prefix` for a model called `model`.
+    pub fn taker<'a>(&'a self, prefix: &str, model: &str) -> TensorTaker<'a> {
+        TensorTaker { weights: self, prefix: prefix.to_string(), model: model.to_string(), taken: Default::default() }
+    }
+}
+
+/// Hands a model its tensors by key and shape, and checks at the end that none was left over.
+pub struct TensorTaker<'a> {
+    weights: &'a Weights,
+    prefix: String,
+    model: String,
+    taken: std::collections::BTreeSet<String>,
+}
+
+impl TensorTaker<'_> {
+    /// The shape of `key` (under the prefix), if present: for inferring a configuration.
+    pub fn shape(&self, key: &str) -> Option<&[usize]> {
+        self.weights.get(&format!("{}{key}", self.prefix)).map(|t| t.shape.as_slice())
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.shape(key).is_some()
+    }
+
+    /// The values of `key`, which must have shape `expected` (a 0-d tensor matches `[]` or `[1]`).
+    pub fn take(&mut self, key: &str, expected: &[usize]) -> Result<&[f32], GeneratorError> {
+        let full = format!("{}{key}", self.prefix);
+        let tensor = self.weights.get(&full).ok_or_else(|| GeneratorError::MissingTensor {
+            source_name: self.weights.source.clone(),
+            key: full.clone(),
+            expected: expected.to_vec(),
+        })?;
+        let scalar_match = tensor.shape.is_empty() && expected == [1];
+        if tensor.shape != expected && !scalar_match {
+            return Err(GeneratorError::ShapeMismatch {
+                source_name: self.weights.source.clone(),
+                key: full,
+                expected: expected.to_vec(),
+                found: tensor.shape.clone(),
+            });
+        }
+        self.taken.insert(full);
+        Ok(&tensor.values)
+    }
+
+    /// Takes `key` if present (buffers some exports leave out).
+    pub fn take_optional(&mut self, key: &str, expected: &[usize]) -> Result<Option<&[f32]>, GeneratorError> {
+        if self.contains(key) { self.take(key, expected).map(Some) } else { Ok(None) }
+    }
+
+    /// Marks `key` as known but unused (BatchNorm's `num_batches_tracked`).
+    pub fn ignore(&mut self, key: &str) {
+        self.taken.insert(format!("{}{key}", self.prefix));
+    }
+
+    /// Fails if a tensor under the prefix was not taken: the file is probably another architecture.
+    pub fn finish(self) -> Result<(), GeneratorError> {
+        let left: Vec<&str> =
+            self.weights.keys().filter(|k| k.starts_with(&self.prefix) && !self.taken.contains(*k)).collect();
+        if left.is_empty() {
+            return Ok(());
+        }
+        let mut keys = left.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+        if left.len() > 10 {
+            keys.push_str(&format!(" and {} more", left.len() - 10));
+        }
+        Err(GeneratorError::UnexpectedTensors { source_name: self.weights.source.clone(), model: self.model, keys })
+    }
+}
