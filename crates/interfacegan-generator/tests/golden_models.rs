@@ -46,3 +46,46 @@ fn pggan_matches_official_at_every_lod() {
         assert!(diff <= 1e-3, "lod {lod}: max |diff| {diff}");
     }
 }
+
+fn check(name: &str, got: &[f32], want_file: &str, tolerance: f32) {
+    let diff = max_abs_diff(got, &npy(want_file));
+    assert!(diff <= tolerance, "{name}: max |diff| {diff} > {tolerance} ({want_file})");
+}
+
+#[test]
+fn stylegan_matches_official_in_every_space() {
+    use interfacegan_generator::{StyleGan, Truncation};
+    for (model, fused) in [("stylegan64", vec![]), ("stylegan128", vec![10])] {
+        let weights = Weights::from_file(golden(&format!("{model}/weights_zip.pth"))).unwrap();
+        let mut g = StyleGan::from_weights(&weights, &cpu()).unwrap();
+        assert_eq!(g.config().fused_layers, fused, "{model}");
+        let layers = g.info().wp_layers;
+        let cases = [
+            ("synth_z_psi0.7", LatentSpace::Z, Some(0.7), "z.npy"),
+            ("synth_z_psi1.0", LatentSpace::Z, Some(1.0), "z.npy"),
+            ("synth_w_psi0.7", LatentSpace::W, Some(0.7), "w.npy"),
+            ("synth_wp", LatentSpace::WPlus, Some(0.7), "wp.npy"),
+        ];
+        for (dir, space, psi, input) in cases {
+            g.set_truncation(Truncation { psi, layers: 8 }).unwrap();
+            let codes = npy(&format!("{model}/{dir}/{input}"));
+            let (out, styles) = g.synthesize_with_styles(&codes, space).unwrap();
+            let at = |f: &str| format!("{model}/{dir}/{f}");
+            if space == LatentSpace::Z {
+                check(dir, out.w.as_ref().unwrap(), &at("w.npy"), 1e-5);
+            }
+            check(dir, out.wp.as_ref().unwrap(), &at("wp.npy"), 1e-5);
+            for (l, style) in styles.iter().enumerate().take(layers) {
+                check(dir, style, &at(&format!("style{l:02}.npy")), 1e-5);
+            }
+            check(dir, &out.images, &at("image.npy"), 1e-3);
+        }
+        g.set_truncation(Truncation::default()).unwrap();
+        let wp = npy(&format!("{model}/synth_z_psi0.7/wp.npy"));
+        for lod in [1.0, 2.0] {
+            g.set_lod(lod).unwrap();
+            let out = g.synthesize(&wp, LatentSpace::WPlus).unwrap();
+            check("lod", &out.images, &format!("{model}/synth_z_psi0.7_lod{lod}/image.npy"), 1e-3);
+        }
+    }
+}

@@ -2,3 +2,4 @@
 
 pub mod dcgan;
 pub mod pggan;
+pub mod stylegan;
