@@ -1,6 +1,7 @@
 //! `interfacegan`: the command line of interfacegan-rs.
 
 mod cli_error;
+mod generate;
 mod metrics;
 mod project;
 mod scores;
@@ -23,6 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Sample latent codes and synthesise images (the embedded DCGAN, or PGGAN/StyleGAN weights).
+    Generate(generate::Args),
     /// Fit an attribute boundary (linear SVM) from latent codes and their scores.
     TrainBoundary(train_boundary::Args),
     /// Remove from a boundary its components along condition boundaries (conditional editing).
@@ -35,6 +38,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Generate(args) => generate::run(args),
         Command::TrainBoundary(args) => train_boundary::run(args),
         Command::Project(args) => project::run(args),
         Command::Metrics(command) => metrics::run(command),

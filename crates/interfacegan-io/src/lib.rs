@@ -26,7 +26,7 @@ mod mapped;
 mod npy;
 
 pub use array::NpyArray;
-pub use atomic::{write_atomic, write_atomic_with};
+pub use atomic::{StreamingFile, write_atomic, write_atomic_with};
 pub use error::IoError;
 pub use mapped::MappedMatrix;
-pub use npy::{NpyElement, NpyHeaderInfo, read_f32, read_f64, read_header, write_npy};
+pub use npy::{NpyElement, NpyHeaderInfo, NpyStreamWriter, read_f32, read_f64, read_header, write_npy};

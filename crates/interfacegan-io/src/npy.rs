@@ -217,6 +217,60 @@ pub fn write_npy<T: NpyElement>(path: impl AsRef<Path>, array: &NpyArray<T>, ove
     })
 }
 
+/// A float32 `.npy` file written in chunks of rows (codes or images streamed to disk), under a
+/// temporary name until [`NpyStreamWriter::finish`] checks that every value arrived.
+pub struct NpyStreamWriter {
+    file: crate::atomic::StreamingFile,
+    expected: usize,
+    written: usize,
+}
+
+impl NpyStreamWriter {
+    /// Starts a little-endian C-order `<f4` array of `shape`.
+    pub fn create(path: impl AsRef<Path>, shape: &[usize], overwrite: bool) -> Result<Self, IoError> {
+        let mut file = crate::atomic::StreamingFile::create(path, overwrite)?;
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        file.write(&bytes)?;
+        Ok(Self { file, expected: shape.iter().product(), written: 0 })
+    }
+
+    /// Appends values (row-major).
+    pub fn push(&mut self, values: &[f32]) -> Result<(), IoError> {
+        if self.written + values.len() > self.expected {
+            return Err(IoError::Shape {
+                path: self.file.path().to_path_buf(),
+                expected: format!("{} values in all, not {}", self.expected, self.written + values.len()),
+                found: vec![self.written + values.len()],
+            });
+        }
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.file.write(&bytes)?;
+        self.written += values.len();
+        Ok(())
+    }
+
+    /// Checks the count and moves the file into place.
+    pub fn finish(self) -> Result<(), IoError> {
+        if self.written != self.expected {
+            return Err(IoError::Shape {
+                path: self.file.path().to_path_buf(),
+                expected: format!("{} values in all, only {} were written", self.expected, self.written),
+                found: vec![self.written],
+            });
+        }
+        self.file.commit()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +289,26 @@ mod tests {
         bytes.extend_from_slice(header.as_bytes());
         bytes.extend_from_slice(body);
         std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn streamed_array_reads_back_and_incomplete_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.npy");
+        let mut w = NpyStreamWriter::create(&p, &[3, 2], false).unwrap();
+        w.push(&[1.0, 2.0]).unwrap();
+        w.push(&[3.0, 4.0, 5.0, 6.0]).unwrap();
+        assert!(!p.exists());
+        w.finish().unwrap();
+        let back = read_f32(&p).unwrap();
+        assert_eq!(back.shape(), &[3, 2]);
+        assert_eq!(back.data(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let q = dir.path().join("short.npy");
+        let mut w = NpyStreamWriter::create(&q, &[4], false).unwrap();
+        w.push(&[1.0]).unwrap();
+        assert!(w.finish().is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left behind");
+        assert!(NpyStreamWriter::create(&p, &[1], false).is_err(), "existing file kept");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`interfacegan_boundary`] | official sample selection, exact linear SVM, [`Boundary`] and its files |
 //! | [`interfacegan_subspace`] | [`conditional_direction`], [`linear_interpolate`], cosine and correlation measures |
+//! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN and StyleGAN on burn; `.pth`/safetensors weights; images |
 //! | [`interfacegan_io`] | `.npy` files, memory-mapped code matrices, atomic no-clobber outputs |
 //!
 //! ## Fit a boundary, condition it, edit along it
@@ -56,6 +57,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//! ## Draw faces from the embedded generator
+//!
+//! ```
+//! use interfacegan::generator::{Generator, LatentSpace, cpu_device, default_generator, grid, sample_z, to_rgb_images};
+//! let g = default_generator(&cpu_device())?;
+//! let z = sample_z(4, g.info().latent_dim, 0);
+//! let out = g.synthesize(&z, LatentSpace::Z)?;
+//! let faces = to_rgb_images(&out.images, out.image_shape)?;
+//! let sheet = grid(&faces, 1, 4, 2, [255, 255, 255])?;
+//! assert_eq!(sheet.dimensions(), (4 * 64 + 5 * 2, 64 + 2 * 2));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 #![warn(missing_docs)]
 
 pub use interfacegan_boundary::{
@@ -68,12 +82,16 @@ pub use interfacegan_subspace::{
     linear_interpolate, linspace, shift,
 };
 
+/// Generators, weights and images (re-export of [`interfacegan_generator`]).
+pub use interfacegan_generator as generator;
+
 /// `.npy` files and safe output (re-export of [`interfacegan_io`]).
 pub use interfacegan_io as io;
 
 /// The crates behind the facade, for what it does not re-export.
 pub mod crates {
     pub use interfacegan_boundary as boundary;
+    pub use interfacegan_generator as generator;
     pub use interfacegan_io as io;
     pub use interfacegan_subspace as subspace;
 }

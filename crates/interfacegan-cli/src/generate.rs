@@ -1,0 +1,258 @@
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use interfacegan::generator::{
+    Architecture, Generator, LatentSpace, LoadOptions, Truncation, Weights, ZSampler, default_generator,
+    device_by_name, grid, load_generator, normalize_z, save_image, to_rgb_images,
+};
+use interfacegan::io::{NpyStreamWriter, read_f32};
+
+use crate::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Built-in model: `dcgan`, the embedded DigiFace-1M DCGAN (64 px faces).
+    #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
+    model: String,
+    /// Weights of another generator: PyTorch .pth (zip or legacy) or .safetensors.
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
+    /// Architecture of --weights (detected from the tensor names when left out).
+    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan"])]
+    arch: Option<String>,
+    /// Number of samples (ignored with -i: every given code is synthesised).
+    #[arg(short = 'n', long = "num", default_value_t = 16)]
+    num: usize,
+    /// Output folder (created if missing).
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    output: PathBuf,
+    /// Seed of the sampled codes (same codes on every machine and backend).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Codes per forward pass.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Synthesise these codes (.npy [N, D], or [N, L, D] for wp) instead of sampling.
+    #[arg(short = 'i', long = "latent-codes", value_name = "CODES.npy")]
+    input: Option<PathBuf>,
+    /// Space of the codes given with -i: z, w or wp. Sampled codes are always z (w = mapping(z)).
+    #[arg(short = 's', long = "latent-space", default_value = "z")]
+    space: String,
+    /// StyleGAN truncation factor for z and w codes.
+    #[arg(long, default_value_t = 0.7)]
+    truncation_psi: f32,
+    /// StyleGAN: how many of the first layers are truncated.
+    #[arg(long, default_value_t = 8)]
+    truncation_layers: usize,
+    /// StyleGAN: no truncation.
+    #[arg(long)]
+    no_truncation: bool,
+    /// Do not rescale z codes to norm sqrt(D) (the official PGGAN/StyleGAN preprocessing; the DCGAN never does).
+    #[arg(long)]
+    no_z_normalization: bool,
+    /// Also write the raw float images as images.npy [N, 3, H, W].
+    #[arg(long)]
+    raw: bool,
+    /// Also write grid.png, all images in a square-ish sheet (at most 256 images).
+    #[arg(long)]
+    grid: bool,
+    /// Write codes only, no PNG files.
+    #[arg(long)]
+    no_images: bool,
+    /// cpu, or wgpu in builds with the `wgpu` feature.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Replace existing output files.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Where the codes come from: a file, or the seeded sampler.
+enum Source {
+    Given { values: Vec<f32>, count: usize },
+    Sampled { sampler: ZSampler, count: usize },
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    let start = Instant::now();
+    if args.batch == 0 {
+        return Err(CliError::new("--batch must be at least 1"));
+    }
+    let device = device_by_name(&args.device)?;
+    let (generator, architecture): (Box<dyn Generator>, Architecture) = match &args.weights {
+        None if args.model == "dcgan" => (Box::new(default_generator(&device)?), Architecture::Dcgan),
+        None => return Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", args.model))),
+        Some(path) => {
+            let weights = Weights::from_file(path)?;
+            let architecture = match &args.arch {
+                Some(name) => Architecture::parse(name)?,
+                None => Architecture::detect(&weights)?,
+            };
+            let psi = (!args.no_truncation).then_some(args.truncation_psi);
+            let truncation = Some(Truncation { psi, layers: args.truncation_layers });
+            let options = LoadOptions { architecture: Some(architecture), truncation, lod: None };
+            (load_generator(&weights, &options, &device)?, architecture)
+        }
+    };
+    let info = generator.info().clone();
+    let space = LatentSpace::parse(&args.space)?;
+    if !info.spaces.contains(&space) {
+        return Err(CliError::new(format!("a {} generator takes no {space} codes", info.architecture)));
+    }
+    let code_shape = info.code_shape(space);
+    let per_code: usize = code_shape.iter().product();
+    let normalize = architecture.normalizes_z() && !args.no_z_normalization;
+
+    let mut source = match &args.input {
+        Some(path) => {
+            let codes = read_f32(path)?;
+            let shape = codes.shape();
+            let fits = shape.len() == code_shape.len() + 1 && shape[1..] == code_shape[..];
+            let flat_fits = space != LatentSpace::WPlus && shape.len() == 1 && shape[0] == per_code;
+            if !fits && !flat_fits {
+                return Err(CliError::new(format!(
+                    "{}: codes of shape {shape:?} do not fit this generator's {space} codes [N, {}]",
+                    path.display(),
+                    code_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let count = codes.data().len() / per_code;
+            Source::Given { values: codes.into_data(), count }
+        }
+        None => {
+            if space != LatentSpace::Z {
+                return Err(CliError::new(
+                    "sampled codes are z (w = mapping(z)); give -s w or -s wp only with -i codes",
+                ));
+            }
+            Source::Sampled { sampler: ZSampler::new(info.latent_dim, args.seed), count: args.num }
+        }
+    };
+    let count = match &source {
+        Source::Given { count, .. } | Source::Sampled { count, .. } => *count,
+    };
+    if count == 0 {
+        return Err(CliError::new("nothing to generate: -n 0 or an empty code file"));
+    }
+
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
+    let out = |name: &str| args.output.join(name);
+    // Which code files this run writes: the space given and, for StyleGAN, every later one.
+    let written_spaces: Vec<LatentSpace> = match (architecture, space) {
+        (Architecture::StyleGan, LatentSpace::Z) => vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
+        (Architecture::StyleGan, LatentSpace::W) => vec![LatentSpace::W, LatentSpace::WPlus],
+        (_, s) => vec![s],
+    };
+    let mut planned: Vec<PathBuf> = written_spaces.iter().map(|s| out(&format!("{}.npy", s.short_name()))).collect();
+    if args.raw {
+        planned.push(out("images.npy"));
+    }
+    if args.grid {
+        if count > 256 {
+            return Err(CliError::new(format!("--grid takes at most 256 images, not {count}")));
+        }
+        planned.push(out("grid.png"));
+    }
+    if !args.no_images {
+        planned.extend((0..count).map(|i| out(&format!("{i:06}.png"))));
+    }
+    if !args.force
+        && let Some(existing) = planned.iter().find(|p| p.exists())
+    {
+        return Err(CliError::new(format!(
+            "{} already exists (pass --force to replace the outputs)",
+            existing.display()
+        )));
+    }
+
+    let mut code_writers = written_spaces
+        .iter()
+        .map(|&s| {
+            let mut shape = vec![count];
+            shape.extend(info.code_shape(s));
+            NpyStreamWriter::create(out(&format!("{}.npy", s.short_name())), &shape, args.force).map(|w| (s, w))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut raw_writer = if args.raw {
+        Some(NpyStreamWriter::create(
+            out("images.npy"),
+            &[count, info.channels, info.resolution, info.resolution],
+            args.force,
+        )?)
+    } else {
+        None
+    };
+
+    let progress = indicatif::ProgressBar::new(count as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    progress.set_message("generating");
+    let mut sheet = Vec::new();
+    let mut done = 0;
+    while done < count {
+        let n = args.batch.min(count - done);
+        let mut codes = match &mut source {
+            Source::Given { values, .. } => values[done * per_code..(done + n) * per_code].to_vec(),
+            Source::Sampled { sampler, .. } => sampler.next_batch(n),
+        };
+        if normalize && space == LatentSpace::Z {
+            normalize_z(&mut codes, info.latent_dim);
+        }
+        let synthesis = generator.synthesize(&codes, space)?;
+        for (s, writer) in &mut code_writers {
+            let values = match s {
+                LatentSpace::Z => synthesis.z.as_deref(),
+                LatentSpace::W => synthesis.w.as_deref(),
+                LatentSpace::WPlus => synthesis.wp.as_deref(),
+            };
+            writer.push(values.ok_or_else(|| CliError::new(format!("the generator returned no {s} codes")))?)?;
+        }
+        if let Some(w) = &mut raw_writer {
+            w.push(&synthesis.images)?;
+        }
+        if !args.no_images || args.grid {
+            let images = to_rgb_images(&synthesis.images, synthesis.image_shape)?;
+            if !args.no_images {
+                for (i, image) in images.iter().enumerate() {
+                    save_image(out(&format!("{:06}.png", done + i)), image, args.force)?;
+                }
+            }
+            if args.grid {
+                sheet.extend(images);
+            }
+        }
+        done += n;
+        progress.set_position(done as u64);
+    }
+    progress.finish_and_clear();
+    if args.grid {
+        let columns = (count as f64).sqrt().ceil() as usize;
+        let rows = count.div_ceil(columns);
+        save_image(out("grid.png"), &grid(&sheet, rows, columns, 2, [255, 255, 255])?, args.force)?;
+    }
+    for (_, w) in code_writers {
+        w.finish()?;
+    }
+    if let Some(w) = raw_writer {
+        w.finish()?;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{count} {}x{} images from a {} generator ({}) in {seconds:.2} s ({:.1} images/s) -> {}",
+        info.resolution,
+        info.resolution,
+        info.architecture,
+        written_spaces.iter().map(|s| format!("{}.npy", s.short_name())).collect::<Vec<_>>().join(", "),
+        count as f64 / seconds,
+        display_dir(&args.output)
+    );
+    Ok(())
+}
+
+fn display_dir(path: &Path) -> String {
+    path.display().to_string()
+}
