@@ -1,0 +1,96 @@
+//! `interfacegan generate` end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use interfacegan::io::{NpyArray, read_f32, read_header, write_npy};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_interfacegan")).args(args).output().unwrap()
+}
+
+fn golden(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden").join(rel)
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn default_model_writes_codes_images_and_grid_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = out.to_str().unwrap();
+    let first = run(&["generate", "-n", "5", "-o", o, "--batch", "2", "--seed", "9", "--raw", "--grid"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert_eq!(read_header(out.join("z.npy")).unwrap().shape, vec![5, 100]);
+    assert_eq!(read_header(out.join("images.npy")).unwrap().shape, vec![5, 3, 64, 64]);
+    for i in 0..5 {
+        let img = image::open(out.join(format!("{i:06}.png"))).unwrap();
+        assert_eq!((img.width(), img.height()), (64, 64));
+    }
+    assert!(out.join("grid.png").exists());
+    // Outputs are kept unless --force; the same seed in other batches gives the same codes.
+    let again = run(&["generate", "-n", "5", "-o", o, "--seed", "9"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again).contains("already exists"), "{}", text(&again));
+    let z1 = read_f32(out.join("z.npy")).unwrap();
+    let forced = run(&["generate", "-n", "5", "-o", o, "--batch", "5", "--seed", "9", "--force", "--no-images"]);
+    assert!(forced.status.success(), "{}", text(&forced));
+    assert_eq!(read_f32(out.join("z.npy")).unwrap(), z1);
+}
+
+#[test]
+fn given_codes_reproduce_the_official_stylegan() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sg");
+    let weights = golden("stylegan64/weights_legacy.pth");
+    let z = golden("stylegan64/z_raw.npy");
+    let o = run(&[
+        "generate",
+        "--weights",
+        weights.to_str().unwrap(),
+        "-i",
+        z.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--raw",
+        "--no-images",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let close = |file: &str, want: &str, tol: f32| {
+        let (a, b) = (read_f32(out.join(file)).unwrap(), read_f32(golden(want)).unwrap());
+        assert_eq!(a.shape(), b.shape(), "{file}");
+        let diff = a.data().iter().zip(b.data()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(diff <= tol, "{file}: {diff}");
+    };
+    // Raw z in, the official preprocessing applied, then mapping, truncation 0.7 and synthesis.
+    close("z.npy", "stylegan64/synth_z_psi0.7/z.npy", 1e-6);
+    close("w.npy", "stylegan64/synth_z_psi0.7/w.npy", 1e-5);
+    close("wp.npy", "stylegan64/synth_z_psi0.7/wp.npy", 1e-5);
+    close("images.npy", "stylegan64/synth_z_psi0.7/image.npy", 1e-3);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let codes = dir.path().join("z.npy");
+    write_npy(&codes, &NpyArray::new(vec![2, 7], vec![0.0f32; 14]).unwrap(), false).unwrap();
+    let o = dir.path().join("o");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["generate", "-i", codes.to_str().unwrap(), "-o", o.to_str().unwrap()], "do not fit"),
+        (vec!["generate", "--weights", codes.to_str().unwrap(), "-o", o.to_str().unwrap()], "not a weight file"),
+        (vec!["generate", "-s", "wp", "-o", o.to_str().unwrap()], "takes no wp codes"),
+        (vec!["generate", "--model", "biggan", "-o", o.to_str().unwrap()], "unknown --model"),
+        (vec!["generate", "--device", "tpu", "-o", o.to_str().unwrap()], "unknown device"),
+    ];
+    for (args, message) in cases {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    assert!(!o.join("z.npy").exists(), "nothing written on bad input");
+}
