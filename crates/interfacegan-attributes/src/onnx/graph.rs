@@ -1,0 +1,501 @@
+//! A small ONNX interpreter on burn for image classifiers: the graph is read once, every node
+//! becomes a prepared operation with its weights on the device, and `run` executes them in order.
+//!
+//! The operator set is what convolutional classifiers use (and what our three scorers need):
+//! Conv, BatchNormalization, Relu, Mul, Add, Sub, Div, Pad (constant), MaxPool, AveragePool,
+//! GlobalAveragePool, Flatten, Gemm, Softmax, Identity, Dropout. Anything else is an error naming
+//! the operator when the model is loaded, not when it runs.
+
+use std::collections::HashMap;
+
+use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::proto::{Attribute, NodeProto, TensorProto, TensorValues, parse_model};
+use crate::error::{ScorerError, format_error};
+
+/// A value flowing through the graph: feature maps are rank 4, features after Flatten rank 2.
+#[derive(Clone)]
+enum Value {
+    Map(Tensor<4>),
+    Features(Tensor<2>),
+}
+
+/// An operand of an element-wise op: another value, or a constant prepared for both ranks.
+#[derive(Clone)]
+enum Operand {
+    Named(String),
+    Constant { map: Tensor<4>, features: Option<Tensor<2>> },
+}
+
+#[derive(Clone, Copy)]
+enum Elementwise {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+enum Op {
+    Conv {
+        weight: Tensor<4>,
+        bias: Option<Tensor<1>>,
+        stride: [usize; 2],
+        pads: [usize; 4],
+        groups: usize,
+        dilation: [usize; 2],
+    },
+    Affine {
+        scale: Tensor<4>,
+        shift: Tensor<4>,
+    },
+    Relu,
+    Elementwise {
+        kind: Elementwise,
+        a: Operand,
+        b: Operand,
+    },
+    Pad {
+        pads: [usize; 8],
+        value: f32,
+    },
+    MaxPool {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pads: [usize; 4],
+        ceil: bool,
+    },
+    AveragePool {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pads: [usize; 4],
+        include_pad: bool,
+        ceil: bool,
+    },
+    GlobalAveragePool,
+    Flatten,
+    Gemm {
+        b: Tensor<2>,
+        c: Option<Tensor<2>>,
+        alpha: f32,
+        beta: f32,
+    },
+    Softmax,
+    Identity,
+}
+
+struct Node {
+    op: Op,
+    input: String,
+    output: String,
+}
+
+/// A loaded ONNX classifier: image batch `[N, C, H, W]` in, `[N, K]` out.
+pub struct OnnxModel {
+    nodes: Vec<Node>,
+    input: String,
+    output: String,
+    device: Device,
+}
+
+fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a Attribute> {
+    node.attributes.iter().find(|(n, _)| n == name).map(|(_, a)| a)
+}
+
+fn ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
+    match attr(node, name) {
+        Some(Attribute::Ints(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn int(node: &NodeProto, name: &str, default: i64) -> i64 {
+    match attr(node, name) {
+        Some(Attribute::Int(v)) => *v,
+        _ => default,
+    }
+}
+
+fn float(node: &NodeProto, name: &str, default: f32) -> f32 {
+    match attr(node, name) {
+        Some(Attribute::Float(v)) => *v,
+        _ => default,
+    }
+}
+
+fn pair(v: Option<Vec<i64>>, default: usize) -> [usize; 2] {
+    match v.as_deref() {
+        Some([a, b]) => [*a as usize, *b as usize],
+        _ => [default, default],
+    }
+}
+
+/// ONNX pads `[top, left, bottom, right]`.
+fn pads4(v: Option<Vec<i64>>) -> [usize; 4] {
+    match v.as_deref() {
+        Some([a, b, c, d]) => [*a as usize, *b as usize, *c as usize, *d as usize],
+        _ => [0; 4],
+    }
+}
+
+impl OnnxModel {
+    /// Loads a model from the bytes of an `.onnx` file; `source` names it in errors.
+    pub fn from_bytes(bytes: &[u8], source: &str, device: &Device) -> Result<Self, ScorerError> {
+        let graph = parse_model(bytes, source)?;
+        let constants: HashMap<&str, &TensorProto> = graph.initializers.iter().map(|t| (t.name.as_str(), t)).collect();
+        let input = graph
+            .inputs
+            .iter()
+            .find(|name| !constants.contains_key(name.as_str()))
+            .cloned()
+            .ok_or_else(|| format_error(source, "the graph has no input"))?;
+        let output = graph.outputs.first().cloned().ok_or_else(|| format_error(source, "the graph has no output"))?;
+        let err = |node: &NodeProto, what: String| {
+            format_error(source, format!("{} node `{}`: {what}", node.op_type, node.outputs.join(",")))
+        };
+        let floats = |name: &str| -> Option<(&[usize], &[f32])> {
+            constants.get(name).and_then(|t| match &t.values {
+                TensorValues::Float(v) => Some((t.dims.as_slice(), v.as_slice())),
+                TensorValues::Int(_) => None,
+            })
+        };
+        let constant = |node: &NodeProto, name: &str| -> Result<(Vec<usize>, Vec<f32>), ScorerError> {
+            floats(name)
+                .map(|(d, v)| (d.to_vec(), v.to_vec()))
+                .ok_or_else(|| err(node, format!("input `{name}` must be a float initializer")))
+        };
+        let mut nodes = Vec::new();
+        for node in &graph.nodes {
+            let first = node.inputs.first().cloned().unwrap_or_default();
+            let out = node.outputs.first().cloned().ok_or_else(|| err(node, "no output".into()))?;
+            let op = match node.op_type.as_str() {
+                "Conv" => {
+                    let (dims, w) = constant(node, &node.inputs[1])?;
+                    let [o, i, kh, kw] = dims[..] else { return Err(err(node, format!("weight of shape {dims:?}"))) };
+                    let bias = match node.inputs.get(2).filter(|s| !s.is_empty()) {
+                        Some(name) => Some(tensor(&constant(node, name)?.1, [o], device)),
+                        None => None,
+                    };
+                    if matches!(attr(node, "auto_pad"), Some(Attribute::String(s)) if s != "NOTSET") {
+                        return Err(err(node, "auto_pad is not supported (give explicit pads)".into()));
+                    }
+                    Op::Conv {
+                        weight: tensor(&w, [o, i, kh, kw], device),
+                        bias,
+                        stride: pair(ints(node, "strides"), 1),
+                        pads: pads4(ints(node, "pads")),
+                        groups: int(node, "group", 1) as usize,
+                        dilation: pair(ints(node, "dilations"), 1),
+                    }
+                }
+                "BatchNormalization" => {
+                    let eps = float(node, "epsilon", 1e-5);
+                    let [g, b, m, v] = [1, 2, 3, 4].map(|k| node.inputs.get(k).map(|n| constant(node, n)));
+                    let (Some(g), Some(b), Some(m), Some(v)) = (g, b, m, v) else {
+                        return Err(err(node, "needs scale, bias, mean and variance".into()));
+                    };
+                    let (g, b, m, v) = (g?.1, b?.1, m?.1, v?.1);
+                    // Inference: the running statistics, folded into one per-channel affine map.
+                    let scale: Vec<f32> = g.iter().zip(&v).map(|(g, v)| g / (v + eps).sqrt()).collect();
+                    let shift: Vec<f32> = b.iter().zip(&m).zip(&scale).map(|((b, m), s)| b - m * s).collect();
+                    let c = scale.len();
+                    Op::Affine {
+                        scale: tensor(&scale, [1, c, 1, 1], device),
+                        shift: tensor(&shift, [1, c, 1, 1], device),
+                    }
+                }
+                "Relu" => Op::Relu,
+                "Add" | "Sub" | "Mul" | "Div" => {
+                    let kind = match node.op_type.as_str() {
+                        "Add" => Elementwise::Add,
+                        "Sub" => Elementwise::Sub,
+                        "Mul" => Elementwise::Mul,
+                        _ => Elementwise::Div,
+                    };
+                    let operand = |name: &String| -> Result<Operand, ScorerError> {
+                        let Some((dims, v)) = floats(name) else { return Ok(Operand::Named(name.clone())) };
+                        if dims.len() > 4 {
+                            return Err(err(node, format!("constant of rank {}", dims.len())));
+                        }
+                        let mut shape4 = [1usize; 4];
+                        shape4[4 - dims.len()..].copy_from_slice(dims);
+                        let features = (dims.len() <= 2).then(|| {
+                            let mut shape2 = [1usize; 2];
+                            shape2[2 - dims.len()..].copy_from_slice(dims);
+                            tensor(v, shape2, device)
+                        });
+                        Ok(Operand::Constant { map: tensor(v, shape4, device), features })
+                    };
+                    let (Some(a), Some(b)) = (node.inputs.first(), node.inputs.get(1)) else {
+                        return Err(err(node, "needs two inputs".into()));
+                    };
+                    let (a, b) = (operand(a)?, operand(b)?);
+                    if matches!((&a, &b), (Operand::Constant { .. }, Operand::Constant { .. })) {
+                        return Err(err(node, "both inputs are constants".into()));
+                    }
+                    Op::Elementwise { kind, a, b }
+                }
+                "Pad" => {
+                    if matches!(attr(node, "mode"), Some(Attribute::String(s)) if s != "constant") {
+                        return Err(err(node, "only constant padding is supported".into()));
+                    }
+                    let pads = match node.inputs.get(1).and_then(|n| constants.get(n.as_str())).map(|t| &t.values) {
+                        Some(TensorValues::Int(p)) => p.clone(),
+                        _ => ints(node, "pads").ok_or_else(|| err(node, "pads must be a constant".into()))?,
+                    };
+                    let pads: [usize; 8] = pads
+                        .iter()
+                        .map(|&p| {
+                            usize::try_from(p)
+                                .map_err(|_| err(node, "negative pads (cropping) are not supported".into()))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                        .try_into()
+                        .map_err(|_| err(node, "pads for a rank-4 tensor must have 8 entries".into()))?;
+                    let value = node.inputs.get(2).and_then(|n| floats(n)).map_or(0.0, |(_, v)| v[0]);
+                    Op::Pad { pads, value }
+                }
+                "MaxPool" => Op::MaxPool {
+                    kernel: pair(ints(node, "kernel_shape"), 1),
+                    stride: pair(ints(node, "strides"), 1),
+                    pads: pads4(ints(node, "pads")),
+                    ceil: int(node, "ceil_mode", 0) != 0,
+                },
+                "AveragePool" => Op::AveragePool {
+                    kernel: pair(ints(node, "kernel_shape"), 1),
+                    stride: pair(ints(node, "strides"), 1),
+                    pads: pads4(ints(node, "pads")),
+                    include_pad: int(node, "count_include_pad", 0) != 0,
+                    ceil: int(node, "ceil_mode", 0) != 0,
+                },
+                "GlobalAveragePool" => Op::GlobalAveragePool,
+                "Flatten" => {
+                    if int(node, "axis", 1) != 1 {
+                        return Err(err(node, "only axis 1 is supported".into()));
+                    }
+                    Op::Flatten
+                }
+                "Gemm" => {
+                    if int(node, "transA", 0) != 0 {
+                        return Err(err(node, "transA is not supported".into()));
+                    }
+                    let (dims, w) = constant(node, &node.inputs[1])?;
+                    let [r, c] = dims[..] else { return Err(err(node, format!("B of shape {dims:?}"))) };
+                    let b = if int(node, "transB", 0) != 0 {
+                        let mut t = vec![0f32; r * c];
+                        for i in 0..r {
+                            for j in 0..c {
+                                t[j * r + i] = w[i * c + j];
+                            }
+                        }
+                        tensor(&t, [c, r], device)
+                    } else {
+                        tensor(&w, [r, c], device)
+                    };
+                    let out_dim = b.dims()[1];
+                    let c = match node.inputs.get(2).filter(|s| !s.is_empty()) {
+                        Some(name) => {
+                            let (_, v) = constant(node, name)?;
+                            if v.len() != out_dim {
+                                return Err(err(node, format!("C has {} values for {out_dim} outputs", v.len())));
+                            }
+                            Some(tensor(&v, [1, out_dim], device))
+                        }
+                        None => None,
+                    };
+                    Op::Gemm { b, c, alpha: float(node, "alpha", 1.0), beta: float(node, "beta", 1.0) }
+                }
+                "Softmax" => {
+                    if !matches!(int(node, "axis", -1), 1 | -1) {
+                        return Err(err(node, "only the class axis is supported".into()));
+                    }
+                    Op::Softmax
+                }
+                "Identity" | "Dropout" => Op::Identity,
+                other => {
+                    return Err(format_error(
+                        source,
+                        format!("ONNX operator `{other}` is not supported by this interpreter"),
+                    ));
+                }
+            };
+            nodes.push(Node { op, input: first, output: out });
+        }
+        Ok(Self { nodes, input, output, device: device.clone() })
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Runs the graph on a batch; returns the graph output `[N, K]`.
+    pub fn run(&self, images: Tensor<4>) -> Result<Tensor<2>, ScorerError> {
+        let mut values: HashMap<&str, Value> = HashMap::new();
+        values.insert(self.input.as_str(), Value::Map(images));
+        let missing =
+            |name: &str| ScorerError::InvalidInput(format!("ONNX graph value `{name}` is used before it is computed"));
+        for node in &self.nodes {
+            let get = |name: &str| values.get(name).cloned().ok_or_else(|| missing(name));
+            let result = match &node.op {
+                Op::Elementwise { kind, a, b } => {
+                    // A constant takes the rank of the value it meets (checked at load: not both constant).
+                    let like = match (a, b) {
+                        (Operand::Named(n), _) | (_, Operand::Named(n)) => get(n)?,
+                        _ => unreachable!("rejected at load"),
+                    };
+                    let resolve = |operand: &Operand| -> Result<Value, ScorerError> {
+                        match (operand, &like) {
+                            (Operand::Named(n), _) => get(n),
+                            (Operand::Constant { map, .. }, Value::Map(_)) => Ok(Value::Map(map.clone())),
+                            (Operand::Constant { features, .. }, Value::Features(_)) => {
+                                features.clone().map(Value::Features).ok_or_else(|| {
+                                    ScorerError::InvalidInput("a constant of rank > 2 meets a feature vector".into())
+                                })
+                            }
+                        }
+                    };
+                    elementwise(*kind, resolve(a)?, resolve(b)?)?
+                }
+                op => apply(op, get(&node.input)?)?,
+            };
+            values.insert(node.output.as_str(), result);
+        }
+        match values.remove(self.output.as_str()) {
+            Some(Value::Features(t)) => Ok(t),
+            Some(Value::Map(t)) => {
+                let [n, c, h, w] = t.dims();
+                Ok(t.reshape([n, c * h * w]))
+            }
+            None => Err(missing(&self.output)),
+        }
+    }
+}
+
+fn tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+}
+
+fn elementwise(kind: Elementwise, a: Value, b: Value) -> Result<Value, ScorerError> {
+    fn combine<const D: usize>(kind: Elementwise, a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
+        match kind {
+            Elementwise::Add => a + b,
+            Elementwise::Sub => a - b,
+            Elementwise::Mul => a * b,
+            Elementwise::Div => a / b,
+        }
+    }
+    match (a, b) {
+        (Value::Map(a), Value::Map(b)) => Ok(Value::Map(combine(kind, a, b))),
+        (Value::Features(a), Value::Features(b)) => Ok(Value::Features(combine(kind, a, b))),
+        _ => Err(ScorerError::InvalidInput("element-wise op on a feature map and a feature vector".into())),
+    }
+}
+
+fn map(value: Value) -> Result<Tensor<4>, ScorerError> {
+    match value {
+        Value::Map(t) => Ok(t),
+        Value::Features(_) => Err(ScorerError::InvalidInput("a spatial op after Flatten".into())),
+    }
+}
+
+fn apply(op: &Op, value: Value) -> Result<Value, ScorerError> {
+    Ok(match op {
+        Op::Conv { weight, bias, stride, pads, groups, dilation } => {
+            let [top, left, bottom, right] = *pads;
+            let x = map(value)?;
+            let (x, padding) = if top == bottom && left == right {
+                (x, [top, left])
+            } else {
+                (pad(x, [0, 0, top, left, 0, 0, bottom, right], 0.0), [0, 0])
+            };
+            let options = ConvOptions::new(*stride, padding, *dilation, *groups);
+            Value::Map(conv2d(x, weight.clone(), bias.clone(), options))
+        }
+        Op::Affine { scale, shift } => Value::Map(map(value)? * scale.clone() + shift.clone()),
+        Op::Relu => match value {
+            Value::Map(t) => Value::Map(burn::tensor::activation::relu(t)),
+            Value::Features(t) => Value::Features(burn::tensor::activation::relu(t)),
+        },
+        Op::Pad { pads, value: fill } => Value::Map(pad(map(value)?, *pads, *fill)),
+        Op::MaxPool { kernel, stride, pads, ceil } => {
+            let [t, l, b, r] = *pads;
+            let options = MaxPoolOptions {
+                kernel_size: *kernel,
+                stride: *stride,
+                padding: [(t, b), (l, r)],
+                dilation: [1, 1],
+                ceil_mode: *ceil,
+            };
+            Value::Map(max_pool2d(map(value)?, options))
+        }
+        Op::AveragePool { kernel, stride, pads, include_pad, ceil } => {
+            let [t, l, b, r] = *pads;
+            let options = AvgPoolOptions {
+                kernel_size: *kernel,
+                stride: *stride,
+                padding: [(t, b), (l, r)],
+                count_include_pad: *include_pad,
+                ceil_mode: *ceil,
+            };
+            Value::Map(avg_pool2d(map(value)?, options))
+        }
+        Op::GlobalAveragePool => Value::Map(map(value)?.mean_dims(&[2, 3])),
+        Op::Flatten => match value {
+            Value::Map(t) => {
+                let [n, c, h, w] = t.dims();
+                Value::Features(t.reshape([n, c * h * w]))
+            }
+            v => v,
+        },
+        Op::Gemm { b, c, alpha, beta } => {
+            let x = match value {
+                Value::Features(t) => t,
+                Value::Map(t) => {
+                    let [n, ch, h, w] = t.dims();
+                    t.reshape([n, ch * h * w])
+                }
+            };
+            let mut y = x.matmul(b.clone());
+            if *alpha != 1.0 {
+                y = y.mul_scalar(*alpha);
+            }
+            if let Some(c) = c {
+                y = y + c.clone().mul_scalar(*beta);
+            }
+            Value::Features(y)
+        }
+        Op::Softmax => match value {
+            Value::Features(t) => Value::Features(burn::tensor::activation::softmax(t, 1)),
+            Value::Map(t) => Value::Map(burn::tensor::activation::softmax(t, 1)),
+        },
+        Op::Identity => value,
+        Op::Elementwise { .. } => unreachable!("handled by run"),
+    })
+}
+
+/// Constant padding of a rank-4 tensor; `pads` is ONNX's `[begins..., ends...]`.
+fn pad(x: Tensor<4>, pads: [usize; 8], value: f32) -> Tensor<4> {
+    let mut x = x;
+    for axis in 0..4 {
+        let (before, after) = (pads[axis], pads[axis + 4]);
+        if before == 0 && after == 0 {
+            continue;
+        }
+        let mut parts = Vec::new();
+        let mut shape = x.dims();
+        let device = x.device();
+        if before > 0 {
+            shape[axis] = before;
+            parts.push(Tensor::<4>::full(shape, value, &device));
+        }
+        parts.push(x);
+        if after > 0 {
+            shape[axis] = after;
+            parts.push(Tensor::<4>::full(shape, value, &device));
+        }
+        x = Tensor::cat(parts, axis);
+    }
+    x
+}

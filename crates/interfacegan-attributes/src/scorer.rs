@@ -1,0 +1,202 @@
+//! The `Scorer` trait and the three built-in attribute scorers.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::RgbImage;
+
+use crate::error::ScorerError;
+use crate::onnx::OnnxModel;
+use crate::preprocess::{center_crop_square, resize_bilinear, to_luma};
+
+/// The input a scorer's network takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputSpec {
+    /// Width and height in pixels (square inputs).
+    pub size: u32,
+    /// Gray (Pillow 'L' luma) instead of RGB.
+    pub gray: bool,
+}
+
+/// Scores a batch of images for one attribute.
+pub trait Scorer: Send + Sync {
+    /// The attribute (`gender`, `age`, `smile`, or a user's name): file names use it (`gender_scores.npy`).
+    fn attribute(&self) -> &str;
+
+    /// What the score is, in words (`P(male)`, `expected age in years`, ...).
+    fn meaning(&self) -> &str;
+
+    /// What the network takes; other images are centre-cropped to a square and resized to it.
+    fn input(&self) -> InputSpec;
+
+    /// One score per image.
+    fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError>;
+}
+
+/// The built-in attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Attribute {
+    /// P(male), dlib's gender net (CC0): 32 px RGB.
+    Gender,
+    /// Expected age over 81 classes [0.25, 1, 2, ..., 80], dlib's age net (CC0): 64 px RGB.
+    Age,
+    /// P(happy), the fer2013 mini-XCEPTION (MIT): 64 px gray.
+    Smile,
+}
+
+impl Attribute {
+    /// All built-ins.
+    pub const ALL: [Attribute; 3] = [Attribute::Gender, Attribute::Age, Attribute::Smile];
+
+    /// Parses `gender`, `age` or `smile`.
+    pub fn parse(name: &str) -> Result<Self, ScorerError> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "gender" => Ok(Self::Gender),
+            "age" => Ok(Self::Age),
+            "smile" => Ok(Self::Smile),
+            other => Err(ScorerError::InvalidInput(format!("unknown attribute `{other}` (gender, age, smile)"))),
+        }
+    }
+
+    /// The attribute's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gender => "gender",
+            Self::Age => "age",
+            Self::Smile => "smile",
+        }
+    }
+
+    /// The embedded model file (`fixtures/models/README.md` gives provenance and licences).
+    pub fn model_bytes(self) -> &'static [u8] {
+        match self {
+            Self::Gender => include_bytes!("../../../fixtures/models/gender-v1.onnx"),
+            Self::Age => include_bytes!("../../../fixtures/models/age-v1.onnx"),
+            Self::Smile => include_bytes!("../../../fixtures/models/emotion_mini_xception.onnx"),
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            Self::Gender => "gender-v1.onnx",
+            Self::Age => "age-v1.onnx",
+            Self::Smile => "emotion_mini_xception.onnx",
+        }
+    }
+}
+
+/// dlib's per-channel input mean (RGB); inputs are `(byte - mean) / 256`.
+const DLIB_MEAN: [f32; 3] = [122.781998, 117.000999, 104.297997];
+/// Images per forward pass, to bound memory on long lists.
+const CHUNK: usize = 64;
+
+/// A built-in scorer: an embedded ONNX network run by our interpreter on burn.
+pub struct BuiltInScorer {
+    attribute: Attribute,
+    model: OnnxModel,
+}
+
+impl BuiltInScorer {
+    /// Loads the embedded network of `attribute` on `device`.
+    pub fn new(attribute: Attribute, device: &Device) -> Result<Self, ScorerError> {
+        let model = OnnxModel::from_bytes(attribute.model_bytes(), attribute.file_name(), device)?;
+        Ok(Self { attribute, model })
+    }
+
+    /// The network's input for a batch, `[N, C, S, S]` row-major, exactly as the reference builds it.
+    pub fn network_input(&self, images: &[RgbImage]) -> Result<(Vec<f32>, [usize; 4]), ScorerError> {
+        let spec = self.input();
+        let s = spec.size as usize;
+        let channels = if spec.gray { 1 } else { 3 };
+        let mut out = Vec::with_capacity(images.len() * channels * s * s);
+        for (i, image) in images.iter().enumerate() {
+            let (w, h) = image.dimensions();
+            if w < 8 || h < 8 {
+                return Err(ScorerError::InvalidInput(format!(
+                    "image {i} is {w}x{h}: scorers need at least 8x8 pixels"
+                )));
+            }
+            let square = if w == h { None } else { Some(center_crop_square(image)) };
+            let square = square.as_ref().unwrap_or(image);
+            let sized =
+                if square.width() == spec.size { None } else { Some(resize_bilinear(square, spec.size, spec.size)) };
+            let sized = sized.as_ref().unwrap_or(square);
+            if spec.gray {
+                out.extend(to_luma(sized).as_raw().iter().map(|&g| (g as f32 / 255.0 - 0.5) * 2.0));
+            } else {
+                let raw = sized.as_raw();
+                for (c, mean) in DLIB_MEAN.iter().enumerate() {
+                    out.extend(raw.iter().skip(c).step_by(3).map(|&b| (b as f32 - mean) / 256.0));
+                }
+            }
+        }
+        Ok((out, [images.len(), channels, s, s]))
+    }
+
+    /// The network's class probabilities `[N, K]` for a prepared input `[N, C, S, S]`.
+    pub fn probabilities(&self, input: &[f32], shape: [usize; 4]) -> Result<Vec<f32>, ScorerError> {
+        let spec = self.input();
+        let channels = if spec.gray { 1 } else { 3 };
+        if shape[1..] != [channels, spec.size as usize, spec.size as usize]
+            || input.len() != shape.iter().product::<usize>()
+        {
+            return Err(ScorerError::InvalidInput(format!(
+                "the {} network takes [N, {channels}, {s}, {s}], not {shape:?}",
+                self.attribute.name(),
+                s = spec.size
+            )));
+        }
+        let tensor = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), self.model.device());
+        let probs = self.model.run(tensor)?;
+        probs
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| ScorerError::InvalidInput(format!("cannot read scores back from the device: {e:?}")))
+    }
+
+    /// Scores from class probabilities `[N, K]`.
+    pub fn reduce(&self, probabilities: &[f32]) -> Vec<f32> {
+        match self.attribute {
+            Attribute::Gender => probabilities.chunks_exact(2).map(|p| p[1]).collect(),
+            // The reference computes this dot product in float32.
+            Attribute::Age => probabilities
+                .chunks_exact(81)
+                .map(|p| p.iter().enumerate().map(|(i, &q)| q * if i == 0 { 0.25 } else { i as f32 }).sum())
+                .collect(),
+            Attribute::Smile => probabilities.chunks_exact(7).map(|p| p[3]).collect(),
+        }
+    }
+}
+
+impl Scorer for BuiltInScorer {
+    fn attribute(&self) -> &str {
+        self.attribute.name()
+    }
+
+    fn meaning(&self) -> &str {
+        match self.attribute {
+            Attribute::Gender => "P(male)",
+            Attribute::Age => "expected age in years",
+            Attribute::Smile => "P(happy)",
+        }
+    }
+
+    fn input(&self) -> InputSpec {
+        match self.attribute {
+            Attribute::Gender => InputSpec { size: 32, gray: false },
+            Attribute::Age => InputSpec { size: 64, gray: false },
+            Attribute::Smile => InputSpec { size: 64, gray: true },
+        }
+    }
+
+    fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError> {
+        if images.is_empty() {
+            return Err(ScorerError::InvalidInput("no images to score".into()));
+        }
+        let mut scores = Vec::with_capacity(images.len());
+        for chunk in images.chunks(CHUNK) {
+            let (input, shape) = self.network_input(chunk)?;
+            scores.extend(self.reduce(&self.probabilities(&input, shape)?));
+        }
+        Ok(scores)
+    }
+}

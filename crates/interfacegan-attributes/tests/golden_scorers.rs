@@ -1,0 +1,93 @@
+//! Parity with the reference pipeline (Pillow 13 + onnxruntime 1.32) on the DCGAN golden faces.
+
+use std::path::PathBuf;
+
+use image::RgbImage;
+use interfacegan_attributes::{Attribute, BuiltInScorer, OnnxModel, Scorer, ScorerError, resize_bilinear, to_luma};
+
+fn golden(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden").join(rel)
+}
+
+fn npy(rel: &str) -> Vec<f32> {
+    interfacegan_io::read_f32(golden(rel)).unwrap().data().to_vec()
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// The 16 DCGAN faces as uint8 RGB images (the scorers' reference input).
+fn faces() -> Vec<RgbImage> {
+    let bytes: Vec<u8> = npy("dcgan_digiface/image_uint8.npy").iter().map(|&v| v as u8).collect();
+    bytes.chunks_exact(64 * 64 * 3).map(|b| RgbImage::from_raw(64, 64, b.to_vec()).unwrap()).collect()
+}
+
+fn cpu() -> burn::tensor::Device {
+    interfacegan_generator::cpu_device()
+}
+
+#[test]
+fn pillow_resize_and_luma_are_exact() {
+    let want_resized: Vec<u8> = npy("scorers/gender_resized_uint8.npy").iter().map(|&v| v as u8).collect();
+    let got: Vec<u8> = faces().iter().flat_map(|f| resize_bilinear(f, 32, 32).into_raw()).collect();
+    assert_eq!(got, want_resized);
+    let want_gray: Vec<u8> = npy("scorers/gray_uint8.npy").iter().map(|&v| v as u8).collect();
+    let got: Vec<u8> = faces().iter().flat_map(|f| to_luma(f).into_raw()).collect();
+    assert_eq!(got, want_gray);
+}
+
+#[test]
+fn network_inputs_outputs_and_scores_match() {
+    let faces = faces();
+    let cases = [
+        (Attribute::Gender, "gender_input.npy", "gender_probs.npy", "p_male.npy", 1e-5),
+        (Attribute::Age, "age_input.npy", "age_probs.npy", "expected_age.npy", 1e-3),
+        (Attribute::Smile, "emotion_input.npy", "emotion_probs.npy", "p_happy.npy", 1e-5),
+    ];
+    for (attribute, input_file, probs_file, score_file, score_tolerance) in cases {
+        let scorer = BuiltInScorer::new(attribute, &cpu()).unwrap();
+        let (input, shape) = scorer.network_input(&faces).unwrap();
+        let want_input = npy(&format!("scorers/{input_file}"));
+        let diff = max_abs_diff(&input, &want_input);
+        assert!(diff <= 1e-6, "{attribute:?} input: {diff}");
+        // The network alone, from the reference's own input.
+        let probs = scorer.probabilities(&want_input, shape).unwrap();
+        let diff = max_abs_diff(&probs, &npy(&format!("scorers/{probs_file}")));
+        assert!(diff <= 1e-5, "{attribute:?} probabilities: {diff}");
+        // End to end from the uint8 faces.
+        let scores = scorer.score(&faces).unwrap();
+        let diff = max_abs_diff(&scores, &npy(&format!("scorers/{score_file}")));
+        assert!(diff <= score_tolerance, "{attribute:?} scores: {diff}");
+    }
+}
+
+#[test]
+fn batch_size_does_not_change_scores() {
+    let faces = faces();
+    let scorer = BuiltInScorer::new(Attribute::Gender, &cpu()).unwrap();
+    let all = scorer.score(&faces).unwrap();
+    let one_by_one: Vec<f32> = faces.iter().flat_map(|f| scorer.score(std::slice::from_ref(f)).unwrap()).collect();
+    assert!(max_abs_diff(&all, &one_by_one) <= 1e-6);
+}
+
+#[test]
+fn bad_input_is_a_named_error() {
+    let scorer = BuiltInScorer::new(Attribute::Age, &cpu()).unwrap();
+    let err = scorer.score(&[]).unwrap_err();
+    assert!(err.to_string().contains("no images"), "{err}");
+    let err = scorer.score(&[RgbImage::new(4, 64)]).unwrap_err();
+    assert!(err.to_string().contains("4x64"), "{err}");
+    let err = scorer.probabilities(&[0.0; 3 * 32 * 32], [1, 3, 32, 32]).unwrap_err();
+    assert!(err.to_string().contains("[N, 3, 64, 64]"), "{err}");
+    // Non-square and other sizes are centre-cropped and resized.
+    assert_eq!(scorer.score(&[RgbImage::new(100, 80)]).unwrap().len(), 1);
+    // Damaged model files.
+    let bytes = Attribute::Gender.model_bytes();
+    for cut in [10, bytes.len() / 2, bytes.len() - 3] {
+        let err = OnnxModel::from_bytes(&bytes[..cut], "cut.onnx", &cpu()).err().unwrap();
+        assert!(matches!(err, ScorerError::Model { .. }), "{err}");
+    }
+    assert!(OnnxModel::from_bytes(b"not onnx at all", "x.onnx", &cpu()).is_err());
+}
