@@ -1,25 +1,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use interfacegan::generator::{
-    Architecture, Generator, LatentSpace, LoadOptions, Truncation, Weights, ZSampler, default_generator,
-    device_by_name, grid, load_generator, normalize_z, save_image, to_rgb_images,
-};
+use interfacegan::generator::{Architecture, LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
 use interfacegan::io::{NpyStreamWriter, read_f32};
 
 use crate::CliError;
+use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Built-in model: `dcgan`, the embedded DigiFace-1M DCGAN (64 px faces).
-    #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
-    model: String,
-    /// Weights of another generator: PyTorch .pth (zip or legacy) or .safetensors.
-    #[arg(long, value_name = "FILE")]
-    weights: Option<PathBuf>,
-    /// Architecture of --weights (detected from the tensor names when left out).
-    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan"])]
-    arch: Option<String>,
+    #[command(flatten)]
+    generator: GeneratorArgs,
     /// Number of samples (ignored with -i: every given code is synthesised).
     #[arg(short = 'n', long = "num", default_value_t = 16)]
     num: usize,
@@ -38,15 +29,6 @@ pub struct Args {
     /// Space of the codes given with -i: z, w or wp. Sampled codes are always z (w = mapping(z)).
     #[arg(short = 's', long = "latent-space", default_value = "z")]
     space: String,
-    /// StyleGAN truncation factor for z and w codes.
-    #[arg(long, default_value_t = 0.7)]
-    truncation_psi: f32,
-    /// StyleGAN: how many of the first layers are truncated.
-    #[arg(long, default_value_t = 8)]
-    truncation_layers: usize,
-    /// StyleGAN: no truncation.
-    #[arg(long)]
-    no_truncation: bool,
     /// Do not rescale z codes to norm sqrt(D) (the official PGGAN/StyleGAN preprocessing; the DCGAN never does).
     #[arg(long)]
     no_z_normalization: bool,
@@ -59,9 +41,6 @@ pub struct Args {
     /// Write codes only, no PNG files.
     #[arg(long)]
     no_images: bool,
-    /// cpu, or wgpu in builds with the `wgpu` feature.
-    #[arg(long, default_value = "cpu")]
-    device: String,
     /// Replace existing output files.
     #[arg(long)]
     force: bool,
@@ -78,22 +57,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.batch == 0 {
         return Err(CliError::new("--batch must be at least 1"));
     }
-    let device = device_by_name(&args.device)?;
-    let (generator, architecture): (Box<dyn Generator>, Architecture) = match &args.weights {
-        None if args.model == "dcgan" => (Box::new(default_generator(&device)?), Architecture::Dcgan),
-        None => return Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", args.model))),
-        Some(path) => {
-            let weights = Weights::from_file(path)?;
-            let architecture = match &args.arch {
-                Some(name) => Architecture::parse(name)?,
-                None => Architecture::detect(&weights)?,
-            };
-            let psi = (!args.no_truncation).then_some(args.truncation_psi);
-            let truncation = Some(Truncation { psi, layers: args.truncation_layers });
-            let options = LoadOptions { architecture: Some(architecture), truncation, lod: None };
-            (load_generator(&weights, &options, &device)?, architecture)
-        }
-    };
+    let device = args.generator.device()?;
+    let (generator, architecture) = args.generator.load(&device)?;
     let info = generator.info().clone();
     let space = LatentSpace::parse(&args.space)?;
     if !info.spaces.contains(&space) {

@@ -3,7 +3,9 @@
 mod cli_error;
 mod generate;
 mod metrics;
+mod model_args;
 mod project;
+mod score;
 mod scores;
 mod train_boundary;
 
@@ -26,6 +28,8 @@ struct Cli {
 enum Command {
     /// Sample latent codes and synthesise images (the embedded DCGAN, or PGGAN/StyleGAN weights).
     Generate(generate::Args),
+    /// Score images for gender, age and smile (files, a folder, or codes through a generator).
+    Score(score::Args),
     /// Fit an attribute boundary (linear SVM) from latent codes and their scores.
     TrainBoundary(train_boundary::Args),
     /// Remove from a boundary its components along condition boundaries (conditional editing).
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Score(args) => score::run(args),
         Command::TrainBoundary(args) => train_boundary::run(args),
         Command::Project(args) => project::run(args),
         Command::Metrics(command) => metrics::run(command),

@@ -10,6 +10,7 @@
 //! | [`interfacegan_boundary`] | official sample selection, exact linear SVM, [`Boundary`] and its files |
 //! | [`interfacegan_subspace`] | [`conditional_direction`], [`linear_interpolate`], cosine and correlation measures |
 //! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN and StyleGAN on burn; `.pth`/safetensors weights; images |
+//! | [`interfacegan_attributes`] | gender, age and smile scorers (embedded ONNX nets on burn), Pillow-exact preprocessing |
 //! | [`interfacegan_io`] | `.npy` files, memory-mapped code matrices, atomic no-clobber outputs |
 //!
 //! ## Fit a boundary, condition it, edit along it
@@ -67,6 +68,12 @@
 //! let faces = to_rgb_images(&out.images, out.image_shape)?;
 //! let sheet = grid(&faces, 1, 4, 2, [255, 255, 255])?;
 //! assert_eq!(sheet.dimensions(), (4 * 64 + 5 * 2, 64 + 2 * 2));
+//!
+//! // Score them: P(male), expected age, P(happy).
+//! use interfacegan::attributes::{Attribute, BuiltInScorer, Scorer};
+//! let smile = BuiltInScorer::new(Attribute::Smile, g.device())?;
+//! let p_happy = smile.score(&faces)?;
+//! assert_eq!(p_happy.len(), 4);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -82,6 +89,9 @@ pub use interfacegan_subspace::{
     linear_interpolate, linspace, shift,
 };
 
+/// Attribute scorers (re-export of [`interfacegan_attributes`]).
+pub use interfacegan_attributes as attributes;
+
 /// Generators, weights and images (re-export of [`interfacegan_generator`]).
 pub use interfacegan_generator as generator;
 
@@ -90,6 +100,7 @@ pub use interfacegan_io as io;
 
 /// The crates behind the facade, for what it does not re-export.
 pub mod crates {
+    pub use interfacegan_attributes as attributes;
     pub use interfacegan_boundary as boundary;
     pub use interfacegan_generator as generator;
     pub use interfacegan_io as io;

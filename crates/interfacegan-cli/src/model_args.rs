@@ -1,0 +1,61 @@
+//! The generator options shared by the commands that synthesise images.
+
+use std::path::PathBuf;
+
+use interfacegan::generator::{
+    Architecture, Device, Generator, LoadOptions, Truncation, Weights, default_generator, device_by_name,
+    load_generator,
+};
+
+use crate::CliError;
+
+#[derive(clap::Args)]
+pub struct GeneratorArgs {
+    /// Built-in model: `dcgan`, the embedded DigiFace-1M DCGAN (64 px faces).
+    #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
+    model: String,
+    /// Weights of another generator: PyTorch .pth (zip or legacy) or .safetensors.
+    #[arg(long, value_name = "FILE")]
+    weights: Option<PathBuf>,
+    /// Architecture of --weights (detected from the tensor names when left out).
+    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan"])]
+    arch: Option<String>,
+    /// StyleGAN truncation factor for z and w codes.
+    #[arg(long, default_value_t = 0.7)]
+    truncation_psi: f32,
+    /// StyleGAN: how many of the first layers are truncated.
+    #[arg(long, default_value_t = 8)]
+    truncation_layers: usize,
+    /// StyleGAN: no truncation.
+    #[arg(long)]
+    no_truncation: bool,
+    /// cpu, or wgpu in builds with the `wgpu` feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl GeneratorArgs {
+    /// The burn device named by --device.
+    pub fn device(&self) -> Result<Device, CliError> {
+        Ok(device_by_name(&self.device)?)
+    }
+
+    /// The generator these options name, and its architecture.
+    pub fn load(&self, device: &Device) -> Result<(Box<dyn Generator>, Architecture), CliError> {
+        match &self.weights {
+            None if self.model == "dcgan" => Ok((Box::new(default_generator(device)?), Architecture::Dcgan)),
+            None => Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", self.model))),
+            Some(path) => {
+                let weights = Weights::from_file(path)?;
+                let architecture = match &self.arch {
+                    Some(name) => Architecture::parse(name)?,
+                    None => Architecture::detect(&weights)?,
+                };
+                let psi = (!self.no_truncation).then_some(self.truncation_psi);
+                let truncation = Some(Truncation { psi, layers: self.truncation_layers });
+                let options = LoadOptions { architecture: Some(architecture), truncation, lod: None };
+                Ok((load_generator(&weights, &options, device)?, architecture))
+            }
+        }
+    }
+}

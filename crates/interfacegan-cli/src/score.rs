@@ -1,0 +1,190 @@
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use interfacegan::attributes::{Attribute, BuiltInScorer, Scorer};
+use interfacegan::generator::{LatentSpace, RgbImage, normalize_z, to_rgb_images};
+use interfacegan::io::{NpyStreamWriter, read_f32, write_atomic};
+
+use crate::CliError;
+use crate::model_args::GeneratorArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Image files to score; their scores are printed (use --images for a folder).
+    #[arg(value_name = "IMAGE")]
+    files: Vec<PathBuf>,
+    /// Attributes to score, comma separated: gender (P(male)), age (expected years), smile (P(happy)).
+    #[arg(short = 'a', long, value_delimiter = ',', default_value = "gender,age,smile")]
+    attributes: Vec<String>,
+    /// Score every image (png, jpg, jpeg, bmp, webp) of this folder, in file-name order.
+    #[arg(long = "images", value_name = "DIR", conflicts_with_all = ["files", "codes"])]
+    images: Option<PathBuf>,
+    /// Synthesise these z codes (.npy [N, D], e.g. from `generate`) and score the images.
+    #[arg(long, value_name = "CODES.npy", conflicts_with = "files")]
+    codes: Option<PathBuf>,
+    #[command(flatten)]
+    generator: GeneratorArgs,
+    /// Output folder for <attribute>_scores.npy ([N, 1], the official names); required with --images or --codes.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Images per batch.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Do not rescale z codes to norm sqrt(D) (PGGAN/StyleGAN only; see `generate`).
+    #[arg(long)]
+    no_z_normalization: bool,
+    /// Replace existing output files.
+    #[arg(long)]
+    force: bool,
+}
+
+const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "webp", "tif"];
+
+fn read_image(path: &Path) -> Result<RgbImage, CliError> {
+    let image = image::open(path).map_err(|e| CliError::new(format!("cannot read image {}: {e}", path.display())))?;
+    Ok(image.to_rgb8())
+}
+
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CliError::new(format!("cannot list {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CliError::new(format!(
+            "{}: no images (png, jpg, jpeg, bmp, webp, tif) in the folder",
+            dir.display()
+        )));
+    }
+    Ok(files)
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    if args.batch == 0 {
+        return Err(CliError::new("--batch must be at least 1"));
+    }
+    let device = args.generator.device()?;
+    let attributes = args.attributes.iter().map(|a| Attribute::parse(a)).collect::<Result<Vec<_>, _>>()?;
+    if attributes.is_empty() {
+        return Err(CliError::new("no attributes to score"));
+    }
+    let scorers = attributes.iter().map(|&a| BuiltInScorer::new(a, &device)).collect::<Result<Vec<_>, _>>()?;
+
+    if args.images.is_none() && args.codes.is_none() {
+        if args.files.is_empty() {
+            return Err(CliError::new("nothing to score: give image files, --images DIR or --codes z.npy"));
+        }
+        let images = args.files.iter().map(|p| read_image(p)).collect::<Result<Vec<_>, _>>()?;
+        let scores = scorers.iter().map(|s| s.score(&images)).collect::<Result<Vec<_>, _>>()?;
+        for (i, path) in args.files.iter().enumerate() {
+            let values: Vec<String> =
+                scorers.iter().zip(&scores).map(|(s, v)| format!("{} {:.4}", s.attribute(), v[i])).collect();
+            println!("{}: {}", path.display(), values.join(", "));
+        }
+        return Ok(());
+    }
+
+    let output = args.output.as_ref().ok_or_else(|| CliError::new("--images and --codes need -o DIR"))?;
+    let score_path = |s: &BuiltInScorer| output.join(format!("{}_scores.npy", s.attribute()));
+    let list_path = output.join("image_list.txt");
+    let mut planned: Vec<PathBuf> = scorers.iter().map(score_path).collect();
+    if args.images.is_some() {
+        planned.push(list_path.clone());
+    }
+    if !args.force
+        && let Some(existing) = planned.iter().find(|p| p.exists())
+    {
+        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
+    }
+
+    // The batches of images: read from a folder (listed in image_list.txt), or synthesised from codes.
+    let mut image_list = String::new();
+    let (count, mut next_batch): (usize, Box<dyn FnMut(usize, usize) -> Result<Vec<RgbImage>, CliError>>) =
+        match (&args.images, &args.codes) {
+            (Some(dir), _) => {
+                let files = image_files(dir)?;
+                let count = files.len();
+                image_list = files.iter().map(|p| format!("{}\n", p.display())).collect();
+                (count, Box::new(move |start, n| files[start..start + n].iter().map(|p| read_image(p)).collect()))
+            }
+            (None, Some(codes_path)) => {
+                let (generator, architecture) = args.generator.load(&device)?;
+                let dim = generator.info().latent_dim;
+                let codes = read_f32(codes_path)?;
+                if codes.shape().len() != 2 || codes.shape()[1] != dim || codes.shape()[0] == 0 {
+                    return Err(CliError::new(format!(
+                        "{}: codes of shape {:?}, the generator takes z codes [N, {dim}]",
+                        codes_path.display(),
+                        codes.shape()
+                    )));
+                }
+                let count = codes.shape()[0];
+                let normalize = architecture.normalizes_z() && !args.no_z_normalization;
+                let values = codes.into_data();
+                (
+                    count,
+                    Box::new(move |start, n| {
+                        let mut z = values[start * dim..(start + n) * dim].to_vec();
+                        if normalize {
+                            normalize_z(&mut z, dim);
+                        }
+                        let out = generator.synthesize(&z, LatentSpace::Z)?;
+                        Ok(to_rgb_images(&out.images, out.image_shape)?)
+                    }),
+                )
+            }
+            (None, None) => unreachable!("checked above"),
+        };
+
+    std::fs::create_dir_all(output).map_err(|e| CliError::new(format!("cannot create {}: {e}", output.display())))?;
+    let mut writers = scorers
+        .iter()
+        .map(|s| NpyStreamWriter::create(score_path(s), &[count, 1], args.force))
+        .collect::<Result<Vec<_>, _>>()?;
+    let progress = indicatif::ProgressBar::new(count as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    progress.set_message("scoring");
+    let mut source_time = Duration::ZERO;
+    let mut score_time = vec![Duration::ZERO; scorers.len()];
+    let mut done = 0;
+    while done < count {
+        let n = args.batch.min(count - done);
+        let t = Instant::now();
+        let images = next_batch(done, n)?;
+        source_time += t.elapsed();
+        for ((scorer, writer), time) in scorers.iter().zip(&mut writers).zip(&mut score_time) {
+            let t = Instant::now();
+            let scores = scorer.score(&images)?;
+            *time += t.elapsed();
+            writer.push(&scores)?;
+        }
+        done += n;
+        progress.set_position(done as u64);
+    }
+    progress.finish_and_clear();
+    for w in writers {
+        w.finish()?;
+    }
+    if args.images.is_some() {
+        write_atomic(&list_path, image_list.as_bytes(), args.force)?;
+    }
+    let rate = |d: Duration| count as f64 / d.as_secs_f64().max(1e-9);
+    let what = if args.codes.is_some() { "generated" } else { "read" };
+    let mut line = format!("{count} images {what} at {:.1} images/s; scored", rate(source_time));
+    for (s, d) in scorers.iter().zip(&score_time) {
+        line.push_str(&format!(" {} {:.1}/s", s.attribute(), rate(*d)));
+    }
+    println!("{line} -> {}", output.display());
+    Ok(())
+}
