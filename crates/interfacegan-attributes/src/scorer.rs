@@ -83,7 +83,9 @@ impl Attribute {
     }
 }
 
-/// dlib's per-channel input mean (RGB); inputs are `(byte - mean) / 256`.
+/// dlib's per-channel input mean (RGB); inputs are `(byte - mean) / 256`. Written as the reference
+/// writes them; both round them to the same f32.
+#[allow(clippy::excessive_precision)]
 const DLIB_MEAN: [f32; 3] = [122.781998, 117.000999, 104.297997];
 /// Images per forward pass, to bound memory on long lists.
 const CHUNK: usize = 64;

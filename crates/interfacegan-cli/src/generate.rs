@@ -49,7 +49,7 @@ pub struct Args {
 /// Where the codes come from: a file, or the seeded sampler.
 enum Source {
     Given { values: Vec<f32>, count: usize },
-    Sampled { sampler: ZSampler, count: usize },
+    Sampled { sampler: Box<ZSampler>, count: usize },
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                     "sampled codes are z (w = mapping(z)); give -s w or -s wp only with -i codes",
                 ));
             }
-            Source::Sampled { sampler: ZSampler::new(info.latent_dim, args.seed), count: args.num }
+            Source::Sampled { sampler: Box::new(ZSampler::new(info.latent_dim, args.seed)), count: args.num }
         }
     };
     let count = match &source {

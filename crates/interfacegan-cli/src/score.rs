@@ -38,6 +38,9 @@ pub struct Args {
     force: bool,
 }
 
+/// Produces the images `start..start + n` of the run.
+type BatchSource = dyn FnMut(usize, usize) -> Result<Vec<RgbImage>, CliError>;
+
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "webp", "tif"];
 
 fn read_image(path: &Path) -> Result<RgbImage, CliError> {
@@ -106,42 +109,41 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     // The batches of images: read from a folder (listed in image_list.txt), or synthesised from codes.
     let mut image_list = String::new();
-    let (count, mut next_batch): (usize, Box<dyn FnMut(usize, usize) -> Result<Vec<RgbImage>, CliError>>) =
-        match (&args.images, &args.codes) {
-            (Some(dir), _) => {
-                let files = image_files(dir)?;
-                let count = files.len();
-                image_list = files.iter().map(|p| format!("{}\n", p.display())).collect();
-                (count, Box::new(move |start, n| files[start..start + n].iter().map(|p| read_image(p)).collect()))
+    let (count, mut next_batch): (usize, Box<BatchSource>) = match (&args.images, &args.codes) {
+        (Some(dir), _) => {
+            let files = image_files(dir)?;
+            let count = files.len();
+            image_list = files.iter().map(|p| format!("{}\n", p.display())).collect();
+            (count, Box::new(move |start, n| files[start..start + n].iter().map(|p| read_image(p)).collect()))
+        }
+        (None, Some(codes_path)) => {
+            let (generator, architecture) = args.generator.load(&device)?;
+            let dim = generator.info().latent_dim;
+            let codes = read_f32(codes_path)?;
+            if codes.shape().len() != 2 || codes.shape()[1] != dim || codes.shape()[0] == 0 {
+                return Err(CliError::new(format!(
+                    "{}: codes of shape {:?}, the generator takes z codes [N, {dim}]",
+                    codes_path.display(),
+                    codes.shape()
+                )));
             }
-            (None, Some(codes_path)) => {
-                let (generator, architecture) = args.generator.load(&device)?;
-                let dim = generator.info().latent_dim;
-                let codes = read_f32(codes_path)?;
-                if codes.shape().len() != 2 || codes.shape()[1] != dim || codes.shape()[0] == 0 {
-                    return Err(CliError::new(format!(
-                        "{}: codes of shape {:?}, the generator takes z codes [N, {dim}]",
-                        codes_path.display(),
-                        codes.shape()
-                    )));
-                }
-                let count = codes.shape()[0];
-                let normalize = architecture.normalizes_z() && !args.no_z_normalization;
-                let values = codes.into_data();
-                (
-                    count,
-                    Box::new(move |start, n| {
-                        let mut z = values[start * dim..(start + n) * dim].to_vec();
-                        if normalize {
-                            normalize_z(&mut z, dim);
-                        }
-                        let out = generator.synthesize(&z, LatentSpace::Z)?;
-                        Ok(to_rgb_images(&out.images, out.image_shape)?)
-                    }),
-                )
-            }
-            (None, None) => unreachable!("checked above"),
-        };
+            let count = codes.shape()[0];
+            let normalize = architecture.normalizes_z() && !args.no_z_normalization;
+            let values = codes.into_data();
+            (
+                count,
+                Box::new(move |start, n| {
+                    let mut z = values[start * dim..(start + n) * dim].to_vec();
+                    if normalize {
+                        normalize_z(&mut z, dim);
+                    }
+                    let out = generator.synthesize(&z, LatentSpace::Z)?;
+                    Ok(to_rgb_images(&out.images, out.image_shape)?)
+                }),
+            )
+        }
+        (None, None) => unreachable!("checked above"),
+    };
 
     std::fs::create_dir_all(output).map_err(|e| CliError::new(format!("cannot create {}: {e}", output.display())))?;
     let mut writers = scorers

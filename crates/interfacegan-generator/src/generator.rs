@@ -131,7 +131,7 @@ pub(crate) fn check_codes(
     }
     let layers = if space == LatentSpace::WPlus { info.wp_layers } else { 1 };
     let per_code = layers * info.latent_dim;
-    if codes.is_empty() || codes.len() % per_code != 0 {
+    if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
         return Err(GeneratorError::InvalidCodes(format!(
             "{} values do not make whole codes of shape {:?}",
             codes.len(),

@@ -23,6 +23,8 @@ enum Value {
 }
 
 /// An operand of an element-wise op: another value, or a constant prepared for both ranks.
+// Built once per node at load; the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Operand {
     Named(String),
@@ -37,6 +39,8 @@ enum Elementwise {
     Div,
 }
 
+// Built once per node at load; the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Op {
     Conv {
         weight: Tensor<4>,

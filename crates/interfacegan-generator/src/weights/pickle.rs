@@ -271,7 +271,7 @@ pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<(Value, usize), Genera
             }
             b'u' => {
                 let flat = pop_mark(&mut stack, &r)?;
-                if flat.len() % 2 != 0 {
+                if !flat.len().is_multiple_of(2) {
                     return Err(r.err("SETITEMS with an odd number of values"));
                 }
                 match top_mut(&mut stack, &r)? {
