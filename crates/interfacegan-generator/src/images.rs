@@ -8,8 +8,13 @@ use crate::error::GeneratorError;
 
 /// The official `postprocess`: `uint8(clip((x + 1) * 255 / 2 + 0.5, 0, 255))` in float32, for raw
 /// images `[N, C, H, W]` in `[-1, 1]`; returns `[N, H, W, C]` bytes (NaN becomes 0).
-pub fn postprocess(raw: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<u8> {
-    assert_eq!(raw.len(), n * c * h * w, "raw image length does not match its shape");
+pub fn postprocess(raw: &[f32], [n, c, h, w]: [usize; 4]) -> Result<Vec<u8>, GeneratorError> {
+    if raw.len() != n * c * h * w {
+        return Err(GeneratorError::InvalidOption(format!(
+            "{} raw values do not make images of shape [{n}, {c}, {h}, {w}]",
+            raw.len()
+        )));
+    }
     let mut out = vec![0u8; raw.len()];
     for img in 0..n {
         for ch in 0..c {
@@ -23,7 +28,7 @@ pub fn postprocess(raw: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<u8> {
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Raw images `[N, 3, H, W]` to RGB images, through [`postprocess`].
@@ -32,7 +37,7 @@ pub fn to_rgb_images(raw: &[f32], shape: [usize; 4]) -> Result<Vec<RgbImage>, Ge
     if c != 3 {
         return Err(GeneratorError::InvalidOption(format!("RGB images need 3 channels, the generator gives {c}")));
     }
-    let bytes = postprocess(raw, shape);
+    let bytes = postprocess(raw, shape)?;
     Ok(bytes
         .chunks_exact(h * w * 3)
         .take(n)

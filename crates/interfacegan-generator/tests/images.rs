@@ -6,11 +6,12 @@ use interfacegan_generator::{grid, normalize_z, postprocess, save_image, to_rgb_
 fn postprocess_is_exactly_the_official_rounding() {
     let raw = npy("postprocess/raw.npy");
     let want: Vec<u8> = npy("postprocess/uint8.npy").iter().map(|&v| v as u8).collect();
-    assert_eq!(postprocess(&raw, [4, 3, 32, 32]), want);
+    assert_eq!(postprocess(&raw, [4, 3, 32, 32]).unwrap(), want);
+    assert!(postprocess(&raw, [5, 3, 32, 32]).is_err());
     // And on real generator output.
     let raw = npy("dcgan_digiface/image.npy");
     let want: Vec<u8> = npy("dcgan_digiface/image_uint8.npy").iter().map(|&v| v as u8).collect();
-    assert_eq!(postprocess(&raw, [16, 3, 64, 64]), want);
+    assert_eq!(postprocess(&raw, [16, 3, 64, 64]).unwrap(), want);
 }
 
 #[test]

@@ -175,7 +175,8 @@ impl OnnxModel {
             let out = node.outputs.first().cloned().ok_or_else(|| err(node, "no output".into()))?;
             let op = match node.op_type.as_str() {
                 "Conv" => {
-                    let (dims, w) = constant(node, &node.inputs[1])?;
+                    let weight_name = node.inputs.get(1).ok_or_else(|| err(node, "no weight input".into()))?;
+                    let (dims, w) = constant(node, weight_name)?;
                     let [o, i, kh, kw] = dims[..] else { return Err(err(node, format!("weight of shape {dims:?}"))) };
                     let bias = match node.inputs.get(2).filter(|s| !s.is_empty()) {
                         Some(name) => Some(tensor(&constant(node, name)?.1, [o], device)),
@@ -284,7 +285,8 @@ impl OnnxModel {
                     if int(node, "transA", 0) != 0 {
                         return Err(err(node, "transA is not supported".into()));
                     }
-                    let (dims, w) = constant(node, &node.inputs[1])?;
+                    let b_name = node.inputs.get(1).ok_or_else(|| err(node, "no B input".into()))?;
+                    let (dims, w) = constant(node, b_name)?;
                     let [r, c] = dims[..] else { return Err(err(node, format!("B of shape {dims:?}"))) };
                     let b = if int(node, "transB", 0) != 0 {
                         let mut t = vec![0f32; r * c];

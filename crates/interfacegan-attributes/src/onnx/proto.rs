@@ -243,7 +243,7 @@ fn parse_tensor(bytes: &[u8], source: &str) -> Result<TensorProto, ScorerError> 
         }
     }
     let dims: Vec<usize> = dims.into_iter().map(|d| d.max(0) as usize).collect();
-    let count: usize = dims.iter().product();
+    let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     // TensorProto.DataType: FLOAT = 1, INT64 = 7.
     let values = match (data_type, raw) {
         (1, Some(b)) => {
@@ -265,7 +265,7 @@ fn parse_tensor(bytes: &[u8], source: &str) -> Result<TensorProto, ScorerError> 
         TensorValues::Float(v) => v.len(),
         TensorValues::Int(v) => v.len(),
     };
-    if len != count {
+    if Some(len) != count {
         return Err(format_error(source, format!("tensor `{name}` of shape {dims:?} holds {len} values")));
     }
     Ok(TensorProto { name, dims, values })

@@ -160,14 +160,18 @@ fn materialise(t: &TensorRef, storages: &Storages, source: &str, key: &str) -> R
         .ok_or_else(|| format_error(source, format!("tensor `{key}`: storage {} is missing", t.storage.key)))?;
     let size = t.storage.dtype.size();
     let available = raw.len() / size;
-    let numel: usize = t.shape.iter().product();
-    // The largest element index the view touches must lie inside the storage.
-    let last = t.offset + t.shape.iter().zip(&t.stride).map(|(&n, &s)| n.saturating_sub(1) * s).sum::<usize>();
-    if numel > 0 && last >= available {
-        return Err(format_error(
-            source,
-            format!("tensor `{key}` of shape {:?} reaches element {last} of a storage of {available}", t.shape),
-        ));
+    // Shapes and strides come from the file: checked arithmetic, and the view must lie inside the storage.
+    let too_big = || format_error(source, format!("tensor `{key}`: shape {:?} does not fit its storage", t.shape));
+    let numel = t.shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).ok_or_else(too_big)?;
+    if numel > 0 {
+        let last = t
+            .shape
+            .iter()
+            .zip(&t.stride)
+            .try_fold(t.offset, |acc, (&n, &s)| (n - 1).checked_mul(s).and_then(|step| acc.checked_add(step)));
+        if last.is_none_or(|last| last >= available) {
+            return Err(too_big());
+        }
     }
     let element = |i: usize| -> f32 {
         let mut b = [0u8; 8];
