@@ -1,4 +1,4 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use interfacegan::generator::{Architecture, LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
@@ -100,8 +100,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         return Err(CliError::new("nothing to generate: -n 0 or an empty code file"));
     }
 
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
     let out = |name: &str| args.output.join(name);
     // Which code files this run writes: the space given and, for StyleGAN, every later one.
     let written_spaces: Vec<LatentSpace> = match (architecture, space) {
@@ -131,6 +129,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         )));
     }
 
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
     let mut code_writers = written_spaces
         .iter()
         .map(|&s| {
@@ -213,11 +213,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         info.architecture,
         written_spaces.iter().map(|s| format!("{}.npy", s.short_name())).collect::<Vec<_>>().join(", "),
         count as f64 / seconds,
-        display_dir(&args.output)
+        args.output.display()
     );
     Ok(())
-}
-
-fn display_dir(path: &Path) -> String {
-    path.display().to_string()
 }
