@@ -3,9 +3,8 @@
 //!
 //! One reader serves every model: a model asks for tensors by state-dict key and shape through a
 //! [`TensorTaker`], and every missing, mis-shaped or left-over tensor is an error that names the
-//! key. burn-store's readers were the first candidate, but they do not read the legacy format the
-//! official PGGAN/StyleGAN files use, cannot load 0-d entries, and report problems as lists
-//! rather than errors (docs/generator.md).
+//! key. burn-store's readers were the first candidate; why we read the files ourselves is in
+//! docs/generator.md (0-d entries, problems reported as lists, the legacy format unverified).
 
 mod pickle;
 mod pth;
