@@ -149,13 +149,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         None
     };
 
-    let progress = indicatif::ProgressBar::new(count as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta} left)")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    progress.set_message("generating");
+    let progress = crate::image_progress(count, "generating");
     let mut sheet = Vec::new();
     let mut done = 0;
     while done < count {

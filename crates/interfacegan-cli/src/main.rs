@@ -39,6 +39,18 @@ enum Command {
     Metrics(metrics::Command),
 }
 
+/// A progress bar over `count` images (hidden when stderr is not a terminal).
+pub(crate) fn image_progress(count: usize, message: &'static str) -> indicatif::ProgressBar {
+    let progress = indicatif::ProgressBar::new(count as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta} left)")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    progress.set_message(message);
+    progress
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

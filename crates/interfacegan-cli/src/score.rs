@@ -150,13 +150,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .iter()
         .map(|s| NpyStreamWriter::create(score_path(s), &[count, 1], args.force))
         .collect::<Result<Vec<_>, _>>()?;
-    let progress = indicatif::ProgressBar::new(count as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta} left)")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    progress.set_message("scoring");
+    let progress = crate::image_progress(count, "scoring");
     let mut source_time = Duration::ZERO;
     let mut score_time = vec![Duration::ZERO; scorers.len()];
     let mut done = 0;

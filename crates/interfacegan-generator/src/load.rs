@@ -41,16 +41,22 @@ impl Architecture {
 
     /// Recognises the architecture from the keys of a state dict.
     pub fn detect(weights: &Weights) -> Result<Self, GeneratorError> {
-        if weights.prefix_of("synthesis.layer0.first_layer").is_some() {
+        // StyleGAN first: its anchor is the most specific.
+        if weights.prefix_of(crate::models::stylegan::ANCHOR).is_some() {
             Ok(Self::StyleGan)
-        } else if weights.prefix_of("layer0.conv.weight").is_some() {
+        } else if weights.prefix_of(crate::models::pggan::ANCHOR).is_some() {
             Ok(Self::Pggan)
-        } else if weights.prefix_of("main.0.weight").is_some() {
+        } else if weights.prefix_of(crate::models::dcgan::ANCHOR).is_some() {
             Ok(Self::Dcgan)
         } else {
             Err(GeneratorError::Architecture {
                 source_name: weights.source().to_string(),
-                reason: "no known generator layout (DCGAN `main.0.weight`, PGGAN `layer0.conv.weight`, StyleGAN `synthesis.layer0.first_layer`)".into(),
+                reason: format!(
+                    "no known generator layout (DCGAN `{}`, PGGAN `{}`, StyleGAN `{}`)",
+                    crate::models::dcgan::ANCHOR,
+                    crate::models::pggan::ANCHOR,
+                    crate::models::stylegan::ANCHOR
+                ),
             })
         }
     }

@@ -10,6 +10,9 @@ use crate::generator::{Generator, GeneratorInfo, LatentSpace, check_code_tensor}
 use crate::ops::tensor;
 use crate::weights::Weights;
 
+/// The key every DCGAN state dict has, which locates it in a (possibly nested) file.
+pub(crate) const ANCHOR: &str = "main.0.weight";
+
 /// The architecture, as read from the weights or given explicitly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DcganConfig {
@@ -88,10 +91,7 @@ impl Dcgan {
     /// Loads a DCGAN from weights, inferring the configuration. The state dict may be nested
     /// (`netG_state_dict.main.0.weight`, as the tutorial's checkpoints save it).
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
-        let prefix = weights.prefix_of("main.0.weight").ok_or_else(|| GeneratorError::Architecture {
-            source_name: weights.source().to_string(),
-            reason: "no `main.0.weight` tensor: not a DCGAN".into(),
-        })?;
+        let prefix = super::model_prefix(weights, ANCHOR, "DCGAN")?;
         let config = DcganConfig::infer(weights, &prefix)?;
         Self::with_config(weights, &prefix, config, device)
     }

@@ -13,6 +13,9 @@ use crate::weights::Weights;
 
 const PIXEL_NORM_EPS: f64 = 1e-8;
 
+/// The key every PGGAN state dict has, which locates it in a (possibly nested) file.
+pub(crate) const ANCHOR: &str = "layer0.conv.weight";
+
 /// The architecture: widths per resolution, read from the weights or given.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PgganConfig {
@@ -100,10 +103,7 @@ pub struct Pggan {
 impl Pggan {
     /// Loads a PGGAN from weights (official layout), inferring the configuration.
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
-        let prefix = weights.prefix_of("layer0.conv.weight").ok_or_else(|| GeneratorError::Architecture {
-            source_name: weights.source().to_string(),
-            reason: "no `layer0.conv.weight` tensor: not a PGGAN".into(),
-        })?;
+        let prefix = super::model_prefix(weights, ANCHOR, "PGGAN")?;
         let config = PgganConfig::infer(weights, &prefix)?;
         Self::with_config(weights, &prefix, config, device)
     }
@@ -160,14 +160,7 @@ impl Pggan {
     /// The level of detail: blocks `b` with `b + lod >= log2(resolution)` are skipped and the last
     /// image computed is upsampled instead (0, the released models' value, runs every block).
     pub fn set_lod(&mut self, lod: f32) -> Result<(), GeneratorError> {
-        if !(0.0..self.config.blocks() as f32 - 1.0).contains(&lod) {
-            return Err(GeneratorError::InvalidOption(format!(
-                "lod {lod} is outside [0, {}) for this {} px PGGAN",
-                self.config.blocks() - 1,
-                self.config.resolution()
-            )));
-        }
-        self.lod = lod;
+        self.lod = super::checked_lod(lod, self.config.blocks(), "PGGAN")?;
         Ok(())
     }
 

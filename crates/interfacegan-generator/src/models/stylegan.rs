@@ -16,6 +16,9 @@ const EPS: f64 = 1e-8;
 const MAPPING_LAYERS: usize = 8;
 const MAPPING_LR_MULTIPLIER: f32 = 0.01;
 
+/// The key every StyleGAN state dict has, which locates it in a (possibly nested) file.
+pub(crate) const ANCHOR: &str = "synthesis.layer0.first_layer";
+
 /// The architecture, read from the weights or given.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StyleGanConfig {
@@ -159,10 +162,7 @@ pub struct StyleGan {
 impl StyleGan {
     /// Loads a StyleGAN from weights (official layout), inferring the configuration.
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
-        let prefix = weights.prefix_of("synthesis.layer0.first_layer").ok_or_else(|| GeneratorError::Architecture {
-            source_name: weights.source().to_string(),
-            reason: "no `synthesis.layer0.first_layer` tensor: not a StyleGAN".into(),
-        })?;
+        let prefix = super::model_prefix(weights, ANCHOR, "StyleGAN")?;
         let config = StyleGanConfig::infer(weights, &prefix)?;
         Self::with_config(weights, &prefix, config, device)
     }
@@ -280,11 +280,7 @@ impl StyleGan {
 
     /// The level of detail, as for PGGAN (0 runs every block).
     pub fn set_lod(&mut self, lod: f32) -> Result<(), GeneratorError> {
-        let blocks = self.config.channels.len();
-        if !(0.0..blocks as f32 - 1.0).contains(&lod) {
-            return Err(GeneratorError::InvalidOption(format!("lod {lod} is outside [0, {})", blocks - 1)));
-        }
-        self.lod = lod;
+        self.lod = super::checked_lod(lod, self.config.channels.len(), "StyleGAN")?;
         Ok(())
     }
 
