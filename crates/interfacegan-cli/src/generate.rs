@@ -2,9 +2,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use interfacegan::generator::{Architecture, LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
-use interfacegan::io::{NpyStreamWriter, read_f32};
+use interfacegan::io::NpyStreamWriter;
 
 use crate::CliError;
+use crate::codes_input::read_codes;
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -70,19 +71,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     let mut source = match &args.input {
         Some(path) => {
-            let codes = read_f32(path)?;
-            let shape = codes.shape();
-            let fits = shape.len() == code_shape.len() + 1 && shape[1..] == code_shape[..];
-            let flat_fits = space != LatentSpace::WPlus && shape.len() == 1 && shape[0] == per_code;
-            if !fits && !flat_fits {
-                return Err(CliError::new(format!(
-                    "{}: codes of shape {shape:?} do not fit this generator's {space} codes [N, {}]",
-                    path.display(),
-                    code_shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
-                )));
-            }
-            let count = codes.data().len() / per_code;
-            Source::Given { values: codes.into_data(), count }
+            let (values, count) = read_codes(path, &info, space)?;
+            Source::Given { values, count }
         }
         None => {
             if space != LatentSpace::Z {

@@ -1,10 +1,19 @@
 //! `interfacegan`: the command line of interfacegan-rs.
 
+mod attributes_arg;
+mod boundary_args;
 mod cli_error;
+mod codes_input;
+mod demo;
+mod edit;
 mod generate;
+mod merge;
 mod metrics;
 mod model_args;
+mod progress_bars;
 mod project;
+mod rescore;
+mod sample;
 mod score;
 mod scores;
 mod train_boundary;
@@ -26,12 +35,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole method on the embedded DCGAN: sample, score, fit, condition, edit, re-score, report.html.
+    Demo(demo::Args),
     /// Sample latent codes and synthesise images (the embedded DCGAN, or PGGAN/StyleGAN weights).
     Generate(generate::Args),
     /// Score images for gender, age and smile (files, a folder, or codes through a generator).
     Score(score::Args),
     /// Fit an attribute boundary (linear SVM) from latent codes and their scores.
     TrainBoundary(train_boundary::Args),
+    /// Sample and score at scale: chunked, resumable, splittable over machines with --shard K/N.
+    Sample(sample::Args),
+    /// Join the chunk folders of a sharded `sample` run into z.npy and <attr>_scores.npy.
+    Merge(merge::Args),
+    /// Move codes along boundaries and render every step ({sample:03d}_{step:03d}.png).
+    Edit(edit::Args),
+    /// Move codes along boundaries by fixed steps and score every attribute again.
+    Rescore(rescore::Args),
     /// Remove from a boundary its components along condition boundaries (conditional editing).
     Project(project::Args),
     /// Measures on boundaries and scores.
@@ -41,19 +60,17 @@ enum Command {
 
 /// A progress bar over `count` images (hidden when stderr is not a terminal).
 pub(crate) fn image_progress(count: usize, message: &'static str) -> indicatif::ProgressBar {
-    let progress = indicatif::ProgressBar::new(count as u64);
-    progress.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} images ({per_sec}, {eta} left)")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    progress.set_message(message);
-    progress
+    progress_bars::bar(count as u64, message, "images")
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Edit(args) => edit::run(args),
+        Command::Rescore(args) => rescore::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Score(args) => score::run(args),
         Command::TrainBoundary(args) => train_boundary::run(args),

@@ -1,8 +1,9 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use interfacegan::{Boundary, correlation_matrix, cosine_similarity_matrix};
 
 use crate::CliError;
+use crate::boundary_args::label;
 use crate::scores::read_scores;
 
 #[derive(clap::Subcommand)]
@@ -25,12 +26,6 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// A file's label: its stem without the `_boundary` / `_scores` suffix.
-fn label(path: &Path) -> String {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    stem.trim_end_matches("_boundary").trim_end_matches("_scores").to_string()
 }
 
 fn print_matrix(labels: &[String], matrix: &[Vec<f64>], json: bool) {

@@ -1,11 +1,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use interfacegan::attributes::{Attribute, BuiltInScorer, Scorer};
+use interfacegan::attributes::{BuiltInScorer, Scorer};
 use interfacegan::generator::{LatentSpace, RgbImage, normalize_z, to_rgb_images};
 use interfacegan::io::{NpyStreamWriter, read_f32, write_atomic};
 
 use crate::CliError;
+use crate::attributes_arg::built_in_scorers;
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -74,11 +75,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         return Err(CliError::new("--batch must be at least 1"));
     }
     let device = args.generator.device()?;
-    let attributes = args.attributes.iter().map(|a| Attribute::parse(a)).collect::<Result<Vec<_>, _>>()?;
-    if attributes.is_empty() {
-        return Err(CliError::new("no attributes to score"));
-    }
-    let scorers = attributes.iter().map(|&a| BuiltInScorer::new(a, &device)).collect::<Result<Vec<_>, _>>()?;
+    let scorers = built_in_scorers(&args.attributes, &device)?;
 
     if args.images.is_none() && args.codes.is_none() {
         if args.files.is_empty() {

@@ -11,6 +11,7 @@
 //! | [`interfacegan_subspace`] | [`conditional_direction`], [`linear_interpolate`], cosine and correlation measures |
 //! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN and StyleGAN on burn; `.pth`/safetensors weights; images |
 //! | [`interfacegan_attributes`] | gender, age and smile scorers (embedded ONNX nets on burn), Pillow-exact preprocessing |
+//! | [`interfacegan_pipeline`] | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
 //! | [`interfacegan_io`] | `.npy` files, memory-mapped code matrices, atomic no-clobber outputs |
 //!
 //! ## Fit a boundary, condition it, edit along it
@@ -95,6 +96,11 @@ pub use interfacegan_attributes as attributes;
 /// Generators, weights and images (re-export of [`interfacegan_generator`]).
 pub use interfacegan_generator as generator;
 
+/// The whole method end to end: chunked sampling and scoring, boundaries, conditional
+/// directions, edits, re-scoring, the HTML report (re-export of [`interfacegan_pipeline`]).
+pub use interfacegan_pipeline as pipeline;
+pub use interfacegan_pipeline::{Pipeline, PipelineOptions, PipelineOutcome};
+
 /// `.npy` files and safe output (re-export of [`interfacegan_io`]).
 pub use interfacegan_io as io;
 
@@ -104,5 +110,6 @@ pub mod crates {
     pub use interfacegan_boundary as boundary;
     pub use interfacegan_generator as generator;
     pub use interfacegan_io as io;
+    pub use interfacegan_pipeline as pipeline;
     pub use interfacegan_subspace as subspace;
 }

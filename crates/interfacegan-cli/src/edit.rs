@@ -1,0 +1,115 @@
+use std::path::PathBuf;
+
+use interfacegan::generator::LatentSpace;
+use interfacegan::io::{NpyArray, write_npy};
+use interfacegan::pipeline::edit_codes;
+use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
+
+use crate::CliError;
+use crate::boundary_args::{label, load_boundaries};
+use crate::codes_input::codes_or_sample;
+use crate::model_args::GeneratorArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Boundary to move along (.npy, (1, D) or (D,)); repeat for several (one subfolder each).
+    #[arg(short = 'b', long = "boundary", value_name = "BOUNDARY.npy", required = true)]
+    boundaries: Vec<PathBuf>,
+    /// Codes to edit (.npy [N, D], [N, L, D] for wp); without it, -n codes are sampled.
+    #[arg(short = 'i', long = "input-latent-codes", value_name = "CODES.npy")]
+    input: Option<PathBuf>,
+    /// Number of codes to sample when -i is not given.
+    #[arg(short = 'n', long = "num", default_value_t = 1)]
+    num: usize,
+    /// Seed of the sampled codes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Space of the codes: z, w or wp.
+    #[arg(short = 's', long = "latent-space", default_value = "z")]
+    space: String,
+    /// First distance.
+    #[arg(long, default_value_t = -3.0, allow_negative_numbers = true)]
+    start_distance: f64,
+    /// Last distance.
+    #[arg(long, default_value_t = 3.0, allow_negative_numbers = true)]
+    end_distance: f64,
+    /// Number of steps from the first to the last distance.
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Move each code by the distances (z + d n) instead of placing it at them (the official choice for z/w).
+    #[arg(long, conflicts_with = "absolute")]
+    relative: bool,
+    /// Place each code at the distances from the boundary (the official choice is relative for wp).
+    #[arg(long)]
+    absolute: bool,
+    /// wp only: edit these layers, comma separated (e.g. 0,1,2,3); the others stay.
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<usize>>,
+    #[command(flatten)]
+    generator: GeneratorArgs,
+    /// Do not rescale sampled z codes to norm sqrt(D) (PGGAN/StyleGAN only).
+    #[arg(long)]
+    no_z_normalization: bool,
+    /// Output folder: {sample:03d}_{step:03d}.png and edited_codes.npy [N, steps, ...].
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    output: PathBuf,
+    /// Replace existing outputs.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    if args.steps == 0 {
+        return Err(CliError::new("--steps must be at least 1"));
+    }
+    let device = args.generator.device()?;
+    let (generator, architecture) = args.generator.load(&device)?;
+    let info = generator.info().clone();
+    let space = LatentSpace::parse(&args.space)?;
+    if !info.spaces.contains(&space) {
+        return Err(CliError::new(format!("a {} generator takes no {space} codes", info.architecture)));
+    }
+    if args.layers.is_some() && space != LatentSpace::WPlus {
+        return Err(CliError::new("--layers applies to wp codes only"));
+    }
+    let boundaries = load_boundaries(&args.boundaries, &info)?;
+    let normalize = architecture.normalizes_z() && !args.no_z_normalization;
+    let (codes, count) = codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?;
+    let mode = match (args.relative, args.absolute) {
+        (true, _) => Some(DistanceMode::Relative),
+        (_, true) => Some(DistanceMode::Absolute),
+        _ => None,
+    };
+    let options = InterpolateOptions {
+        start: args.start_distance,
+        end: args.end_distance,
+        steps: args.steps,
+        mode,
+        layers: args.layers.clone().map_or(LayerSelection::All, LayerSelection::Only),
+    };
+    let mut labels: Vec<String> = args.boundaries.iter().map(|p| label(p)).collect();
+    if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
+        labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
+    }
+    for ((path, boundary), name) in args.boundaries.iter().zip(&boundaries).zip(&labels) {
+        let dir = if boundaries.len() == 1 { args.output.clone() } else { args.output.join(name) };
+        let codes_path = dir.join("edited_codes.npy");
+        if !args.force && codes_path.exists() {
+            return Err(CliError::new(format!("{} already exists (pass --force to replace it)", codes_path.display())));
+        }
+        let edits = edit_codes(generator.as_ref(), &codes, space, boundary.normal(), &options, 16)?;
+        edits.save(&dir, args.force)?;
+        let mut shape = vec![count, args.steps];
+        shape.extend(info.code_shape(space));
+        write_npy(&codes_path, &NpyArray::new(shape, edits.codes.clone())?, args.force)?;
+        println!(
+            "{}: {count} code(s) x {} steps from {} to {} -> {}",
+            path.display(),
+            args.steps,
+            args.start_distance,
+            args.end_distance,
+            dir.display()
+        );
+    }
+    Ok(())
+}

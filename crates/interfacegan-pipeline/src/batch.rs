@@ -1,0 +1,64 @@
+//! Codes to images to scores, one batch at a time, with the time each part took.
+
+use std::time::{Duration, Instant};
+
+use interfacegan_attributes::Scorer;
+use interfacegan_generator::{Generator, LatentSpace, RgbImage, to_rgb_images};
+
+use crate::PipelineError;
+
+/// Time spent synthesising and in each scorer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StageClock {
+    pub synthesis: Duration,
+    pub scorers: Vec<Duration>,
+}
+
+impl StageClock {
+    pub fn new(scorers: usize) -> Self {
+        Self { synthesis: Duration::ZERO, scorers: vec![Duration::ZERO; scorers] }
+    }
+}
+
+/// Synthesises `codes` (rows of `space`) in batches of `batch` and returns the images.
+pub(crate) fn synthesize_images(
+    generator: &dyn Generator,
+    codes: &[f32],
+    space: LatentSpace,
+    batch: usize,
+    clock: &mut StageClock,
+) -> Result<Vec<RgbImage>, PipelineError> {
+    let per_code: usize = generator.info().code_shape(space).iter().product();
+    let mut images = Vec::with_capacity(codes.len() / per_code.max(1));
+    for part in codes.chunks(batch.max(1) * per_code) {
+        let t = Instant::now();
+        let out = generator.synthesize(part, space)?;
+        images.extend(to_rgb_images(&out.images, out.image_shape)?);
+        clock.synthesis += t.elapsed();
+    }
+    Ok(images)
+}
+
+/// Scores `images` with every scorer: one score vector per scorer.
+pub(crate) fn score_images(
+    scorers: &[&dyn Scorer],
+    images: &[RgbImage],
+    clock: &mut StageClock,
+) -> Result<Vec<Vec<f32>>, PipelineError> {
+    let mut all = Vec::with_capacity(scorers.len());
+    for (scorer, time) in scorers.iter().zip(&mut clock.scorers) {
+        let t = Instant::now();
+        let scores = scorer.score(images)?;
+        *time += t.elapsed();
+        if scores.len() != images.len() {
+            return Err(PipelineError::Invalid(format!(
+                "scorer `{}` returned {} scores for {} images",
+                scorer.attribute(),
+                scores.len(),
+                images.len()
+            )));
+        }
+        all.push(scores);
+    }
+    Ok(all)
+}

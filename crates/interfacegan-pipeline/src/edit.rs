@@ -1,0 +1,87 @@
+//! Stage 4: move codes along a direction and render every step.
+
+use std::path::{Path, PathBuf};
+
+use interfacegan_generator::{Generator, LatentSpace, RgbImage, grid, save_image};
+use interfacegan_subspace::{InterpolateOptions, interpolate, linspace};
+
+use crate::PipelineError;
+use crate::batch::{StageClock, synthesize_images};
+
+/// The edits of a set of codes along one direction.
+#[derive(Debug, Clone)]
+pub struct Edits {
+    /// Number of input codes.
+    pub samples: usize,
+    /// The distances, one per step.
+    pub distances: Vec<f64>,
+    /// Edited codes, sample-major: `[samples, steps, code...]` flattened.
+    pub codes: Vec<f32>,
+    /// Rendered images in the same order.
+    pub images: Vec<RgbImage>,
+}
+
+impl Edits {
+    /// The image of `sample` at step `step`.
+    pub fn image(&self, sample: usize, step: usize) -> &RgbImage {
+        &self.images[sample * self.distances.len() + step]
+    }
+
+    /// One row per sample, one column per step, 2-pixel white margins.
+    pub fn sheet(&self) -> Result<RgbImage, PipelineError> {
+        Ok(grid(&self.images, self.samples, self.distances.len(), 2, [255, 255, 255])?)
+    }
+
+    /// Writes `{sample:03d}_{step:03d}.png` (the official names) into `dir`; returns the paths.
+    pub fn save(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>, PipelineError> {
+        std::fs::create_dir_all(dir).map_err(|e| PipelineError::file(dir, format!("cannot create: {e}")))?;
+        let steps = self.distances.len();
+        let paths: Vec<PathBuf> = (0..self.images.len())
+            .map(|i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps)))
+            .collect();
+        if !overwrite && let Some(existing) = paths.iter().find(|p| p.exists()) {
+            return Err(PipelineError::file(existing, "already exists (pass overwrite to replace it)"));
+        }
+        for (path, image) in paths.iter().zip(&self.images) {
+            save_image(path, image, overwrite)?;
+        }
+        Ok(paths)
+    }
+}
+
+/// Moves each code of `codes` (rows of `space`) along `direction` with the official
+/// `linear_interpolate` semantics (or those `options` choose) and renders every step.
+pub fn edit_codes(
+    generator: &dyn Generator,
+    codes: &[f32],
+    space: LatentSpace,
+    direction: &[f64],
+    options: &InterpolateOptions,
+    batch: usize,
+) -> Result<Edits, PipelineError> {
+    let info = generator.info();
+    let per_code: usize = info.code_shape(space).iter().product();
+    if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
+        return Err(PipelineError::Invalid(format!(
+            "{} values do not make whole {space} codes of {per_code} values",
+            codes.len()
+        )));
+    }
+    if direction.len() != info.latent_dim {
+        return Err(PipelineError::Invalid(format!(
+            "a boundary of dimension {} does not fit this {} generator's codes (dimension {})",
+            direction.len(),
+            info.architecture,
+            info.latent_dim
+        )));
+    }
+    let samples = codes.len() / per_code;
+    let mut edited = Vec::with_capacity(samples * options.steps * per_code);
+    for code in codes.chunks(per_code) {
+        for step in interpolate(code, direction, options)? {
+            edited.extend(step.iter().map(|&v| v as f32));
+        }
+    }
+    let images = synthesize_images(generator, &edited, space, batch, &mut StageClock::new(0))?;
+    Ok(Edits { samples, distances: linspace(options.start, options.end, options.steps), codes: edited, images })
+}

@@ -1,0 +1,33 @@
+//! InterFaceGAN end to end, at any scale: sample latent codes and score their images in chunks
+//! (resumable, shardable over machines, [`merge_chunks`] to join), fit one boundary per attribute,
+//! derive the conditional directions, render edits, re-score moved codes to measure
+//! disentanglement, and write everything to a run folder with a self-contained `report.html`.
+//!
+//! [`Pipeline`] runs all stages; each stage is also a function of its own.
+#![warn(missing_docs)]
+
+mod batch;
+mod directions;
+mod edit;
+mod error;
+mod pipeline;
+mod plots;
+mod progress;
+mod report;
+mod rescore;
+mod sample;
+
+pub use directions::{Direction, conditional_directions};
+pub use edit::{Edits, edit_codes};
+pub use error::PipelineError;
+pub use pipeline::{
+    AttributeOutcome, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOptions, PipelineOutcome, chosen_ratio,
+    edited_in_report,
+};
+pub use progress::{Progress, Silent};
+pub use report::{REPORT_SECTIONS, findings, write_report};
+pub use rescore::{RescoreOptions, RescoreRow, RescoreTable, rescore};
+pub use sample::{
+    CHUNKS_DIR, MANIFEST_FILE, MergeReport, RunManifest, SampleOptions, SampleReport, Shard, merge_chunks,
+    sample_and_score,
+};

@@ -1,0 +1,230 @@
+//! `report.html`: one self-contained page (figures inline as SVG, images as embedded PNG).
+
+use std::fmt::Write as _;
+use std::io::Cursor;
+use std::path::Path;
+
+use base64::Engine as _;
+use interfacegan_generator::RgbImage;
+use interfacegan_io::write_atomic;
+
+use crate::plots::{Panel, curves_svg, heatmap_svg, histogram_svg};
+use crate::{PipelineError, PipelineOutcome, RescoreRow};
+
+/// The ids of the report's sections, in order; tests and readers can rely on them.
+pub const REPORT_SECTIONS: [&str; 7] =
+    ["samples", "attributes", "edits", "cosine", "correlation", "rescore", "timings"];
+
+/// A side effect below this many standard deviations per unit step counts as none.
+const NEGLIGIBLE: f64 = 0.02;
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn png_data_uri(image: &RgbImage) -> Result<String, PipelineError> {
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png)?;
+    Ok(format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes.into_inner())))
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{:.1} %", 100.0 * v))
+}
+
+/// Sentences that compare each plain direction with its conditional versions on the re-scored
+/// side effects, in standard deviations of each attribute per unit step. They say plainly where
+/// conditioning does not help.
+pub fn findings(outcome: &PipelineOutcome) -> Vec<String> {
+    let table = &outcome.rescore;
+    let std: Vec<f64> = table
+        .attributes
+        .iter()
+        .map(|a| outcome.attribute(a).map_or(1.0, |o| o.std.max(1e-12)))
+        .collect();
+    let mut lines = Vec::new();
+    for plain in table.rows.iter().filter(|r| r.conditions.is_empty()) {
+        let Some(t) = table.column(&plain.target) else { continue };
+        for conditional in table.rows.iter().filter(|r| r.target == plain.target && !r.conditions.is_empty()) {
+            let mut parts = Vec::new();
+            for condition in &conditional.conditions {
+                let Some(c) = table.column(condition) else { continue };
+                let before = plain.slopes[c].abs() / std[c];
+                let after = conditional.slopes[c].abs() / std[c];
+                parts.push(if before < NEGLIGIBLE && after < NEGLIGIBLE {
+                    format!("{condition} barely moved before ({before:.3} σ/step) and still does not ({after:.3})")
+                } else if after < before {
+                    format!(
+                        "{condition}'s change falls from {before:.3} to {after:.3} σ/step ({:+.0} %)",
+                        100.0 * (after - before) / before
+                    )
+                } else {
+                    format!("{condition}'s change does NOT fall: {before:.3} → {after:.3} σ/step")
+                });
+            }
+            let kept = conditional.slopes[t] / plain.slopes[t];
+            lines.push(format!(
+                "{}: {}; {} keeps {:.0} % of its change.",
+                conditional.direction,
+                parts.join(", "),
+                plain.target,
+                100.0 * kept
+            ));
+        }
+    }
+    lines
+}
+
+fn rescore_table_html(outcome: &PipelineOutcome) -> String {
+    let table = &outcome.rescore;
+    let mut html = String::from("<table><tr><th>direction</th>");
+    for a in &table.attributes {
+        let _ = write!(html, "<th>Δ {a} per step</th>");
+    }
+    html.push_str("<th>target monotonic</th></tr>");
+    for row in &table.rows {
+        let _ = write!(html, "<tr><td>{}</td>", escape(&row.direction));
+        for (a, slope) in table.attributes.iter().zip(&row.slopes) {
+            let std = outcome.attribute(a).map_or(1.0, |o| o.std.max(1e-12));
+            let class = if *a == row.target { " class=\"target\"" } else { "" };
+            let _ = write!(html, "<td{class}>{slope:+.4} <small>({:+.3} σ)</small></td>", slope / std);
+        }
+        let _ = write!(html, "<td>{}</td></tr>", if table.target_monotonic(row) { "yes" } else { "NO" });
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// Change of every attribute from distance 0, in standard deviations.
+fn standardized_changes<'a>(outcome: &'a PipelineOutcome, row: &RescoreRow) -> Vec<(&'a str, Vec<f64>)> {
+    let table = &outcome.rescore;
+    let origin = table.distances.iter().position(|&d| d == 0.0);
+    table
+        .attributes
+        .iter()
+        .enumerate()
+        .map(|(a, name)| {
+            let std = outcome.attribute(name).map_or(1.0, |o| o.std.max(1e-12));
+            let base = origin.map_or(row.means[0][a], |o| row.means[o][a]);
+            (name.as_str(), row.means.iter().map(|m| (m[a] - base) / std).collect())
+        })
+        .collect()
+}
+
+/// Writes the report of `outcome` to `path` (atomically; an existing report is replaced).
+pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), PipelineError> {
+    let mut html = String::new();
+    let total: f64 = outcome.timings.iter().map(|(_, s)| s).sum();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>InterFaceGAN report</title><style>\
+         body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
+         th{{background:#f3f3f3}}td.target{{background:#eef6ea;font-weight:bold}}\
+         img{{image-rendering:pixelated}}section{{margin-top:2em}}.note{{color:#555}}</style></head><body>\
+         <h1>InterFaceGAN on {}</h1><p>N = {} codes, seed {}, attributes {}; {:.0} s of compute. \
+         Every file of the run is next to this page, in the official formats.</p>",
+        escape(&outcome.generator),
+        outcome.sample.manifest.samples,
+        outcome.sample.manifest.seed,
+        escape(&outcome.sample.manifest.attributes.join(", ")),
+        total
+    );
+
+    html.push_str("<section id=\"samples\"><h2>Samples</h2>");
+    if let Some(grid) = &outcome.sample_grid {
+        let _ = write!(html, "<p>The first codes of z.npy.</p><img alt=\"samples\" src=\"{}\">", png_data_uri(grid)?);
+    }
+    html.push_str("</section>");
+
+    html.push_str("<section id=\"attributes\"><h2>Boundaries</h2>");
+    for a in &outcome.attributes {
+        let f = &a.fit;
+        let _ = write!(
+            html,
+            "<h3 id=\"attribute-{name}\">{name}: {meaning}</h3><p class=\"note\">{note}.</p><table>\
+             <tr><th>per side</th><th>train</th><th>validation</th><th>remaining</th><th>train acc.</th>\
+             <th>validation acc.</th><th>remaining acc.</th><th>SVM time</th></tr>\
+             <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2} s</td></tr></table>{}",
+            f.chosen_per_side,
+            f.train_samples,
+            f.val_samples,
+            f.remaining_samples,
+            percent(f.train_accuracy),
+            percent(f.val_accuracy),
+            percent(f.remaining_accuracy),
+            f.svm.seconds,
+            histogram_svg(&format!("{} scores", a.name), &a.histogram, a.min, a.max, a.bottom_cut, a.top_cut)?,
+            name = escape(&a.name),
+            meaning = escape(&a.meaning),
+            note = escape(&a.chosen_note),
+        );
+    }
+    html.push_str("</section>");
+
+    let distances: Vec<String> = outcome.edit_distances.iter().map(|d| format!("{d:+.1}")).collect();
+    let _ = write!(
+        html,
+        "<section id=\"edits\"><h2>Edits</h2><p>Fresh samples (rows) moved to the distances {} \
+         (columns; official <code>linear_interpolate</code>), along each plain boundary and along the same \
+         boundary made orthogonal to all the others.</p>",
+        distances.join(", ")
+    );
+    for (name, sheet) in &outcome.edit_sheets {
+        let _ = write!(html, "<h3>{}</h3><img alt=\"{0}\" src=\"{}\">", escape(name), png_data_uri(sheet)?);
+    }
+    html.push_str("</section>");
+
+    let labels: Vec<String> = outcome.attributes.iter().map(|a| a.name.clone()).collect();
+    let _ = write!(
+        html,
+        "<section id=\"cosine\"><h2>Cosine similarity of the boundaries</h2>{}</section>\
+         <section id=\"correlation\"><h2>Correlation of the scores</h2><p>Pearson, over the N samples.</p>{}</section>",
+        heatmap_svg("cosine similarity", &labels, &outcome.cosine)?,
+        heatmap_svg("score correlation", &labels, &outcome.correlation)?
+    );
+
+    let table = &outcome.rescore;
+    let _ = write!(
+        html,
+        "<section id=\"rescore\"><h2>Re-scoring</h2><p>{} fresh codes moved by each of the distances {:?} along \
+         every direction and scored again. The table gives the least-squares change of each attribute's mean \
+         score per unit step (in brackets: in standard deviations of that attribute over the N samples); the \
+         target column is shaded. Conditioning works when the other columns shrink while the target stays.</p>{}<ul>",
+        table.samples,
+        table.distances,
+        rescore_table_html(outcome)
+    );
+    for line in findings(outcome) {
+        let _ = write!(html, "<li>{}</li>", escape(&line));
+    }
+    html.push_str("</ul>");
+    for plain in table.rows.iter().filter(|r| r.conditions.is_empty()) {
+        let panels: Vec<Panel> = table
+            .rows
+            .iter()
+            .filter(|r| r.target == plain.target && (r.conditions.is_empty() || r.conditions.len() + 1 == labels.len()))
+            .map(|r| Panel { title: r.direction.clone(), series: standardized_changes(outcome, r) })
+            .collect();
+        html.push_str(&curves_svg(
+            &format!("moving along {}: mean change of every attribute", plain.target),
+            "change (σ)",
+            &table.distances,
+            &panels,
+        )?);
+    }
+    html.push_str("</section>");
+
+    html.push_str("<section id=\"timings\"><h2>Timings</h2><table><tr><th>stage</th><th>seconds</th></tr>");
+    for (stage, seconds) in &outcome.timings {
+        let _ = write!(html, "<tr><td>{}</td><td>{seconds:.1}</td></tr>", escape(stage));
+    }
+    let (synthesis, scorers) = outcome.sample.rates();
+    let _ = write!(html, "</table><p>Sampling stage rates: synthesis {synthesis:.0} images/s");
+    for (a, rate) in scorers {
+        let _ = write!(html, ", {} {rate:.0} images/s", escape(&a));
+    }
+    html.push_str(".</p></section></body></html>\n");
+    write_atomic(path, html.as_bytes(), true)?;
+    Ok(())
+}

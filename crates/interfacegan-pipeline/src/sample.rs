@@ -1,0 +1,461 @@
+//! Stage 1 and 2 at scale: sample codes and score their images in chunks that are written as they
+//! finish, so a run of any size holds one chunk in memory, resumes after an interruption without
+//! redoing finished chunks, and splits over machines as shards that [`merge_chunks`] joins.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use interfacegan_attributes::Scorer;
+use interfacegan_generator::{Generator, LatentSpace, ZSampler, normalize_z};
+use interfacegan_io::{NpyArray, NpyStreamWriter, read_f32, read_header, write_atomic, write_npy};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::{StageClock, score_images, synthesize_images};
+use crate::{PipelineError, Progress};
+
+/// The run description every run folder holds; resuming and merging check it.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The folder of finished chunks inside a run folder.
+pub const CHUNKS_DIR: &str = "chunks";
+
+/// One share of a run split over machines: chunks `index`, `index + count`, `index + 2 count`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    index: usize,
+    count: usize,
+}
+
+impl Shard {
+    /// The whole run on one machine.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Share `index` (0-based) of `count`.
+    pub fn new(index: usize, count: usize) -> Result<Self, PipelineError> {
+        if count == 0 || index >= count {
+            return Err(PipelineError::Invalid(format!(
+                "shard {} of {count} does not exist (shards are 1/N to N/N)",
+                index + 1
+            )));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// Parses `K/N` (1-based, as on the command line: `--shard 2/4`).
+    pub fn parse(text: &str) -> Result<Self, PipelineError> {
+        let bad = || PipelineError::Invalid(format!("shard `{text}`: expected K/N with 1 <= K <= N, e.g. 2/4"));
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let k: usize = k.trim().parse().map_err(|_| bad())?;
+        let n: usize = n.trim().parse().map_err(|_| bad())?;
+        if k == 0 || k > n {
+            return Err(bad());
+        }
+        Self::new(k - 1, n)
+    }
+
+    /// Whether this share computes chunk `chunk`.
+    pub fn owns(&self, chunk: usize) -> bool {
+        chunk % self.count == self.index
+    }
+
+    /// Whether this is the whole run.
+    pub fn is_whole(&self) -> bool {
+        self.count == 1
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
+/// What a run computes. Two folders hold parts of the same run exactly when their manifests are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// Version of this layout.
+    pub format: u32,
+    /// Number of codes N.
+    pub samples: usize,
+    /// Seed; chunk `k` draws its codes from stream `k` of it.
+    pub seed: u64,
+    /// Codes per chunk (the last chunk may be shorter).
+    pub chunk_size: usize,
+    /// The generator, in words (architecture, resolution, latent size).
+    pub generator: String,
+    /// Dimension of the z codes.
+    pub latent_dim: usize,
+    /// Whether z codes are rescaled to norm sqrt(D) (PGGAN/StyleGAN preprocessing).
+    pub normalize_z: bool,
+    /// The scored attributes, in order.
+    pub attributes: Vec<String>,
+}
+
+impl RunManifest {
+    /// Number of chunks.
+    pub fn chunks(&self) -> usize {
+        self.samples.div_ceil(self.chunk_size)
+    }
+
+    /// The sample indices of chunk `chunk`.
+    pub fn chunk_rows(&self, chunk: usize) -> Range<usize> {
+        let start = chunk * self.chunk_size;
+        start..(start + self.chunk_size).min(self.samples)
+    }
+
+    /// Reads `dir/manifest.json`; `None` when the folder has none.
+    pub fn read(dir: &Path) -> Result<Option<Self>, PipelineError> {
+        let path = dir.join(MANIFEST_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::file(&path, format!("cannot read: {e}")))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| PipelineError::file(&path, format!("not a run manifest: {e}")))
+    }
+
+    fn write(&self, dir: &Path) -> Result<(), PipelineError> {
+        let text = serde_json::to_string_pretty(self).expect("manifest serialises");
+        write_atomic(dir.join(MANIFEST_FILE), text.as_bytes(), true)?;
+        Ok(())
+    }
+
+    /// The fields in which `other` differs from `self`, as `name: ours vs theirs`.
+    pub fn differences(&self, other: &Self) -> Vec<String> {
+        let ours = serde_json::to_value(self).expect("manifest serialises");
+        let theirs = serde_json::to_value(other).expect("manifest serialises");
+        let (ours, theirs) = (ours.as_object().expect("object"), theirs.as_object().expect("object"));
+        ours.iter()
+            .filter(|(k, v)| theirs.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k}: {v} vs {}", theirs.get(k).unwrap_or(&serde_json::Value::Null)))
+            .collect()
+    }
+
+    fn z_chunk(&self, dir: &Path, chunk: usize) -> PathBuf {
+        dir.join(CHUNKS_DIR).join(format!("z_{chunk:06}.npy"))
+    }
+
+    fn score_chunk(&self, dir: &Path, attribute: &str, chunk: usize) -> PathBuf {
+        dir.join(CHUNKS_DIR).join(format!("{attribute}_scores_{chunk:06}.npy"))
+    }
+
+    /// Whether `dir` holds chunk `chunk` in full. A chunk file of the wrong shape is an error:
+    /// it belongs to something else and is not overwritten.
+    fn chunk_done(&self, dir: &Path, chunk: usize) -> Result<bool, PipelineError> {
+        let rows = self.chunk_rows(chunk).len();
+        let mut files = vec![(self.z_chunk(dir, chunk), vec![rows, self.latent_dim])];
+        files.extend(self.attributes.iter().map(|a| (self.score_chunk(dir, a, chunk), vec![rows, 1])));
+        // The codes are written last: without them the chunk is unfinished whatever else is there.
+        if !files[0].0.exists() {
+            return Ok(false);
+        }
+        for (path, shape) in &files {
+            if !path.exists() {
+                return Ok(false);
+            }
+            let header = read_header(path)?;
+            if header.shape != *shape {
+                return Err(PipelineError::file(
+                    path,
+                    format!(
+                        "chunk of shape {:?} where this run expects {shape:?}; remove it to recompute the chunk",
+                        header.shape
+                    ),
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    /// The file names of the merged outputs: `z.npy` and `<attribute>_scores.npy`.
+    pub fn output_files(&self) -> Vec<String> {
+        let mut names = vec!["z.npy".to_string()];
+        names.extend(self.attributes.iter().map(|a| format!("{a}_scores.npy")));
+        names
+    }
+}
+
+/// Options of [`sample_and_score`].
+#[derive(Debug, Clone)]
+pub struct SampleOptions {
+    /// Number of codes N.
+    pub samples: usize,
+    /// Seed of the codes.
+    pub seed: u64,
+    /// Codes per chunk: the unit of resumption and of sharding.
+    pub chunk_size: usize,
+    /// Images per forward pass.
+    pub batch: usize,
+    /// Rescale z codes to norm sqrt(D) (the official PGGAN/StyleGAN preprocessing).
+    pub normalize_z: bool,
+    /// The share of the run this call computes.
+    pub shard: Shard,
+    /// Replace merged outputs (`z.npy`, scores) found in a folder that is not yet a run folder.
+    pub overwrite: bool,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        Self { samples: 20_000, seed: 0, chunk_size: 1_000, batch: 64, normalize_z: false, shard: Shard::WHOLE, overwrite: false }
+    }
+}
+
+/// What [`sample_and_score`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleReport {
+    /// The run.
+    pub manifest: RunManifest,
+    /// The share computed, `K/N`.
+    pub shard: String,
+    /// Chunks of this share.
+    pub chunks_owned: usize,
+    /// Of those, chunks found finished (an earlier, interrupted call).
+    pub chunks_resumed: usize,
+    /// Codes synthesised and scored by this call.
+    pub samples_run: usize,
+    /// Seconds spent synthesising.
+    pub synthesis_seconds: f64,
+    /// Seconds spent in each scorer, by attribute.
+    pub scorer_seconds: Vec<(String, f64)>,
+    /// Whether the merged `z.npy` and scores were written (a whole run).
+    pub merged: bool,
+    /// Wall time of the call.
+    pub seconds: f64,
+}
+
+impl SampleReport {
+    /// Images per second of the synthesis, then of each scorer, over this call's samples.
+    pub fn rates(&self) -> (f64, Vec<(String, f64)>) {
+        let rate = |seconds: f64| self.samples_run as f64 / seconds.max(1e-9);
+        let scorers = self.scorer_seconds.iter().map(|(a, s)| (a.clone(), rate(*s))).collect();
+        (rate(self.synthesis_seconds), scorers)
+    }
+}
+
+/// Samples `options.samples` z codes, synthesises them and scores every image with every scorer,
+/// chunk by chunk into `dir/chunks/`. A folder with the same run's manifest is resumed: finished
+/// chunks are kept and skipped. When the share is the whole run, the chunks are then joined into
+/// `dir/z.npy` `[N, D]` and `dir/<attribute>_scores.npy` `[N, 1]`, the official files.
+pub fn sample_and_score(
+    generator: &dyn Generator,
+    scorers: &[&dyn Scorer],
+    options: &SampleOptions,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<SampleReport, PipelineError> {
+    let start = Instant::now();
+    if options.samples == 0 || options.chunk_size == 0 || options.batch == 0 {
+        return Err(PipelineError::Invalid(format!(
+            "samples ({}), chunk size ({}) and batch ({}) must be at least 1",
+            options.samples, options.chunk_size, options.batch
+        )));
+    }
+    if scorers.is_empty() {
+        return Err(PipelineError::Invalid("no scorers: give at least one attribute".into()));
+    }
+    let info = generator.info();
+    if !info.spaces.contains(&LatentSpace::Z) {
+        return Err(PipelineError::Invalid(format!("a {} generator takes no z codes", info.architecture)));
+    }
+    let attributes: Vec<String> = scorers.iter().map(|s| s.attribute().to_string()).collect();
+    if let Some(a) = attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].contains(a).then_some(a)) {
+        return Err(PipelineError::Invalid(format!("attribute `{a}` is scored twice")));
+    }
+    let manifest = RunManifest {
+        format: 1,
+        samples: options.samples,
+        seed: options.seed,
+        chunk_size: options.chunk_size,
+        generator: format!("{} {}x{}", info.architecture, info.resolution, info.resolution),
+        latent_dim: info.latent_dim,
+        normalize_z: options.normalize_z,
+        attributes: attributes.clone(),
+    };
+    match RunManifest::read(dir)? {
+        Some(existing) if existing != manifest => {
+            return Err(PipelineError::file(
+                dir,
+                format!(
+                    "holds another run ({}); use another folder or remove it",
+                    existing.differences(&manifest).join(", ")
+                ),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            if !options.overwrite
+                && let Some(name) = manifest.output_files().into_iter().find(|n| dir.join(n).exists())
+            {
+                return Err(PipelineError::file(
+                    dir.join(name),
+                    "already exists and is not part of a run (pass overwrite to replace it)",
+                ));
+            }
+            std::fs::create_dir_all(dir.join(CHUNKS_DIR))
+                .map_err(|e| PipelineError::file(dir, format!("cannot create the run folder: {e}")))?;
+            manifest.write(dir)?;
+        }
+    }
+    std::fs::create_dir_all(dir.join(CHUNKS_DIR))
+        .map_err(|e| PipelineError::file(dir.join(CHUNKS_DIR), format!("cannot create: {e}")))?;
+
+    let owned: Vec<usize> = (0..manifest.chunks()).filter(|&c| options.shard.owns(c)).collect();
+    let mut pending = Vec::new();
+    for &c in &owned {
+        if !manifest.chunk_done(dir, c)? {
+            pending.push(c);
+        }
+    }
+    let resumed = owned.len() - pending.len();
+    let total_rows: usize = owned.iter().map(|&c| manifest.chunk_rows(c).len()).sum();
+    let resumed_rows = total_rows - pending.iter().map(|&c| manifest.chunk_rows(c).len()).sum::<usize>();
+
+    progress.begin("sampling and scoring", total_rows as u64);
+    progress.set(resumed_rows as u64);
+    let mut clock = StageClock::new(scorers.len());
+    let mut done = resumed_rows;
+    let dim = info.latent_dim;
+    for &c in &pending {
+        let rows = manifest.chunk_rows(c).len();
+        let mut codes = ZSampler::with_stream(dim, options.seed, c as u64).next_batch(rows);
+        if options.normalize_z {
+            normalize_z(&mut codes, dim);
+        }
+        let mut scores: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); scorers.len()];
+        for part in codes.chunks(options.batch * dim) {
+            let images = synthesize_images(generator, part, LatentSpace::Z, options.batch, &mut clock)?;
+            for (all, batch) in scores.iter_mut().zip(score_images(scorers, &images, &mut clock)?) {
+                all.extend(batch);
+            }
+            done += images.len();
+            progress.set(done as u64);
+        }
+        for (attribute, values) in attributes.iter().zip(scores) {
+            write_npy(manifest.score_chunk(dir, attribute, c), &NpyArray::new(vec![rows, 1], values)?, true)?;
+        }
+        write_npy(manifest.z_chunk(dir, c), &NpyArray::new(vec![rows, dim], codes)?, true)?;
+    }
+    progress.end();
+
+    let merged = options.shard.is_whole();
+    if merged {
+        merge_chunks(&[dir.to_path_buf()], dir, true, progress)?;
+    }
+    Ok(SampleReport {
+        manifest,
+        shard: options.shard.to_string(),
+        chunks_owned: owned.len(),
+        chunks_resumed: resumed,
+        samples_run: total_rows - resumed_rows,
+        synthesis_seconds: clock.synthesis.as_secs_f64(),
+        scorer_seconds: attributes.into_iter().zip(clock.scorers.iter().map(|d| d.as_secs_f64())).collect(),
+        merged,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// What [`merge_chunks`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeReport {
+    /// The run.
+    pub manifest: RunManifest,
+    /// Chunks taken from each input folder, in the order given.
+    pub chunks_per_input: Vec<usize>,
+    /// The files written.
+    pub outputs: Vec<PathBuf>,
+}
+
+/// Joins the chunks that one or more folders of the same run hold (the shards of a run, copied
+/// next to each other) into `out/z.npy` and `out/<attribute>_scores.npy`. Every chunk must be in
+/// one of the folders; a missing one is an error that names it. Existing outputs are replaced only
+/// with `overwrite`.
+pub fn merge_chunks(
+    inputs: &[PathBuf],
+    out: &Path,
+    overwrite: bool,
+    progress: &dyn Progress,
+) -> Result<MergeReport, PipelineError> {
+    let first = inputs.first().ok_or_else(|| PipelineError::Invalid("merge: no input folders".into()))?;
+    let manifest = RunManifest::read(first)?
+        .ok_or_else(|| PipelineError::file(first.join(MANIFEST_FILE), "missing: not a run folder"))?;
+    for dir in &inputs[1..] {
+        let other = RunManifest::read(dir)?
+            .ok_or_else(|| PipelineError::file(dir.join(MANIFEST_FILE), "missing: not a run folder"))?;
+        if other != manifest {
+            return Err(PipelineError::file(
+                dir,
+                format!(
+                    "belongs to another run than {} ({})",
+                    first.display(),
+                    manifest.differences(&other).join(", ")
+                ),
+            ));
+        }
+    }
+    let mut source = Vec::with_capacity(manifest.chunks());
+    let mut missing = Vec::new();
+    for c in 0..manifest.chunks() {
+        let mut found = None;
+        for (i, dir) in inputs.iter().enumerate() {
+            if manifest.chunk_done(dir, c)? {
+                found = Some(i);
+                break;
+            }
+        }
+        match found {
+            Some(i) => source.push(i),
+            None => missing.push(c),
+        }
+    }
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().take(10).map(|c| c.to_string()).collect();
+        return Err(PipelineError::Invalid(format!(
+            "merge: {} of {} chunks are in none of the folders (chunk {}{}); finish the shards that own them \
+             (chunk k belongs to shard (k mod N) + 1 of N) and merge again",
+            missing.len(),
+            manifest.chunks(),
+            list.join(", "),
+            if missing.len() > 10 { ", ..." } else { "" }
+        )));
+    }
+
+    if let Some(existing) = RunManifest::read(out)?
+        && existing != manifest
+    {
+        return Err(PipelineError::file(
+            out,
+            format!("holds another run ({}); merge into another folder", manifest.differences(&existing).join(", ")),
+        ));
+    }
+    let outputs: Vec<PathBuf> = manifest.output_files().iter().map(|n| out.join(n)).collect();
+    if !overwrite && let Some(existing) = outputs.iter().find(|p| p.exists()) {
+        return Err(PipelineError::file(existing, "already exists (pass overwrite to replace it)"));
+    }
+    std::fs::create_dir_all(out).map_err(|e| PipelineError::file(out, format!("cannot create: {e}")))?;
+    let mut z_writer = NpyStreamWriter::create(&outputs[0], &[manifest.samples, manifest.latent_dim], overwrite)?;
+    let mut score_writers = outputs[1..]
+        .iter()
+        .map(|p| NpyStreamWriter::create(p, &[manifest.samples, 1], overwrite))
+        .collect::<Result<Vec<_>, _>>()?;
+    progress.begin("merging chunks", manifest.chunks() as u64);
+    for (c, &i) in source.iter().enumerate() {
+        let dir = &inputs[i];
+        z_writer.push(read_f32(manifest.z_chunk(dir, c))?.data())?;
+        for (attribute, writer) in manifest.attributes.iter().zip(&mut score_writers) {
+            writer.push(read_f32(manifest.score_chunk(dir, attribute, c))?.data())?;
+        }
+        progress.set(c as u64 + 1);
+    }
+    progress.end();
+    z_writer.finish()?;
+    for w in score_writers {
+        w.finish()?;
+    }
+    if RunManifest::read(out)?.is_none() {
+        manifest.write(out)?;
+    }
+    let chunks_per_input = (0..inputs.len()).map(|i| source.iter().filter(|&&s| s == i).count()).collect();
+    Ok(MergeReport { manifest, chunks_per_input, outputs })
+}
