@@ -104,10 +104,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
     for line in findings(&outcome) {
         println!("  {line}");
     }
-    println!(
-        "done in {:.0} s -> {}",
-        start.elapsed().as_secs_f64(),
-        args.output.join("report.html").display()
-    );
+    println!("done in {:.0} s -> {}", start.elapsed().as_secs_f64(), args.output.join("report.html").display());
     Ok(())
 }

@@ -68,7 +68,16 @@ pub fn run(args: Args) -> Result<(), CliError> {
         rates.join(", ")
     );
     if report.merged {
-        println!("wrote {}", report.manifest.output_files().iter().map(|f| args.output.join(f).display().to_string()).collect::<Vec<_>>().join(", "));
+        println!(
+            "wrote {}",
+            report
+                .manifest
+                .output_files()
+                .iter()
+                .map(|f| args.output.join(f).display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     } else {
         println!("chunks in {}; join all shards with `interfacegan merge DIR1 DIR2 ... -o OUT`", args.output.display());
     }

@@ -55,7 +55,11 @@ pub fn conditional_directions(boundaries: &[(String, Boundary)]) -> Result<Vec<D
     let options = ProjectOptions { drop_dependent: true, ..Default::default() };
     let mut directions = Vec::new();
     for (i, (target, boundary)) in boundaries.iter().enumerate() {
-        directions.push(Direction { target: target.clone(), conditions: Vec::new(), vector: boundary.normal().to_vec() });
+        directions.push(Direction {
+            target: target.clone(),
+            conditions: Vec::new(),
+            vector: boundary.normal().to_vec(),
+        });
         let others: Vec<usize> = (0..boundaries.len()).filter(|&j| j != i).collect();
         let mut sets: Vec<Vec<usize>> = others.iter().map(|&j| vec![j]).collect();
         if others.len() >= 2 {

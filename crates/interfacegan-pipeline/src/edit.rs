@@ -36,9 +36,8 @@ impl Edits {
     pub fn save(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>, PipelineError> {
         std::fs::create_dir_all(dir).map_err(|e| PipelineError::file(dir, format!("cannot create: {e}")))?;
         let steps = self.distances.len();
-        let paths: Vec<PathBuf> = (0..self.images.len())
-            .map(|i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps)))
-            .collect();
+        let paths: Vec<PathBuf> =
+            (0..self.images.len()).map(|i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps))).collect();
         if !overwrite && let Some(existing) = paths.iter().find(|p| p.exists()) {
             return Err(PipelineError::file(existing, "already exists (pass overwrite to replace it)"));
         }

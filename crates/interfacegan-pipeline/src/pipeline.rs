@@ -258,14 +258,16 @@ impl<'a> Pipeline<'a> {
         };
         let edit_z = fresh(options.edit_samples, EDIT_STREAM);
         let edits_dir = dir.join("edits");
-        std::fs::create_dir_all(&edits_dir).map_err(|e| PipelineError::file(&edits_dir, format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(&edits_dir)
+            .map_err(|e| PipelineError::file(&edits_dir, format!("cannot create: {e}")))?;
         let shape = vec![options.edit_samples, info.latent_dim];
         write_npy(edits_dir.join("z.npy"), &NpyArray::new(shape, edit_z.clone())?, true)?;
         let shown: Vec<&Direction> = directions.iter().filter(|d| edited_in_report(d, self.scorers.len())).collect();
         let mut edit_sheets = Vec::new();
         progress.begin("rendering edits", shown.len() as u64);
         for (i, direction) in shown.iter().enumerate() {
-            let edits = edit_codes(generator, &edit_z, LatentSpace::Z, &direction.vector, &options.edit, options.sample.batch)?;
+            let edits =
+                edit_codes(generator, &edit_z, LatentSpace::Z, &direction.vector, &options.edit, options.sample.batch)?;
             edits.save(&edits_dir.join(direction.name()), true)?;
             edit_sheets.push((direction.name(), edits.sheet()?));
             progress.set(i as u64 + 1);
@@ -274,16 +276,26 @@ impl<'a> Pipeline<'a> {
         lap("edits", &mut timings);
 
         let rescore_z = fresh(options.rescore_samples, RESCORE_STREAM);
-        write_npy(dir.join("rescore_z.npy"), &NpyArray::new(vec![options.rescore_samples, info.latent_dim], rescore_z.clone())?, true)?;
+        write_npy(
+            dir.join("rescore_z.npy"),
+            &NpyArray::new(vec![options.rescore_samples, info.latent_dim], rescore_z.clone())?,
+            true,
+        )?;
         let rescore_options = RescoreOptions { batch: options.sample.batch, ..options.rescore.clone() };
-        let table = rescore(generator, self.scorers, &rescore_z, LatentSpace::Z, &directions, &rescore_options, progress)?;
+        let table =
+            rescore(generator, self.scorers, &rescore_z, LatentSpace::Z, &directions, &rescore_options, progress)?;
         write_atomic(dir.join("rescore.csv"), table.to_csv().as_bytes(), true)?;
-        write_atomic(dir.join("rescore.json"), serde_json::to_string_pretty(&table).expect("serialises").as_bytes(), true)?;
+        write_atomic(
+            dir.join("rescore.json"),
+            serde_json::to_string_pretty(&table).expect("serialises").as_bytes(),
+            true,
+        )?;
         lap("re-scoring", &mut timings);
 
         let shown_codes = n.min(64);
         let grid_z: Vec<f32> = (0..shown_codes).flat_map(|r| codes.row(r).to_vec()).collect();
-        let faces = synthesize_images(generator, &grid_z, LatentSpace::Z, options.sample.batch, &mut StageClock::new(0))?;
+        let faces =
+            synthesize_images(generator, &grid_z, LatentSpace::Z, options.sample.batch, &mut StageClock::new(0))?;
         let columns = (shown_codes as f64).sqrt().ceil() as usize;
         let sample_grid = grid(&faces, shown_codes.div_ceil(columns), columns, 2, [255, 255, 255])?;
 
@@ -343,7 +355,14 @@ pub fn chosen_ratio(n: usize, requested: Option<f64>, min_per_side: usize) -> Re
     ))
 }
 
-fn describe_scores(name: &str, meaning: &str, ratio: f64, note: String, fit: FitReport, scores: &[f32]) -> AttributeOutcome {
+fn describe_scores(
+    name: &str,
+    meaning: &str,
+    ratio: f64,
+    note: String,
+    fit: FitReport,
+    scores: &[f32],
+) -> AttributeOutcome {
     const BINS: usize = 40;
     let min = scores.iter().copied().fold(f32::INFINITY, f32::min);
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);

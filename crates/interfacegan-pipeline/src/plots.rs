@@ -133,7 +133,10 @@ pub fn curves_svg(title: &str, y_desc: &str, distances: &[f64], panels: &[Panel]
         let values = panels.iter().flat_map(|p| p.series.iter().flat_map(|(_, v)| v.iter().copied()));
         let (lo, hi) = values.fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
         let pad = ((hi - lo) * 0.08).max(1e-3);
-        let (x0, x1) = (distances.iter().copied().fold(f64::INFINITY, f64::min), distances.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        let (x0, x1) = (
+            distances.iter().copied().fold(f64::INFINITY, f64::min),
+            distances.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
         for (area, panel) in root.split_evenly((1, panels.len().max(1))).iter().zip(panels) {
             let mut chart = ChartBuilder::on(area)
                 .caption(&panel.title, ("sans-serif", 14))
@@ -142,16 +145,14 @@ pub fn curves_svg(title: &str, y_desc: &str, distances: &[f64], panels: &[Panel]
                 .y_label_area_size(46)
                 .build_cartesian_2d(x0..x1, (lo - pad)..(hi + pad))
                 .map_err(|e| err(Box::new(e)))?;
-            chart
-                .configure_mesh()
-                .x_desc("distance")
-                .y_desc(y_desc)
-                .draw()
-                .map_err(|e| err(Box::new(e)))?;
+            chart.configure_mesh().x_desc("distance").y_desc(y_desc).draw().map_err(|e| err(Box::new(e)))?;
             for (k, (name, ys)) in panel.series.iter().enumerate() {
                 let color = Palette99::pick(k).to_rgba();
                 chart
-                    .draw_series(LineSeries::new(distances.iter().copied().zip(ys.iter().copied()), color.stroke_width(2)))
+                    .draw_series(LineSeries::new(
+                        distances.iter().copied().zip(ys.iter().copied()),
+                        color.stroke_width(2),
+                    ))
                     .map_err(|e| err(Box::new(e)))?
                     .label(*name)
                     .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));

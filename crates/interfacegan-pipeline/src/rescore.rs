@@ -65,8 +65,7 @@ impl RescoreTable {
 
     /// Whether the target's mean score strictly increases with the distance along `row`.
     pub fn target_monotonic(&self, row: &RescoreRow) -> bool {
-        self.column(&row.target)
-            .is_some_and(|t| row.means.windows(2).all(|pair| pair[1][t] > pair[0][t]))
+        self.column(&row.target).is_some_and(|t| row.means.windows(2).all(|pair| pair[1][t] > pair[0][t]))
     }
 
     /// The table as CSV: one line per direction, the slopes, then the means by distance.

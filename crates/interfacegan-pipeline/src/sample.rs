@@ -110,7 +110,8 @@ impl RunManifest {
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::file(&path, format!("cannot read: {e}")))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| PipelineError::file(&path, format!("cannot read: {e}")))?;
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| PipelineError::file(&path, format!("not a run manifest: {e}")))
@@ -198,7 +199,15 @@ pub struct SampleOptions {
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        Self { samples: 20_000, seed: 0, chunk_size: 1_000, batch: 64, normalize_z: false, shard: Shard::WHOLE, overwrite: false }
+        Self {
+            samples: 20_000,
+            seed: 0,
+            chunk_size: 1_000,
+            batch: 64,
+            normalize_z: false,
+            shard: Shard::WHOLE,
+            overwrite: false,
+        }
     }
 }
 

@@ -78,6 +78,37 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//! ## The whole method in a few lines
+//!
+//! Sample, score, fit a boundary per attribute, condition them on each other, edit and re-score: the
+//! run folder gets the official files and a `report.html` (`interfacegan demo` does the same).
+//!
+//! ```
+//! use interfacegan::attributes::{Attribute, BuiltInScorer, Scorer};
+//! use interfacegan::generator::{cpu_device, default_generator};
+//! use interfacegan::pipeline::{RescoreOptions, Silent};
+//! use interfacegan::{Pipeline, PipelineOptions};
+//!
+//! let device = cpu_device();
+//! let generator = default_generator(&device)?;
+//! let gender = BuiltInScorer::new(Attribute::Gender, &device)?;
+//! let smile = BuiltInScorer::new(Attribute::Smile, &device)?;
+//! let scorers: [&dyn Scorer; 2] = [&gender, &smile];
+//! # let dir = tempfile::tempdir()?;
+//! # let run = dir.path().join("run");
+//! let options = PipelineOptions {
+//!     edit_samples: 1,
+//!     rescore_samples: 8,
+//!     rescore: RescoreOptions { distances: vec![-1.0, 1.0], ..Default::default() },
+//!     ..Default::default()
+//! };
+//! // N = 20,000 in the demo; a few hundred already give a smile boundary.
+//! let outcome = Pipeline::new(&generator, &scorers).options(options).samples(400).seed(3).run(&run, &Silent)?;
+//! assert!(outcome.attribute("smile").unwrap().fit.val_accuracy.unwrap() > 0.7);
+//! assert!(run.join("smile_without_gender_boundary.npy").exists() && run.join("report.html").exists());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 #![warn(missing_docs)]
 
 pub use interfacegan_boundary::{

@@ -1,0 +1,237 @@
+//! The whole pipeline on the embedded DCGAN at a small N, and the chunked sampling stage's
+//! resumption, sharding and merging.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use interfacegan_attributes::{Attribute, BuiltInScorer, InputSpec, Scorer, ScorerError};
+use interfacegan_boundary::Boundary;
+use interfacegan_generator::{Dcgan, RgbImage, cpu_device, default_generator};
+use interfacegan_io::{read_f32, read_header};
+use interfacegan_pipeline::{
+    Pipeline, PipelineOptions, REPORT_SECTIONS, RescoreOptions, SampleOptions, Shard, Silent, merge_chunks,
+    sample_and_score,
+};
+use interfacegan_subspace::InterpolateOptions;
+
+/// Mean red minus mean blue: a cheap user scorer for the tests of the chunk logic.
+struct Warmth;
+
+impl Scorer for Warmth {
+    fn attribute(&self) -> &str {
+        "warmth"
+    }
+    fn meaning(&self) -> &str {
+        "mean red minus mean blue"
+    }
+    fn input(&self) -> InputSpec {
+        InputSpec { size: 64, gray: false }
+    }
+    fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError> {
+        Ok(images
+            .iter()
+            .map(|im| im.pixels().map(|p| p[0] as f32 - p[2] as f32).sum::<f32>() / (im.width() * im.height()) as f32)
+            .collect())
+    }
+}
+
+/// Fails after `batches` calls, like a run killed part way.
+struct FailsAfter {
+    batches: AtomicUsize,
+}
+
+impl Scorer for FailsAfter {
+    fn attribute(&self) -> &str {
+        "warmth"
+    }
+    fn meaning(&self) -> &str {
+        "mean red minus mean blue"
+    }
+    fn input(&self) -> InputSpec {
+        InputSpec { size: 64, gray: false }
+    }
+    fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError> {
+        if self.batches.fetch_sub(1, Ordering::SeqCst) == 0 {
+            return Err(ScorerError::InvalidInput("interrupted".into()));
+        }
+        Warmth.score(images)
+    }
+}
+
+fn small_run(samples: usize) -> SampleOptions {
+    SampleOptions { samples, chunk_size: 40, batch: 20, ..Default::default() }
+}
+
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn generator() -> Dcgan {
+    default_generator(&cpu_device()).expect("embedded DCGAN")
+}
+
+#[test]
+fn an_interrupted_run_resumes_without_redoing_chunks() {
+    let g = generator();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = tempfile::tempdir().unwrap();
+    let options = small_run(150); // chunks of 40, 40, 40, 30
+    let full = sample_and_score(&g, &[&Warmth], &options, reference.path(), &Silent).unwrap();
+    assert_eq!((full.chunks_owned, full.chunks_resumed, full.samples_run), (4, 0, 150));
+
+    // Two batches of 20 make one chunk: fail in the fifth batch, inside the third chunk.
+    let failing = FailsAfter { batches: AtomicUsize::new(4) };
+    let err = sample_and_score(&g, &[&failing], &options, dir.path(), &Silent).unwrap_err();
+    assert!(err.to_string().contains("interrupted"), "{err}");
+    assert!(!dir.path().join("z.npy").exists());
+    let resumed = sample_and_score(&g, &[&Warmth], &options, dir.path(), &Silent).unwrap();
+    assert_eq!((resumed.chunks_resumed, resumed.samples_run), (2, 70));
+    for file in ["z.npy", "warmth_scores.npy"] {
+        assert_eq!(bytes(&dir.path().join(file)), bytes(&reference.path().join(file)), "{file}");
+    }
+    assert_eq!(read_header(dir.path().join("z.npy")).unwrap().shape, vec![150, 100]);
+    assert_eq!(read_header(dir.path().join("warmth_scores.npy")).unwrap().shape, vec![150, 1]);
+
+    // A finished run asked again does nothing but rewrite the same merged files.
+    let again = sample_and_score(&g, &[&Warmth], &options, dir.path(), &Silent).unwrap();
+    assert_eq!((again.chunks_resumed, again.samples_run), (4, 0));
+}
+
+#[test]
+fn shards_merge_into_the_whole_run() {
+    let g = generator();
+    let whole = tempfile::tempdir().unwrap();
+    let shards = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let merged = tempfile::tempdir().unwrap();
+    sample_and_score(&g, &[&Warmth], &small_run(130), whole.path(), &Silent).unwrap();
+    for (k, dir) in shards.iter().enumerate() {
+        let options = SampleOptions { shard: Shard::new(k, 3).unwrap(), ..small_run(130) };
+        let report = sample_and_score(&g, &[&Warmth], &options, dir.path(), &Silent).unwrap();
+        assert!(!report.merged);
+        assert_eq!(report.chunks_owned, if k == 0 { 2 } else { 1 });
+    }
+    let inputs: Vec<_> = shards.iter().map(|d| d.path().to_path_buf()).collect();
+
+    // Two shards are not the whole run: the error names the missing chunk.
+    let err = merge_chunks(&inputs[..2], merged.path(), false, &Silent).unwrap_err().to_string();
+    assert!(err.contains("1 of 4 chunks") && err.contains("chunk 2"), "{err}");
+
+    let report = merge_chunks(&inputs, merged.path(), false, &Silent).unwrap();
+    assert_eq!(report.chunks_per_input, vec![2, 1, 1]);
+    for file in ["z.npy", "warmth_scores.npy"] {
+        assert_eq!(bytes(&merged.path().join(file)), bytes(&whole.path().join(file)), "{file}");
+    }
+    // Merging again does not overwrite unless asked.
+    let err = merge_chunks(&inputs, merged.path(), false, &Silent).unwrap_err().to_string();
+    assert!(err.contains("already exists"), "{err}");
+    merge_chunks(&inputs, merged.path(), true, &Silent).unwrap();
+}
+
+#[test]
+fn runs_refuse_folders_that_are_not_theirs() {
+    let g = generator();
+    let dir = tempfile::tempdir().unwrap();
+    sample_and_score(&g, &[&Warmth], &small_run(50), dir.path(), &Silent).unwrap();
+    let err = sample_and_score(&g, &[&Warmth], &small_run(60), dir.path(), &Silent).unwrap_err().to_string();
+    assert!(err.contains("another run") && err.contains("samples: 50 vs 60"), "{err}");
+
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("z.npy"), b"a user's file").unwrap();
+    let err = sample_and_score(&g, &[&Warmth], &small_run(50), other.path(), &Silent).unwrap_err().to_string();
+    assert!(err.contains("z.npy") && err.contains("not part of a run"), "{err}");
+    assert_eq!(std::fs::read(other.path().join("z.npy")).unwrap(), b"a user's file");
+
+    // A chunk of the wrong shape is never overwritten.
+    let chunk = dir.path().join("chunks").join("z_000000.npy");
+    let tail = dir.path().join("chunks").join("z_000001.npy");
+    std::fs::copy(&tail, &chunk).unwrap();
+    std::fs::remove_file(dir.path().join("chunks").join("warmth_scores_000001.npy")).unwrap();
+    let err = sample_and_score(&g, &[&Warmth], &small_run(50), dir.path(), &Silent).unwrap_err().to_string();
+    assert!(err.contains("z_000000.npy") && err.contains("[10, 100]"), "{err}");
+
+    assert!(Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err() && Shard::parse("2").is_err());
+    assert_eq!(Shard::parse("2/3").unwrap(), Shard::new(1, 3).unwrap());
+}
+
+#[test]
+fn the_whole_method_on_the_embedded_dcgan() {
+    let device = cpu_device();
+    let g = generator();
+    let scorers: Vec<BuiltInScorer> = [Attribute::Gender, Attribute::Age, Attribute::Smile]
+        .iter()
+        .map(|&a| BuiltInScorer::new(a, &device).unwrap())
+        .collect();
+    let refs: Vec<&dyn Scorer> = scorers.iter().map(|s| s as &dyn Scorer).collect();
+    let options = PipelineOptions {
+        sample: SampleOptions { samples: 800, chunk_size: 400, ..Default::default() },
+        edit_samples: 2,
+        edit: InterpolateOptions { start: -3.0, end: 3.0, steps: 3, ..Default::default() },
+        rescore_samples: 32,
+        rescore: RescoreOptions { distances: vec![-2.0, 0.0, 2.0], batch: 64 },
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let outcome = Pipeline::new(&g, &refs).options(options).run(&run, &Silent).unwrap();
+
+    // The official files and shapes.
+    assert_eq!(read_header(run.join("z.npy")).unwrap().shape, vec![800, 100]);
+    for attribute in ["gender", "age", "smile"] {
+        assert_eq!(read_header(run.join(format!("{attribute}_scores.npy"))).unwrap().shape, vec![800, 1]);
+        let boundary = Boundary::load(run.join(format!("{attribute}_boundary.npy"))).unwrap();
+        assert_eq!(boundary.dim(), 100);
+        let fit = &outcome.attribute(attribute).unwrap().fit;
+        assert_eq!(fit.chosen_per_side, 100, "small N raises the official 0.02 to 100 per side");
+    }
+    let smile_without_gender = Boundary::load(run.join("smile_without_gender_boundary.npy")).unwrap();
+    let gender = Boundary::load(run.join("gender_boundary.npy")).unwrap();
+    let dot: f64 = smile_without_gender.normal().iter().zip(gender.normal()).map(|(a, b)| a * b).sum();
+    assert!(dot.abs() < 1e-6, "conditional direction not orthogonal: {dot}");
+    assert!(run.join("smile_without_gender_age_boundary.npy").exists());
+    assert_eq!(outcome.directions.len(), 12);
+    for direction in ["smile", "smile_without_gender_age", "gender"] {
+        for (sample, step) in [(0, 0), (1, 2)] {
+            assert!(run.join("edits").join(direction).join(format!("{sample:03}_{step:03}.png")).exists());
+        }
+    }
+    assert_eq!(read_f32(run.join("edits").join("z.npy")).unwrap().shape(), &[2, 100]);
+
+    // The target attribute rises along its own direction, plain and conditional.
+    for name in ["smile", "smile_without_gender_age", "gender", "gender_without_age_smile"] {
+        let row = outcome.rescore.row(name).unwrap();
+        assert!(outcome.rescore.target_monotonic(row), "{name}: {:?}", row.means);
+    }
+    let csv = std::fs::read_to_string(run.join("rescore.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    for section in REPORT_SECTIONS {
+        assert!(html.contains(&format!("<section id=\"{section}\">")), "section {section} missing");
+    }
+    assert!(html.contains("<svg") && html.contains("data:image/jpeg;base64,"));
+    assert!(run.join("summary.json").exists());
+
+    // Run again: the chunks are reused, the result is the same.
+    let again = Pipeline::new(&g, &refs)
+        .options(PipelineOptions {
+            sample: SampleOptions { samples: 800, chunk_size: 400, ..Default::default() },
+            edit_samples: 2,
+            rescore_samples: 8,
+            rescore: RescoreOptions { distances: vec![-1.0, 1.0], batch: 64 },
+            ..Default::default()
+        })
+        .run(&run, &Silent)
+        .unwrap();
+    assert_eq!(again.sample.chunks_resumed, 2);
+    assert_eq!(
+        again.attribute("smile").unwrap().fit.val_accuracy,
+        outcome.attribute("smile").unwrap().fit.val_accuracy
+    );
+
+    // A folder with other files in it is refused.
+    let busy = dir.path().join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    let err = Pipeline::new(&g, &refs).samples(100).run(&busy, &Silent).unwrap_err().to_string();
+    assert!(err.contains("not empty"), "{err}");
+}
