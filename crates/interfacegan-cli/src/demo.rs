@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, default_value_t = 128)]
     rescore_samples: usize,
     /// Steps of the re-scoring, comma separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_value = "-2,-1,0,1,2")]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_value = "-2,-1,0,1,2")]
     rescore_distances: Vec<f64>,
     #[command(flatten)]
     generator: GeneratorArgs,

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(short = 's', long = "latent-space", default_value = "z")]
     space: String,
     /// Steps along each boundary (relative moves z + d n), comma separated.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_value = "-2,-1,0,1,2")]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_value = "-2,-1,0,1,2")]
     distances: Vec<f64>,
     /// Attributes to score, comma separated.
     #[arg(short = 'a', long, value_delimiter = ',', default_value = "gender,age,smile")]

@@ -60,14 +60,12 @@ pub fn findings(outcome: &PipelineOutcome) -> Vec<String> {
                     format!("{condition}'s change does NOT fall: {before:.3} → {after:.3} σ/step")
                 });
             }
-            let kept = conditional.slopes[t] / plain.slopes[t];
-            lines.push(format!(
-                "{}: {}; {} keeps {:.0} % of its change.",
-                conditional.direction,
-                parts.join(", "),
-                plain.target,
-                100.0 * kept
-            ));
+            let kept = if plain.slopes[t].abs() / std[t] < NEGLIGIBLE {
+                format!("{} does not change along either direction", plain.target)
+            } else {
+                format!("{} keeps {:.0} % of its change", plain.target, 100.0 * conditional.slopes[t] / plain.slopes[t])
+            };
+            lines.push(format!("{}: {}; {kept}.", conditional.direction, parts.join(", ")));
         }
     }
     lines

@@ -102,8 +102,8 @@
 //!     rescore: RescoreOptions { distances: vec![-1.0, 1.0], ..Default::default() },
 //!     ..Default::default()
 //! };
-//! // N = 20,000 in the demo; a few hundred already give a smile boundary.
-//! let outcome = Pipeline::new(&generator, &scorers).options(options).samples(400).seed(3).run(&run, &Silent)?;
+//! // N = 20,000 in the demo (smile: validation accuracy 0.99); 600 give a rough boundary already.
+//! let outcome = Pipeline::new(&generator, &scorers).options(options).samples(600).seed(3).run(&run, &Silent)?;
 //! assert!(outcome.attribute("smile").unwrap().fit.val_accuracy.unwrap() > 0.7);
 //! assert!(run.join("smile_without_gender_boundary.npy").exists() && run.join("report.html").exists());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
