@@ -100,7 +100,103 @@ pub struct OnnxModel {
     nodes: Vec<Node>,
     input: String,
     output: String,
+    /// How many nodes read each value: a value is handed over (not copied) to its last reader, so
+    /// that the backend can work in place and memory is freed as early as possible.
+    uses: HashMap<String, usize>,
     device: Device,
+}
+
+impl Node {
+    /// The values this node reads.
+    fn inputs(&self) -> Vec<&str> {
+        match &self.op {
+            Op::Elementwise { a, b, .. } => [a, b]
+                .into_iter()
+                .filter_map(|o| match o {
+                    Operand::Named(n) => Some(n.as_str()),
+                    Operand::Constant { .. } => None,
+                })
+                .collect(),
+            _ => vec![self.input.as_str()],
+        }
+    }
+}
+
+/// `x * scale + shift` per channel for an element-wise op between a value and a constant feature
+/// map, when it is one: returns the scale, the shift and the value's name.
+fn as_affine(kind: Elementwise, a: &Operand, b: &Operand) -> Option<(Tensor<4>, Tensor<4>, String)> {
+    let (name, constant, constant_first) = match (a, b) {
+        (Operand::Named(n), Operand::Constant { map, .. }) => (n, map, false),
+        (Operand::Constant { map, .. }, Operand::Named(n)) => (n, map, true),
+        _ => return None,
+    };
+    let ones = constant.ones_like();
+    let zeros = constant.zeros_like();
+    let c = constant.clone();
+    let (scale, shift) = match (kind, constant_first) {
+        (Elementwise::Mul, _) => (c, zeros),
+        (Elementwise::Add, _) => (ones, c),
+        (Elementwise::Sub, false) => (ones, c.neg()),
+        (Elementwise::Sub, true) => (ones.neg(), c),
+        (Elementwise::Div, false) => (c.recip(), zeros),
+        (Elementwise::Div, true) => return None,
+    };
+    Some((scale, shift, name.clone()))
+}
+
+/// Folds every per-channel affine map (inference BatchNormalization, or a Mul/Add/Sub/Div by a
+/// per-channel constant) into the convolution or affine map that produces its input, when nothing
+/// else reads that value: one convolution instead of a convolution and two passes over the maps.
+fn fold_affine_maps(nodes: Vec<Node>, graph_output: &str) -> Vec<Node> {
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for node in &nodes {
+        for name in node.inputs() {
+            *readers.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    let mut kept: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut producer: HashMap<String, usize> = HashMap::new();
+    for node in nodes {
+        if let Op::Affine { scale, shift } = &node.op
+            && readers.get(&node.input) == Some(&1)
+            && node.input != graph_output
+            && let Some(&j) = producer.get(&node.input)
+            && fold_into(&mut kept[j].op, scale, shift)
+        {
+            producer.remove(&node.input);
+            kept[j].output = node.output.clone();
+            producer.insert(node.output, j);
+            continue;
+        }
+        producer.insert(node.output.clone(), kept.len());
+        kept.push(node);
+    }
+    kept
+}
+
+/// Makes `op` followed by `x * scale + shift` one op; false when it cannot.
+fn fold_into(op: &mut Op, scale: &Tensor<4>, shift: &Tensor<4>) -> bool {
+    match op {
+        Op::Affine { scale: s, shift: t } => {
+            *t = t.clone() * scale.clone() + shift.clone();
+            *s = s.clone() * scale.clone();
+            true
+        }
+        Op::Conv { weight, bias, .. } => {
+            let out_channels = weight.dims()[0];
+            if scale.dims() != [1, out_channels, 1, 1] || shift.dims() != [1, out_channels, 1, 1] {
+                return false;
+            }
+            let per_channel = |t: &Tensor<4>| t.clone().reshape([out_channels]);
+            *weight = weight.clone() * scale.clone().reshape([out_channels, 1, 1, 1]);
+            *bias = Some(match bias.take() {
+                Some(b) => b * per_channel(scale) + per_channel(shift),
+                None => per_channel(shift),
+            });
+            true
+        }
+        _ => false,
+    }
 }
 
 fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a Attribute> {
@@ -235,11 +331,21 @@ impl OnnxModel {
                     let (Some(a), Some(b)) = (node.inputs.first(), node.inputs.get(1)) else {
                         return Err(err(node, "needs two inputs".into()));
                     };
+                    let constant_rank = |name: &String| floats(name).map(|(dims, _)| dims.len());
+                    let map_only = constant_rank(a).or(constant_rank(b)).is_some_and(|rank| rank >= 3);
                     let (a, b) = (operand(a)?, operand(b)?);
                     if matches!((&a, &b), (Operand::Constant { .. }, Operand::Constant { .. })) {
                         return Err(err(node, "both inputs are constants".into()));
                     }
-                    Op::Elementwise { kind, a, b }
+                    // A constant of rank 3 or 4 only ever meets feature maps: as a per-channel affine
+                    // map it can be folded into the convolution before it.
+                    match (map_only, as_affine(kind, &a, &b)) {
+                        (true, Some((scale, shift, input))) => {
+                            nodes.push(Node { op: Op::Affine { scale, shift }, input, output: out });
+                            continue;
+                        }
+                        _ => Op::Elementwise { kind, a, b },
+                    }
                 }
                 "Pad" => {
                     if matches!(attr(node, "mode"), Some(Attribute::String(s)) if s != "constant") {
@@ -328,7 +434,19 @@ impl OnnxModel {
             };
             nodes.push(Node { op, input: first, output: out });
         }
-        Ok(Self { nodes, input, output, device: device.clone() })
+        let nodes = fold_affine_maps(nodes, &output);
+        let mut uses: HashMap<String, usize> = HashMap::new();
+        for node in &nodes {
+            for name in node.inputs() {
+                *uses.entry(name.to_string()).or_default() += 1;
+            }
+        }
+        Ok(Self { nodes, input, output, uses, device: device.clone() })
+    }
+
+    /// Number of operations after per-channel affine maps are folded into the convolutions before them.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
     }
 
     /// The device the weights live on.
@@ -340,31 +458,45 @@ impl OnnxModel {
     pub fn run(&self, images: Tensor<4>) -> Result<Tensor<2>, ScorerError> {
         let mut values: HashMap<&str, Value> = HashMap::new();
         values.insert(self.input.as_str(), Value::Map(images));
+        let mut uses_left = self.uses.clone();
         let missing =
             |name: &str| ScorerError::InvalidInput(format!("ONNX graph value `{name}` is used before it is computed"));
         for node in &self.nodes {
-            let get = |name: &str| values.get(name).cloned().ok_or_else(|| missing(name));
+            // The last reader of a value takes it (the backend may then work in place); the others share it.
+            let mut fetch = |name: &str| -> Result<Value, ScorerError> {
+                let left = uses_left.get_mut(name).ok_or_else(|| missing(name))?;
+                *left = left.saturating_sub(1);
+                let value =
+                    if *left == 0 && name != self.output { values.remove(name) } else { values.get(name).cloned() };
+                value.ok_or_else(|| missing(name))
+            };
             let result = match &node.op {
                 Op::Elementwise { kind, a, b } => {
-                    // A constant takes the rank of the value it meets (checked at load: not both constant).
-                    let like = match (a, b) {
-                        (Operand::Named(n), _) | (_, Operand::Named(n)) => get(n)?,
-                        _ => unreachable!("rejected at load"),
+                    let a_value = match a {
+                        Operand::Named(n) => Some(fetch(n)?),
+                        Operand::Constant { .. } => None,
                     };
-                    let resolve = |operand: &Operand| -> Result<Value, ScorerError> {
-                        match (operand, &like) {
-                            (Operand::Named(n), _) => get(n),
-                            (Operand::Constant { map, .. }, Value::Map(_)) => Ok(Value::Map(map.clone())),
-                            (Operand::Constant { features, .. }, Value::Features(_)) => {
+                    let b_value = match b {
+                        Operand::Named(n) => Some(fetch(n)?),
+                        Operand::Constant { .. } => None,
+                    };
+                    // A constant takes the rank of the value it meets (checked at load: not both constant).
+                    let like_map = matches!(a_value.as_ref().or(b_value.as_ref()), Some(Value::Map(_)));
+                    let resolve = |operand: &Operand, value: Option<Value>| -> Result<Value, ScorerError> {
+                        match (operand, value) {
+                            (_, Some(v)) => Ok(v),
+                            (Operand::Constant { map, .. }, None) if like_map => Ok(Value::Map(map.clone())),
+                            (Operand::Constant { features, .. }, None) => {
                                 features.clone().map(Value::Features).ok_or_else(|| {
                                     ScorerError::InvalidInput("a constant of rank > 2 meets a feature vector".into())
                                 })
                             }
+                            (Operand::Named(n), None) => Err(missing(n)),
                         }
                     };
-                    elementwise(*kind, resolve(a)?, resolve(b)?)?
+                    elementwise(*kind, resolve(a, a_value)?, resolve(b, b_value)?)?
                 }
-                op => apply(op, get(&node.input)?)?,
+                op => apply(op, fetch(&node.input)?)?,
             };
             values.insert(node.output.as_str(), result);
         }
