@@ -91,14 +91,27 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
         labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
     }
-    for ((path, boundary), name) in args.boundaries.iter().zip(&boundaries).zip(&labels) {
-        let dir = if boundaries.len() == 1 { args.output.clone() } else { args.output.join(name) };
+    let dirs: Vec<PathBuf> = labels
+        .iter()
+        .map(|name| if boundaries.len() == 1 { args.output.clone() } else { args.output.join(name) })
+        .collect();
+    // Every output is checked before anything is written.
+    if !args.force
+        && let Some(existing) = dirs
+            .iter()
+            .flat_map(|dir| {
+                let images = (0..count * args.steps)
+                    .map(|i| dir.join(format!("{:03}_{:03}.png", i / args.steps, i % args.steps)));
+                std::iter::once(dir.join("edited_codes.npy")).chain(images)
+            })
+            .find(|p| p.exists())
+    {
+        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
+    }
+    for ((path, boundary), dir) in args.boundaries.iter().zip(&boundaries).zip(&dirs) {
         let codes_path = dir.join("edited_codes.npy");
-        if !args.force && codes_path.exists() {
-            return Err(CliError::new(format!("{} already exists (pass --force to replace it)", codes_path.display())));
-        }
         let edits = edit_codes(generator.as_ref(), &codes, space, boundary.normal(), &options, 16)?;
-        edits.save(&dir, args.force)?;
+        edits.save(dir, args.force)?;
         let mut shape = vec![count, args.steps];
         shape.extend(info.code_shape(space));
         write_npy(&codes_path, &NpyArray::new(shape, edits.codes.clone())?, args.force)?;
