@@ -31,7 +31,10 @@ fn folder_codes_and_single_files_give_the_same_scores() {
         let a = read_f32(from_images.join(format!("{attribute}_scores.npy"))).unwrap();
         let b = read_f32(from_codes.join(format!("{attribute}_scores.npy"))).unwrap();
         assert_eq!(a.shape(), &[3, 1]);
-        assert_eq!(a, b, "{attribute}: PNG files are lossless, so the scores are the same");
+        // PNG files are lossless, so the inputs are the same; the batches differ (2 vs 3 images), and the
+        // convolutions' summation order with them, by a few ulps.
+        let worst = a.data().iter().zip(b.data()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-6, "{attribute}: {:?} vs {:?}", a.data(), b.data());
     }
     assert!(!from_codes.join("age_scores.npy").exists());
     let ages = read_f32(from_images.join("age_scores.npy")).unwrap();
