@@ -35,7 +35,7 @@ fn p(path: &Path) -> &str {
 fn demo_writes_the_report_and_the_official_files() {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("demo");
-    let out = ok(&[
+    let demo = [
         "demo",
         "-n",
         "300",
@@ -51,7 +51,8 @@ fn demo_writes_the_report_and_the_official_files() {
         "8",
         "--rescore-distances",
         "-1,1",
-    ]);
+    ];
+    let out = ok(&demo);
     assert!(out.contains("smile: validation accuracy") && out.contains("report.html"), "{out}");
     for file in ["report.html", "z.npy", "smile_scores.npy", "gender_boundary.npy", "smile_without_gender_boundary.npy"]
     {
@@ -59,23 +60,7 @@ fn demo_writes_the_report_and_the_official_files() {
     }
     assert!(run_dir.join("edits").join("smile_without_gender").join("000_006.png").exists());
     // Again: resumed from the chunks.
-    let out = ok(&[
-        "demo",
-        "-n",
-        "300",
-        "-a",
-        "gender,smile",
-        "-o",
-        p(&run_dir),
-        "--chunk-size",
-        "150",
-        "--edit-samples",
-        "1",
-        "--rescore-samples",
-        "8",
-        "--rescore-distances",
-        "-1,1",
-    ]);
+    let out = ok(&demo);
     assert!(out.contains("resumed: 2 of 2 chunks"), "{out}");
     // Another N in the same folder is another run.
     fails(&["demo", "-n", "200", "-a", "gender,smile", "-o", p(&run_dir)], "another run");

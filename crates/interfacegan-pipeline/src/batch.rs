@@ -20,6 +20,22 @@ impl StageClock {
     }
 }
 
+/// The number of values of one `space` code of `generator`, checking that `codes` holds whole codes.
+pub(crate) fn code_length(
+    generator: &dyn Generator,
+    codes: &[f32],
+    space: LatentSpace,
+) -> Result<usize, PipelineError> {
+    let per_code: usize = generator.info().code_shape(space).iter().product();
+    if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
+        return Err(PipelineError::Invalid(format!(
+            "{} values do not make whole {space} codes of {per_code} values",
+            codes.len()
+        )));
+    }
+    Ok(per_code)
+}
+
 /// Synthesises `codes` (rows of `space`) in batches of `batch` and returns the images.
 pub(crate) fn synthesize_images(
     generator: &dyn Generator,

@@ -6,7 +6,7 @@ use interfacegan_generator::{Generator, LatentSpace, RgbImage, grid, save_image}
 use interfacegan_subspace::{InterpolateOptions, interpolate, linspace};
 
 use crate::PipelineError;
-use crate::batch::{StageClock, synthesize_images};
+use crate::batch::{StageClock, code_length, synthesize_images};
 
 /// The edits of a set of codes along one direction.
 #[derive(Debug, Clone)]
@@ -59,13 +59,7 @@ pub fn edit_codes(
     batch: usize,
 ) -> Result<Edits, PipelineError> {
     let info = generator.info();
-    let per_code: usize = info.code_shape(space).iter().product();
-    if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
-        return Err(PipelineError::Invalid(format!(
-            "{} values do not make whole {space} codes of {per_code} values",
-            codes.len()
-        )));
-    }
+    let per_code = code_length(generator, codes, space)?;
     if direction.len() != info.latent_dim {
         return Err(PipelineError::Invalid(format!(
             "a boundary of dimension {} does not fit this {} generator's codes (dimension {})",

@@ -6,7 +6,7 @@ use interfacegan_generator::{Generator, LatentSpace};
 use interfacegan_subspace::{LayerSelection, shift};
 use serde::Serialize;
 
-use crate::batch::{StageClock, score_images, synthesize_images};
+use crate::batch::{StageClock, code_length, score_images, synthesize_images};
 use crate::{Direction, PipelineError, Progress};
 
 /// Options of [`rescore`].
@@ -117,13 +117,7 @@ pub fn rescore(
     progress: &dyn Progress,
 ) -> Result<RescoreTable, PipelineError> {
     let info = generator.info();
-    let per_code: usize = info.code_shape(space).iter().product();
-    if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
-        return Err(PipelineError::Invalid(format!(
-            "{} values do not make whole {space} codes of {per_code} values",
-            codes.len()
-        )));
-    }
+    let per_code = code_length(generator, codes, space)?;
     let mut distinct = options.distances.clone();
     distinct.sort_by(f64::total_cmp);
     distinct.dedup();

@@ -42,13 +42,13 @@ struct FailsAfter {
 
 impl Scorer for FailsAfter {
     fn attribute(&self) -> &str {
-        "warmth"
+        Warmth.attribute()
     }
     fn meaning(&self) -> &str {
-        "mean red minus mean blue"
+        Warmth.meaning()
     }
     fn input(&self) -> InputSpec {
-        InputSpec { size: 64, gray: false }
+        Warmth.input()
     }
     fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError> {
         if self.batches.fetch_sub(1, Ordering::SeqCst) == 0 {
