@@ -57,3 +57,12 @@ pub fn codes_or_sample(
         }
     }
 }
+
+/// The latent space named `name`, if this generator takes codes in it.
+pub fn latent_space(info: &GeneratorInfo, name: &str) -> Result<LatentSpace, CliError> {
+    let space = LatentSpace::parse(name)?;
+    if !info.spaces.contains(&space) {
+        return Err(CliError::new(format!("a {} generator takes no {space} codes", info.architecture)));
+    }
+    Ok(space)
+}

@@ -7,7 +7,7 @@ use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
 
 use crate::CliError;
 use crate::boundary_args::{label, load_boundaries};
-use crate::codes_input::codes_or_sample;
+use crate::codes_input::{codes_or_sample, latent_space};
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -65,10 +65,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let device = args.generator.device()?;
     let (generator, architecture) = args.generator.load(&device)?;
     let info = generator.info().clone();
-    let space = LatentSpace::parse(&args.space)?;
-    if !info.spaces.contains(&space) {
-        return Err(CliError::new(format!("a {} generator takes no {space} codes", info.architecture)));
-    }
+    let space = latent_space(&info, &args.space)?;
     if args.layers.is_some() && space != LatentSpace::WPlus {
         return Err(CliError::new("--layers applies to wp codes only"));
     }

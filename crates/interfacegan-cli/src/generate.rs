@@ -5,7 +5,7 @@ use interfacegan::generator::{Architecture, LatentSpace, ZSampler, grid, normali
 use interfacegan::io::NpyStreamWriter;
 
 use crate::CliError;
-use crate::codes_input::read_codes;
+use crate::codes_input::{latent_space, read_codes};
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -61,10 +61,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let device = args.generator.device()?;
     let (generator, architecture) = args.generator.load(&device)?;
     let info = generator.info().clone();
-    let space = LatentSpace::parse(&args.space)?;
-    if !info.spaces.contains(&space) {
-        return Err(CliError::new(format!("a {} generator takes no {space} codes", info.architecture)));
-    }
+    let space = latent_space(&info, &args.space)?;
     let code_shape = info.code_shape(space);
     let per_code: usize = code_shape.iter().product();
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;

@@ -1,13 +1,12 @@
 use std::path::PathBuf;
 
-use interfacegan::generator::LatentSpace;
 use interfacegan::io::write_atomic;
 use interfacegan::pipeline::{Direction, RescoreOptions, rescore};
 
 use crate::CliError;
 use crate::attributes_arg::{as_dyn, built_in_scorers};
 use crate::boundary_args::{label, load_boundaries};
-use crate::codes_input::codes_or_sample;
+use crate::codes_input::{codes_or_sample, latent_space};
 use crate::model_args::GeneratorArgs;
 use crate::progress_bars::Bars;
 
@@ -51,7 +50,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let device = args.generator.device()?;
     let (generator, architecture) = args.generator.load(&device)?;
     let info = generator.info().clone();
-    let space = LatentSpace::parse(&args.space)?;
+    let space = latent_space(&info, &args.space)?;
     let boundaries = load_boundaries(&args.boundaries, &info)?;
     let scorers = built_in_scorers(&args.attributes, &device)?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;
