@@ -118,7 +118,7 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
          table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
          th{{background:#f3f3f3}}td.target{{background:#eef6ea;font-weight:bold}}\
          img{{image-rendering:pixelated}}section{{margin-top:2em}}.note{{color:#555}}</style></head><body>\
-         <h1>InterFaceGAN on {}</h1><p>N = {} codes, seed {}, attributes {}; {:.0} s of compute. \
+         <h1>InterFaceGAN on {}</h1><p>N = {} codes, seed {}, attributes {}; this call took {:.0} s (a resumed run counts only what it computed). \
          Every file of the run is next to this page, in the official formats.</p>",
         escape(&outcome.generator),
         outcome.sample.manifest.samples,
