@@ -21,7 +21,8 @@ pub use directions::{Direction, conditional_directions};
 pub use edit::{Edits, edit_codes};
 pub use error::PipelineError;
 pub use pipeline::{
-    AttributeOutcome, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOptions, PipelineOutcome, chosen_ratio, edited_in_report,
+    AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOptions, PipelineOutcome, chosen_ratio,
+    edited_in_report,
 };
 pub use progress::{Progress, Silent};
 pub use report::{REPORT_SECTIONS, findings, write_report};

@@ -120,9 +120,20 @@ pub struct PipelineOutcome {
     /// The first codes' images (8 x 8 at most).
     #[serde(skip)]
     pub sample_grid: Option<RgbImage>,
-    /// Edit strips by direction name: one row per fresh sample.
+    /// Edit strips of the directions the report shows.
     #[serde(skip)]
-    pub edit_sheets: Vec<(String, RgbImage)>,
+    pub edit_sheets: Vec<EditSheet>,
+}
+
+/// The edits of the fresh samples along one direction, as one image.
+#[derive(Debug, Clone)]
+pub struct EditSheet {
+    /// The direction's name (`smile_without_gender_age`).
+    pub direction: String,
+    /// The attribute it changes.
+    pub target: String,
+    /// One row per sample, one column per distance.
+    pub image: RgbImage,
 }
 
 impl PipelineOutcome {
@@ -212,11 +223,11 @@ impl<'a> Pipeline<'a> {
         let mut attributes = Vec::new();
         let mut boundaries = Vec::new();
         let mut all_scores = Vec::new();
+        let (ratio, note) = chosen_ratio(n, options.chosen_num_or_ratio, options.min_chosen_per_side)?;
         progress.begin("fitting boundaries", self.scorers.len() as u64);
         for (i, scorer) in self.scorers.iter().enumerate() {
             let name = scorer.attribute().to_string();
             let scores = read_f32(dir.join(format!("{name}_scores.npy")))?.into_data();
-            let (ratio, note) = chosen_ratio(n, options.chosen_num_or_ratio, options.min_chosen_per_side)?;
             let fit_options = FitOptions::default()
                 .chosen_num_or_ratio(ratio)
                 .split_ratio(options.split_ratio)
@@ -227,7 +238,7 @@ impl<'a> Pipeline<'a> {
             boundary.save(dir.join(format!("{name}_boundary.npy")), true)?;
             fit.train_indices.clear();
             fit.val_indices.clear();
-            attributes.push(describe_scores(&name, scorer.meaning(), ratio, note, fit, &scores));
+            attributes.push(describe_scores(&name, scorer.meaning(), ratio, note.clone(), fit, &scores));
             boundaries.push((name, boundary));
             all_scores.push(scores);
             progress.set(i as u64 + 1);
@@ -262,14 +273,19 @@ impl<'a> Pipeline<'a> {
             .map_err(|e| PipelineError::file(&edits_dir, format!("cannot create: {e}")))?;
         let shape = vec![options.edit_samples, info.latent_dim];
         write_npy(edits_dir.join("z.npy"), &NpyArray::new(shape, edit_z.clone())?, true)?;
-        let shown: Vec<&Direction> = directions.iter().filter(|d| edited_in_report(d, self.scorers.len())).collect();
+        let shown: Vec<&Direction> =
+            directions.iter().filter(|d| edited_in_report(&d.conditions, self.scorers.len())).collect();
         let mut edit_sheets = Vec::new();
         progress.begin("rendering edits", shown.len() as u64);
         for (i, direction) in shown.iter().enumerate() {
             let edits =
                 edit_codes(generator, &edit_z, LatentSpace::Z, &direction.vector, &options.edit, options.sample.batch)?;
             edits.save(&edits_dir.join(direction.name()), true)?;
-            edit_sheets.push((direction.name(), edits.sheet()?));
+            edit_sheets.push(EditSheet {
+                direction: direction.name(),
+                target: direction.target.clone(),
+                image: edits.sheet()?,
+            });
             progress.set(i as u64 + 1);
         }
         progress.end();
@@ -322,9 +338,10 @@ impl<'a> Pipeline<'a> {
     }
 }
 
-/// The directions whose edits the report shows: every plain one and the one conditioned on all others.
-pub fn edited_in_report(direction: &Direction, attributes: usize) -> bool {
-    direction.is_plain() || direction.conditions.len() + 1 == attributes
+/// Whether the report shows the edits and curves of a direction with these conditions: every plain
+/// direction and the one conditioned on all `attributes - 1` others.
+pub fn edited_in_report(conditions: &[String], attributes: usize) -> bool {
+    conditions.is_empty() || conditions.len() + 1 == attributes
 }
 
 fn folder_has_files(dir: &Path) -> Result<bool, PipelineError> {

@@ -9,7 +9,7 @@ use interfacegan_generator::RgbImage;
 use interfacegan_io::write_atomic;
 
 use crate::plots::{Panel, curves_svg, heatmap_svg, histogram_svg};
-use crate::{PipelineError, PipelineOutcome, RescoreRow};
+use crate::{PipelineError, PipelineOutcome, RescoreRow, edited_in_report};
 
 /// The ids of the report's sections, in order; tests and readers can rely on them.
 pub const REPORT_SECTIONS: [&str; 6] = ["samples", "attributes", "cosine", "correlation", "rescore", "timings"];
@@ -163,14 +163,12 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
             meaning = escape(&a.meaning),
             note = escape(&a.chosen_note),
         );
-        for (name, sheet) in outcome.edit_sheets.iter().filter(|(name, _)| {
-            name == &a.name || name.strip_prefix(&a.name).is_some_and(|rest| rest.starts_with("_without_"))
-        }) {
+        for sheet in outcome.edit_sheets.iter().filter(|s| s.target == a.name) {
             let _ = write!(
                 html,
                 "<figure style=\"display:inline-block\"><img alt=\"{0}\" src=\"{1}\"><figcaption>{0}</figcaption></figure>",
-                escape(name),
-                jpeg_data_uri(sheet)?
+                escape(&sheet.direction),
+                jpeg_data_uri(&sheet.image)?
             );
         }
     }
@@ -204,7 +202,7 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         let panels: Vec<Panel> = table
             .rows
             .iter()
-            .filter(|r| r.target == plain.target && (r.conditions.is_empty() || r.conditions.len() + 1 == labels.len()))
+            .filter(|r| r.target == plain.target && edited_in_report(&r.conditions, labels.len()))
             .map(|r| Panel { title: r.direction.clone(), series: standardized_changes(outcome, r) })
             .collect();
         html.push_str(&curves_svg(

@@ -282,7 +282,7 @@ pub fn sample_and_score(
         normalize_z: options.normalize_z,
         attributes: attributes.clone(),
     };
-    match RunManifest::read(dir)? {
+    let new_run = match RunManifest::read(dir)? {
         Some(existing) if existing != manifest => {
             return Err(PipelineError::file(
                 dir,
@@ -292,7 +292,7 @@ pub fn sample_and_score(
                 ),
             ));
         }
-        Some(_) => {}
+        Some(_) => false,
         None => {
             if !options.overwrite
                 && let Some(name) = manifest.output_files().into_iter().find(|n| dir.join(n).exists())
@@ -302,13 +302,14 @@ pub fn sample_and_score(
                     "already exists and is not part of a run (pass overwrite to replace it)",
                 ));
             }
-            std::fs::create_dir_all(dir.join(CHUNKS_DIR))
-                .map_err(|e| PipelineError::file(dir, format!("cannot create the run folder: {e}")))?;
-            manifest.write(dir)?;
+            true
         }
-    }
+    };
     std::fs::create_dir_all(dir.join(CHUNKS_DIR))
         .map_err(|e| PipelineError::file(dir.join(CHUNKS_DIR), format!("cannot create: {e}")))?;
+    if new_run {
+        manifest.write(dir)?;
+    }
 
     let owned: Vec<usize> = (0..manifest.chunks()).filter(|&c| options.shard.owns(c)).collect();
     let mut pending = Vec::new();

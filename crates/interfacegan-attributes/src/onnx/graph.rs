@@ -148,12 +148,7 @@ fn as_affine(kind: Elementwise, a: &Operand, b: &Operand) -> Option<(Tensor<4>, 
 /// per-channel constant) into the convolution or affine map that produces its input, when nothing
 /// else reads that value: one convolution instead of a convolution and two passes over the maps.
 fn fold_affine_maps(nodes: Vec<Node>, graph_output: &str) -> Vec<Node> {
-    let mut readers: HashMap<String, usize> = HashMap::new();
-    for node in &nodes {
-        for name in node.inputs() {
-            *readers.entry(name.to_string()).or_default() += 1;
-        }
-    }
+    let readers = readers(&nodes);
     let mut kept: Vec<Node> = Vec::with_capacity(nodes.len());
     let mut producer: HashMap<String, usize> = HashMap::new();
     for node in nodes {
@@ -172,6 +167,17 @@ fn fold_affine_maps(nodes: Vec<Node>, graph_output: &str) -> Vec<Node> {
         kept.push(node);
     }
     kept
+}
+
+/// How many nodes read each value.
+fn readers(nodes: &[Node]) -> HashMap<String, usize> {
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for node in nodes {
+        for name in node.inputs() {
+            *readers.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    readers
 }
 
 /// Makes `op` followed by `x * scale + shift` one op; false when it cannot.
@@ -435,12 +441,7 @@ impl OnnxModel {
             nodes.push(Node { op, input: first, output: out });
         }
         let nodes = fold_affine_maps(nodes, &output);
-        let mut uses: HashMap<String, usize> = HashMap::new();
-        for node in &nodes {
-            for name in node.inputs() {
-                *uses.entry(name.to_string()).or_default() += 1;
-            }
-        }
+        let uses = readers(&nodes);
         Ok(Self { nodes, input, output, uses, device: device.clone() })
     }
 
