@@ -1,12 +1,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use interfacegan::pipeline::{Pipeline, PipelineOptions, RescoreOptions, SampleOptions, findings};
+use interfacegan::pipeline::{Pipeline, PipelineOptions, RescoreOptions, findings};
 
 use crate::CliError;
-use crate::attributes_arg::{as_dyn, built_in_scorers};
-use crate::model_args::GeneratorArgs;
+use crate::attributes_arg::as_dyn;
 use crate::progress_bars::Bars;
+use crate::sampling_args::{SamplingArgs, SamplingRun, rates};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -16,22 +16,12 @@ pub struct Args {
     /// Run folder: every artefact and report.html. A folder of the same run is resumed.
     #[arg(short = 'o', long = "output-dir", value_name = "DIR", default_value = "interfacegan-demo")]
     output: PathBuf,
-    /// Seed of every code of the run.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Attributes, comma separated (at least two).
-    #[arg(short = 'a', long, value_delimiter = ',', default_value = "gender,age,smile")]
-    attributes: Vec<String>,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// Samples per side for the SVMs (ratio or count). Default: the official 0.02, raised to 100
     /// per side when N is too small for it.
     #[arg(long = "chosen-num-or-ratio")]
     chosen_num_or_ratio: Option<f64>,
-    /// Codes per chunk (the unit of resumption).
-    #[arg(long, default_value_t = 1_000)]
-    chunk_size: usize,
-    /// Images per forward pass.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
     /// Fresh samples in each edit strip.
     #[arg(long, default_value_t = 5)]
     edit_samples: usize,
@@ -41,11 +31,6 @@ pub struct Args {
     /// Steps of the re-scoring, comma separated.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_value = "-2,-1,0,1,2")]
     rescore_distances: Vec<f64>,
-    #[command(flatten)]
-    generator: GeneratorArgs,
-    /// Do not rescale z codes to norm sqrt(D) (PGGAN/StyleGAN only).
-    #[arg(long)]
-    no_z_normalization: bool,
     /// Write into a folder that holds other files.
     #[arg(long)]
     force: bool,
@@ -53,19 +38,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let start = Instant::now();
-    let device = args.generator.device()?;
-    let (generator, architecture) = args.generator.load(&device)?;
-    let scorers = built_in_scorers(&args.attributes, &device)?;
+    let SamplingRun { generator, scorers, options: sample } = args.sampling.load(args.num)?;
     let scorers = as_dyn(&scorers);
     let options = PipelineOptions {
-        sample: SampleOptions {
-            samples: args.num,
-            seed: args.seed,
-            chunk_size: args.chunk_size,
-            batch: args.batch,
-            normalize_z: architecture.normalizes_z() && !args.no_z_normalization,
-            ..Default::default()
-        },
+        sample,
         chosen_num_or_ratio: args.chosen_num_or_ratio,
         edit_samples: args.edit_samples,
         rescore_samples: args.rescore_samples,
@@ -79,13 +55,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if sample.chunks_resumed > 0 {
         println!("resumed: {} of {} chunks were already done", sample.chunks_resumed, sample.chunks_owned);
     }
-    let (synthesis, rates) = sample.rates();
-    let rates: Vec<String> = rates.iter().map(|(a, r)| format!("{a} {r:.0}/s")).collect();
-    println!(
-        "{} codes sampled and scored (synthesis {synthesis:.0} images/s; scoring {})",
-        sample.manifest.samples,
-        rates.join(", ")
-    );
+    println!("{} codes sampled and scored ({})", sample.manifest.samples, rates(sample));
     for a in &outcome.attributes {
         let acc = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.3}"));
         println!(

@@ -14,6 +14,7 @@ mod progress_bars;
 mod project;
 mod rescore;
 mod sample;
+mod sampling_args;
 mod score;
 mod scores;
 mod train_boundary;
