@@ -8,6 +8,7 @@ use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
 use crate::CliError;
 use crate::boundary_args::{label, load_boundaries};
 use crate::codes_input::{codes_or_sample, latent_space};
+use crate::inversion_args::InversionArgs;
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -18,6 +19,14 @@ pub struct Args {
     /// Codes to edit (.npy [N, D], [N, L, D] for wp); without it, -n codes are sampled.
     #[arg(short = 'i', long = "input-latent-codes", value_name = "CODES.npy")]
     input: Option<PathBuf>,
+    /// Photos to edit: each is inverted first (as `interfacegan invert`), then edited relatively.
+    #[arg(long = "image", value_name = "PHOTO", conflicts_with = "input")]
+    images: Vec<PathBuf>,
+    /// Optimisation steps of the inversion of --image photos.
+    #[arg(long, default_value_t = 500)]
+    inversion_steps: usize,
+    #[command(flatten)]
+    inversion: InversionArgs,
     /// Number of codes to sample when -i is not given.
     #[arg(short = 'n', long = "num", default_value_t = 1)]
     num: usize,
@@ -36,7 +45,8 @@ pub struct Args {
     /// Number of steps from the first to the last distance.
     #[arg(long, default_value_t = 10)]
     steps: usize,
-    /// Move each code by the distances (z + d n) instead of placing it at them (the official choice for z/w).
+    /// Move each code by the distances (z + d n) instead of placing it at them (the official choice for
+    /// z/w; the default for --image photos, so that distance 0 is the photo itself).
     #[arg(long, conflicts_with = "absolute")]
     relative: bool,
     /// Place each code at the distances from the boundary (the official choice is relative for wp).
@@ -62,7 +72,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.steps == 0 {
         return Err(CliError::new("--steps must be at least 1"));
     }
-    let device = args.generator.device()?;
+    // Inversion needs gradients through the generator.
+    let device = if args.images.is_empty() { args.generator.device()? } else { args.generator.device()?.autodiff() };
     let (generator, architecture) = args.generator.load(&device)?;
     let info = generator.info().clone();
     let space = latent_space(&info, &args.space)?;
@@ -71,10 +82,46 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let boundaries = load_boundaries(&args.boundaries, &info)?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;
-    let (codes, count) = codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?;
+    let mut labels: Vec<String> = args.boundaries.iter().map(|p| label(p)).collect();
+    if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
+        labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
+    }
+    let dirs: Vec<PathBuf> = labels
+        .iter()
+        .map(|name| if boundaries.len() == 1 { args.output.clone() } else { args.output.join(name) })
+        .collect();
+    let inverted_path = args.output.join("inverted_codes.npy");
+    if !args.images.is_empty() {
+        // Photos are checked before their (slow) inversion.
+        refuse_existing(&dirs, args.images.len(), args.steps, args.force)?;
+    }
+    if !args.images.is_empty() && inverted_path.exists() && !args.force {
+        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", inverted_path.display())));
+    }
+    let (codes, count) = if args.images.is_empty() {
+        codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?
+    } else {
+        let inverted = args.inversion.invert(
+            &args.images,
+            generator.as_ref(),
+            args.generator.is_embedded(),
+            space,
+            args.inversion_steps,
+        )?;
+        for (photo, report) in args.images.iter().zip(&inverted.inversion.reports) {
+            println!("{}: inverted, PSNR {:.2} dB, SSIM {:.4}", photo.display(), report.psnr, report.ssim);
+        }
+        let mut shape = vec![args.images.len()];
+        shape.extend(&inverted.inversion.code_shape);
+        std::fs::create_dir_all(&args.output)
+            .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
+        write_npy(&inverted_path, &NpyArray::new(shape, inverted.inversion.codes.clone())?, args.force)?;
+        (inverted.inversion.codes, args.images.len())
+    };
     let mode = match (args.relative, args.absolute) {
         (true, _) => Some(DistanceMode::Relative),
         (_, true) => Some(DistanceMode::Absolute),
+        _ if !args.images.is_empty() => Some(DistanceMode::Relative),
         _ => None,
     };
     let options = InterpolateOptions {
@@ -84,27 +131,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         mode,
         layers: args.layers.clone().map_or(LayerSelection::All, LayerSelection::Only),
     };
-    let mut labels: Vec<String> = args.boundaries.iter().map(|p| label(p)).collect();
-    if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
-        labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
-    }
-    let dirs: Vec<PathBuf> = labels
-        .iter()
-        .map(|name| if boundaries.len() == 1 { args.output.clone() } else { args.output.join(name) })
-        .collect();
-    // Every output is checked before anything is written.
-    if !args.force
-        && let Some(existing) = dirs
-            .iter()
-            .flat_map(|dir| {
-                let images = (0..count * args.steps)
-                    .map(|i| dir.join(format!("{:03}_{:03}.png", i / args.steps, i % args.steps)));
-                std::iter::once(dir.join("edited_codes.npy")).chain(images)
-            })
-            .find(|p| p.exists())
-    {
-        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
-    }
+    refuse_existing(&dirs, count, args.steps, args.force)?;
     for ((path, boundary), dir) in args.boundaries.iter().zip(&boundaries).zip(&dirs) {
         let codes_path = dir.join("edited_codes.npy");
         let edits = edit_codes(generator.as_ref(), &codes, space, boundary.normal(), &options, 16)?;
@@ -122,4 +149,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// Every output is checked before anything is written.
+fn refuse_existing(dirs: &[PathBuf], count: usize, steps: usize, force: bool) -> Result<(), CliError> {
+    if force {
+        return Ok(());
+    }
+    let outputs = dirs.iter().flat_map(|dir| {
+        let images = (0..count * steps).map(|i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps)));
+        std::iter::once(dir.join("edited_codes.npy")).chain(images)
+    });
+    match outputs.into_iter().find(|p| p.exists()) {
+        Some(existing) => {
+            Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())))
+        }
+        None => Ok(()),
+    }
 }

@@ -7,6 +7,8 @@ mod codes_input;
 mod demo;
 mod edit;
 mod generate;
+mod inversion_args;
+mod invert;
 mod merge;
 mod metrics;
 mod model_args;
@@ -18,6 +20,7 @@ mod sampling_args;
 mod score;
 mod scores;
 mod train_boundary;
+mod train_encoder;
 
 use std::process::ExitCode;
 
@@ -49,6 +52,10 @@ enum Command {
     Score(score::Args),
     /// Fit an attribute boundary (linear SVM) from latent codes and their scores.
     TrainBoundary(train_boundary::Args),
+    /// Invert photos into the latent space (encoder + optimisation): codes, reconstructions, PSNR/SSIM.
+    Invert(invert::Args),
+    /// Train the encoder that starts inversions, on (G(z), z) pairs drawn from the generator.
+    TrainEncoder(train_encoder::Args),
     /// Sample and score at scale: chunked, resumable, splittable over machines with --shard K/N.
     Sample(sample::Args),
     /// Join the chunk folders of a sharded `sample` run into z.npy and <attr>_scores.npy.
@@ -80,6 +87,8 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Score(args) => score::run(args),
         Command::TrainBoundary(args) => train_boundary::run(args),
+        Command::TrainEncoder(args) => train_encoder::run(args),
+        Command::Invert(args) => invert::run(args),
         Command::Project(args) => project::run(args),
         Command::Metrics(command) => metrics::run(command),
     };

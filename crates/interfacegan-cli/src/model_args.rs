@@ -40,6 +40,11 @@ impl GeneratorArgs {
         Ok(device_by_name(&self.device)?)
     }
 
+    /// Whether these options name the embedded DCGAN (not a weight file).
+    pub fn is_embedded(&self) -> bool {
+        self.weights.is_none()
+    }
+
     /// The generator these options name, and its architecture.
     pub fn load(&self, device: &Device) -> Result<(Box<dyn Generator>, Architecture), CliError> {
         match &self.weights {

@@ -99,6 +99,13 @@ pub trait Generator: Send + Sync {
     /// inversion. Returns raw images `[N, C, H, W]`.
     fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError>;
 
+    /// The centre of the code distribution in `space`, one code of shape `info().code_shape(space)`:
+    /// zeros for Z (`z ~ N(0, I)`), the tracked average `w_avg` for StyleGAN's W and W+. Inversion
+    /// pulls codes towards it (its latent prior).
+    fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
+        Ok(vec![0.0; self.info().code_shape(space).iter().product()])
+    }
+
     /// Synthesises a batch of host codes (row-major) and returns the images and the codes on the way.
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
         let info = self.info();

@@ -12,6 +12,7 @@
 //! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN and StyleGAN on burn; `.pth`/safetensors weights; images |
 //! | [`interfacegan_attributes`] | gender, age and smile scorers (embedded ONNX nets on burn), Pillow-exact preprocessing |
 //! | [`interfacegan_pipeline`] | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
+//! | [`interfacegan_inversion`] | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |
 //! | [`interfacegan_io`] | `.npy` files, memory-mapped code matrices, atomic no-clobber outputs |
 //!
 //! ## Fit a boundary, condition it, edit along it
@@ -132,6 +133,10 @@ pub use interfacegan_generator as generator;
 pub use interfacegan_pipeline as pipeline;
 pub use interfacegan_pipeline::{Pipeline, PipelineOptions, PipelineOutcome};
 
+/// GAN inversion: photos to codes by optimisation from a trained encoder's start, PSNR and SSIM
+/// (re-export of [`interfacegan_inversion`]).
+pub use interfacegan_inversion as inversion;
+
 /// `.npy` files and safe output (re-export of [`interfacegan_io`]).
 pub use interfacegan_io as io;
 
@@ -140,6 +145,7 @@ pub mod crates {
     pub use interfacegan_attributes as attributes;
     pub use interfacegan_boundary as boundary;
     pub use interfacegan_generator as generator;
+    pub use interfacegan_inversion as inversion;
     pub use interfacegan_io as io;
     pub use interfacegan_pipeline as pipeline;
     pub use interfacegan_subspace as subspace;

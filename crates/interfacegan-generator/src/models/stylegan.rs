@@ -445,6 +445,15 @@ impl Generator for StyleGan {
         Ok(self.synthesis(wp))
     }
 
+    fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
+        let w_avg = to_vec(self.w_avg.clone())?;
+        Ok(match space {
+            LatentSpace::Z => vec![0.0; self.info.latent_dim],
+            LatentSpace::W => w_avg,
+            LatentSpace::WPlus => w_avg.repeat(self.info.wp_layers),
+        })
+    }
+
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
         let (wp, mut out) = self.codes_to_wp(codes, space)?;
         let images = self.synthesis(wp);

@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+
+use interfacegan::generator::{grid, save_image};
+use interfacegan::io::{NpyArray, write_atomic, write_npy};
+
+use crate::CliError;
+use crate::codes_input::latent_space;
+use crate::inversion_args::{InversionArgs, photo_label};
+use crate::model_args::GeneratorArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Photos to invert (any format the image crate reads; centre-cropped and resized to the generator's size).
+    #[arg(value_name = "PHOTO", required = true)]
+    photos: Vec<PathBuf>,
+    /// Output folder: codes.npy, NNN_<photo>_pair.png (target | reconstruction), report.json.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    output: PathBuf,
+    /// Latent space of the codes: z, w or wp (w+).
+    #[arg(long, default_value = "z")]
+    space: String,
+    /// Optimisation steps per photo (0: the encoder's codes as they are).
+    #[arg(long, default_value_t = 500)]
+    steps: usize,
+    #[command(flatten)]
+    inversion: InversionArgs,
+    #[command(flatten)]
+    generator: GeneratorArgs,
+    /// Replace existing outputs.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: Args) -> Result<(), CliError> {
+    let labels: Vec<String> = args.photos.iter().enumerate().map(|(i, p)| photo_label(i, p)).collect();
+    let codes_path = args.output.join("codes.npy");
+    let report_path = args.output.join("report.json");
+    let pair_paths: Vec<PathBuf> = labels.iter().map(|l| args.output.join(format!("{l}_pair.png"))).collect();
+    if !args.force
+        && let Some(existing) = [&codes_path, &report_path].into_iter().chain(&pair_paths).find(|p| p.exists())
+    {
+        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
+    }
+    let device = args.generator.device()?.autodiff();
+    let (generator, _) = args.generator.load(&device)?;
+    let info = generator.info().clone();
+    let space = latent_space(&info, &args.space)?;
+    let inverted =
+        args.inversion.invert(&args.photos, generator.as_ref(), args.generator.is_embedded(), space, args.steps)?;
+    let inversion = &inverted.inversion;
+
+    std::fs::create_dir_all(&args.output)
+        .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
+    let mut shape = vec![args.photos.len()];
+    shape.extend(&inversion.code_shape);
+    write_npy(&codes_path, &NpyArray::new(shape, inversion.codes.clone())?, args.force)?;
+    let mut entries = Vec::new();
+    println!("{:<40} {:>9} {:>7} {:>8}", "photo", "PSNR dB", "SSIM", "seconds");
+    for (i, report) in inversion.reports.iter().enumerate() {
+        let pair =
+            grid(&[inverted.targets[i].clone(), inversion.reconstructions[i].clone()], 1, 2, 0, [255, 255, 255])?;
+        save_image(&pair_paths[i], &pair, args.force)?;
+        println!("{:<40} {:>9.2} {:>7.4} {:>8.1}", args.photos[i].display(), report.psnr, report.ssim, report.seconds);
+        entries.push(serde_json::json!({
+            "photo": args.photos[i].display().to_string(),
+            "pair_image": pair_paths[i].file_name().map(|n| n.to_string_lossy().into_owned()),
+            "psnr_db": report.psnr,
+            "ssim": report.ssim,
+            "seconds": report.seconds,
+            "restart": report.restart,
+            "final_loss": report.loss_curve.last(),
+            "loss_curve": report.loss_curve,
+        }));
+    }
+    let json = serde_json::json!({
+        "generator": info.architecture,
+        "space": space.short_name(),
+        "steps": args.steps,
+        "codes": "codes.npy",
+        "photos": entries,
+    });
+    let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::new(e.to_string()))?;
+    write_atomic(&report_path, text.as_bytes(), args.force)?;
+    println!("codes -> {}", codes_path.display());
+    Ok(())
+}
