@@ -244,3 +244,24 @@ fn encoders_train_save_and_load() {
     });
     assert!(err.unwrap_err().to_string().contains("512"));
 }
+
+#[test]
+fn stylegan_codes_invert_in_w_plus_from_the_average_w() {
+    let weights = Weights::from_file(fixture("golden/stylegan64/weights.safetensors")).unwrap();
+    let device = cpu_device().autodiff();
+    let g = interfacegan_generator::load_generator(&weights, &Default::default(), &device).unwrap();
+    let info = g.info().clone();
+    let z = sample_z(1, info.latent_dim, 8);
+    let drawn = g.synthesize(&z, LatentSpace::Z).unwrap();
+    let target = to_rgb_images(&drawn.images, drawn.image_shape).unwrap();
+    let params = InversionParams::default().space(LatentSpace::WPlus).steps(20).learning_rate(LearningRate::new(0.1));
+    let out = Inverter::new(g.as_ref(), params).unwrap().invert(&target, Start::Random, &mut |_| {}).unwrap();
+    assert_eq!(out.code_shape, [info.wp_layers, info.latent_dim]);
+    // The random start in W+ is w_avg on every layer: the first loss is that of the average face.
+    let w_avg = g.latent_mean(LatentSpace::WPlus).unwrap();
+    let params = InversionParams::default().space(LatentSpace::WPlus);
+    let (at_mean, _) = Inverter::new(g.as_ref(), params).unwrap().loss_and_gradient(&target, &w_avg).unwrap();
+    let curve = &out.reports[0].loss_curve;
+    assert!((curve[0] - at_mean[0]).abs() <= 1e-6 * at_mean[0], "{} vs {}", curve[0], at_mean[0]);
+    assert!(curve[20] < 0.8 * curve[0], "{curve:?}");
+}
