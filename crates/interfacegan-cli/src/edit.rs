@@ -11,6 +11,10 @@ use crate::codes_input::{codes_or_sample, latent_space};
 use crate::inversion_args::InversionArgs;
 use crate::model_args::GeneratorArgs;
 
+/// Photos are inverted for editing: a prior that keeps the code where the boundaries act as they do
+/// on samples (docs/inversion.md: a rougher reconstruction, but a smile edit that looks like one).
+const EDITABLE_PRIOR: f64 = 0.1;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Boundary to move along (.npy, (1, D) or (D,)); repeat for several (one subfolder each).
@@ -107,6 +111,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             args.generator.is_embedded(),
             space,
             args.inversion_steps,
+            EDITABLE_PRIOR,
         )?;
         for (photo, report) in args.images.iter().zip(&inverted.inversion.reports) {
             println!("{}: inverted, PSNR {:.2} dB, SSIM {:.4}", photo.display(), report.psnr, report.ssim);

@@ -29,9 +29,10 @@ pub struct InversionArgs {
     /// Starting points per photo, optimised together; the best is kept.
     #[arg(long, default_value_t = InversionParams::default().restarts)]
     restarts: usize,
-    /// Weight of the latent prior (distance to the mean code).
-    #[arg(long, default_value_t = InversionParams::default().prior_weight)]
-    prior_weight: f64,
+    /// Weight of the latent prior (distance to the mean code): low for fidelity, high for edits that
+    /// behave (docs/inversion.md) [default: invert 1e-4, edit --image 0.1].
+    #[arg(long)]
+    prior_weight: Option<f64>,
     /// torchvision VGG16 weights (.pth or .safetensors) for the perceptual loss of Image2StyleGAN.
     #[arg(long, value_name = "FILE")]
     vgg16: Option<PathBuf>,
@@ -57,7 +58,8 @@ pub struct Inverted {
 
 impl InversionArgs {
     /// Inverts `photos` with `steps` steps into `space` of `generator` (on an autodiff device);
-    /// `embedded_generator` says it is the embedded DCGAN, whose encoder is embedded too.
+    /// `embedded_generator` says it is the embedded DCGAN, whose encoder is embedded too;
+    /// `prior_weight` applies unless --prior-weight is given.
     pub fn invert(
         &self,
         photos: &[PathBuf],
@@ -65,6 +67,7 @@ impl InversionArgs {
         embedded_generator: bool,
         space: LatentSpace,
         steps: usize,
+        prior_weight: f64,
     ) -> Result<Inverted, CliError> {
         if self.inversion_batch == 0 {
             return Err(CliError::new("--inversion-batch must be at least 1"));
@@ -77,7 +80,7 @@ impl InversionArgs {
             .steps(steps)
             .learning_rate(LearningRate::new(self.lr))
             .restarts(self.restarts)
-            .prior_weight(self.prior_weight)
+            .prior_weight(self.prior_weight.unwrap_or(prior_weight))
             .perceptual_weight(self.perceptual_weight)
             .seed(self.inversion_seed);
         let vgg = match &self.vgg16 {

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use interfacegan::generator::{grid, save_image};
+use interfacegan::inversion::InversionParams;
 use interfacegan::io::{NpyArray, write_atomic, write_npy};
 
 use crate::CliError;
@@ -45,8 +46,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let (generator, _) = args.generator.load(&device)?;
     let info = generator.info().clone();
     let space = latent_space(&info, &args.space)?;
-    let inverted =
-        args.inversion.invert(&args.photos, generator.as_ref(), args.generator.is_embedded(), space, args.steps)?;
+    let inverted = args.inversion.invert(
+        &args.photos,
+        generator.as_ref(),
+        args.generator.is_embedded(),
+        space,
+        args.steps,
+        // `invert` aims at the closest reconstruction: the library's default prior.
+        InversionParams::default().prior_weight,
+    )?;
     let inversion = &inverted.inversion;
 
     std::fs::create_dir_all(&args.output)

@@ -28,7 +28,7 @@ struct Conv {
 }
 
 enum Stage {
-    Conv(Conv),
+    Conv(Box<Conv>),
     Pool,
 }
 
@@ -86,11 +86,11 @@ impl Vgg16Features {
                 let weight = taker.take(&weight_key, &[width, cin, 3, 3])?.to_vec();
                 let bias = taker.take(&bias_key, &[width])?.to_vec();
                 let name = names.iter().find(|(_, i)| *i == index).expect("every conv is named").0.clone();
-                stages.push(Stage::Conv(Conv {
+                stages.push(Stage::Conv(Box::new(Conv {
                     name,
                     weight: Tensor::from_data(TensorData::new(weight, [width, cin, 3, 3]), device),
                     bias: Tensor::from_data(TensorData::new(bias, [width]), device),
-                }));
+                })));
             } else {
                 taker.ignore(&weight_key);
                 taker.ignore(&bias_key);

@@ -176,7 +176,10 @@ fn restarts_keep_the_best_start() {
     let g = default_generator(&cpu_device().autodiff()).unwrap();
     let target = golden_images()[3].clone();
     let params = InversionParams::default().steps(20).restarts(3).seed(4);
-    let out = Inverter::new(&g, params.clone()).unwrap().invert(&[target.clone()], Start::Random, &mut |_| {}).unwrap();
+    let out = Inverter::new(&g, params.clone())
+        .unwrap()
+        .invert(std::slice::from_ref(&target), Start::Random, &mut |_| {})
+        .unwrap();
     let kept = *out.reports[0].loss_curve.last().unwrap();
     // Each start alone (the same draws, in the same order) ends no lower than the kept one.
     let inverter = Inverter::new(&g, params.restarts(1)).unwrap();
@@ -197,7 +200,8 @@ fn bad_settings_and_inputs_are_named_errors() {
     assert!(Inverter::new(&g, InversionParams::default().prior_weight(-1.0)).is_err());
     let inverter = Inverter::new(&g, InversionParams::default().steps(1)).unwrap();
     let target = golden_images()[0].clone();
-    let err = inverter.invert(&[target.clone()], Start::Codes(&[0.0; 99]), &mut |_| {}).unwrap_err().to_string();
+    let err =
+        inverter.invert(std::slice::from_ref(&target), Start::Codes(&[0.0; 99]), &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("99") && err.contains("100"), "{err}");
     let err = inverter.invert(&[RgbImage::new(32, 32)], Start::Random, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("32") && err.contains("64x64"), "{err}");

@@ -60,6 +60,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//! ## Invert a photo, then edit it
+//!
+//! ```
+//! use interfacegan::generator::{Generator, LatentSpace, cpu_device, default_generator, sample_z, to_rgb_images};
+//! use interfacegan::inversion::{Encoder, InversionParams, Inverter, Start};
+//! use interfacegan::{DistanceMode, InterpolateOptions, interpolate};
+//!
+//! // Inversion differentiates through the generator: load it on an autodiff device.
+//! let g = default_generator(&cpu_device().autodiff())?;
+//! // A face the generator drew stands in for a photo (`inversion::load_target("photo.jpg", 64)` reads one).
+//! let drawn = g.synthesize(&sample_z(1, 100, 3), LatentSpace::Z)?;
+//! let photo = to_rgb_images(&drawn.images, drawn.image_shape)?;
+//!
+//! // The embedded encoder's code starts the optimisation ("encoder + optimisation").
+//! let start = Encoder::default_dcgan()?.encode(&photo, g.device())?;
+//! let inverter = Inverter::new(&g, InversionParams::default().steps(100))?;
+//! let inversion = inverter.invert(&photo, Start::Codes(&start), &mut |_step| {})?;
+//! assert!(inversion.reports[0].psnr > 25.0);
+//!
+//! // Move the photo's code along a boundary's normal (here the first axis), d = 0 being the photo.
+//! let mut normal = vec![0.0f64; 100];
+//! normal[0] = 1.0;
+//! let options = InterpolateOptions { steps: 5, mode: Some(DistanceMode::Relative), ..Default::default() };
+//! let edits = interpolate(&inversion.codes, &normal, &options)?;
+//! assert_eq!(edits.len(), 5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Draw faces from the embedded generator
 //!
 //! ```
