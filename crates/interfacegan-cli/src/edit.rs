@@ -116,11 +116,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         for (photo, report) in args.images.iter().zip(&inverted.inversion.reports) {
             println!("{}: inverted, PSNR {:.2} dB, SSIM {:.4}", photo.display(), report.psnr, report.ssim);
         }
-        let mut shape = vec![args.images.len()];
-        shape.extend(&inverted.inversion.code_shape);
-        std::fs::create_dir_all(&args.output)
-            .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
-        write_npy(&inverted_path, &NpyArray::new(shape, inverted.inversion.codes.clone())?, args.force)?;
+        inverted.write_codes(&inverted_path, args.force)?;
         (inverted.inversion.codes, args.images.len())
     };
     let mode = match (args.relative, args.absolute) {

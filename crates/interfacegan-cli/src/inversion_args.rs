@@ -8,6 +8,7 @@ use interfacegan::inversion::{
     Encoder, IMAGE2STYLEGAN_LAYERS, Inversion, InversionParams, Inverter, LearningRate, Start, Vgg16Features,
     load_target,
 };
+use interfacegan::io::{NpyArray, write_npy};
 
 use crate::CliError;
 use crate::codes_input::read_codes;
@@ -54,6 +55,19 @@ pub struct InversionArgs {
 pub struct Inverted {
     pub targets: Vec<RgbImage>,
     pub inversion: Inversion,
+}
+
+impl Inverted {
+    /// Writes the codes as `[photos, ...code shape]` to `path`, creating its folder.
+    pub fn write_codes(&self, path: &Path, force: bool) -> Result<(), CliError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut shape = vec![self.targets.len()];
+        shape.extend(&self.inversion.code_shape);
+        write_npy(path, &NpyArray::new(shape, self.inversion.codes.clone())?, force)?;
+        Ok(())
+    }
 }
 
 impl InversionArgs {
@@ -103,7 +117,12 @@ impl InversionArgs {
                 .iter()
                 .map(|p| p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned()))
                 .collect();
-            let bar = crate::progress_bars::bar(steps as u64, &format!("inverting {}", names.join(", ")), "steps");
+            // One bar per photo; the photos of a batch advance together.
+            let bars = indicatif::MultiProgress::new();
+            let per_photo: Vec<_> = names
+                .iter()
+                .map(|name| bars.add(crate::progress_bars::bar(steps as u64, &format!("inverting {name}"), "steps")))
+                .collect();
             let start = match &starts {
                 Some(codes) => {
                     let len = codes.len() / targets.len();
@@ -111,8 +130,10 @@ impl InversionArgs {
                 }
                 None => Start::Random,
             };
-            let result = inverter.invert(chunk, start, &mut |step| bar.set_position(step as u64))?;
-            bar.finish_and_clear();
+            let result = inverter.invert(chunk, start, &mut |step| {
+                per_photo.iter().for_each(|bar| bar.set_position(step as u64));
+            })?;
+            per_photo.iter().for_each(|bar| bar.finish_and_clear());
             all = Some(match all {
                 None => result,
                 Some(mut so_far) => {

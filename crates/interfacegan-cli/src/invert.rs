@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use interfacegan::generator::{grid, save_image};
 use interfacegan::inversion::InversionParams;
-use interfacegan::io::{NpyArray, write_atomic, write_npy};
+use interfacegan::io::write_atomic;
 
 use crate::CliError;
 use crate::codes_input::latent_space;
@@ -57,11 +57,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     )?;
     let inversion = &inverted.inversion;
 
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
-    let mut shape = vec![args.photos.len()];
-    shape.extend(&inversion.code_shape);
-    write_npy(&codes_path, &NpyArray::new(shape, inversion.codes.clone())?, args.force)?;
+    inverted.write_codes(&codes_path, args.force)?;
     let mut entries = Vec::new();
     println!("{:<40} {:>9} {:>7} {:>8}", "photo", "PSNR dB", "SSIM", "seconds");
     for (i, report) in inversion.reports.iter().enumerate() {

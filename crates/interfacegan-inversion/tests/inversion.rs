@@ -269,3 +269,20 @@ fn stylegan_codes_invert_in_w_plus_from_the_average_w() {
     assert!((curve[0] - at_mean[0]).abs() <= 1e-6 * at_mean[0], "{} vs {}", curve[0], at_mean[0]);
     assert!(curve[20] < 0.8 * curve[0], "{curve:?}");
 }
+
+/// The bar, as docs/inversion.md measures it (about 3 minutes in release, longer in the test
+/// profile): `cargo test --release -p interfacegan-inversion --test inversion -- --ignored`.
+#[test]
+#[ignore = "long: 32 inversions of 500 steps"]
+fn encoder_and_optimisation_average_30_db_over_32_generated_faces() {
+    let g = default_generator(&cpu_device().autodiff()).unwrap();
+    let drawn = g.synthesize(&sample_z(32, 100, 77), LatentSpace::Z).unwrap();
+    let targets = to_rgb_images(&drawn.images, drawn.image_shape).unwrap();
+    let start = Encoder::default_dcgan().unwrap().encode(&targets, g.device()).unwrap();
+    let out = Inverter::new(&g, InversionParams::default())
+        .unwrap()
+        .invert(&targets, Start::Codes(&start), &mut |_| {})
+        .unwrap();
+    let mean = out.reports.iter().map(|r| r.psnr.min(99.0)).sum::<f64>() / 32.0;
+    assert!(mean >= 30.0, "mean PSNR {mean:.2} dB");
+}
