@@ -186,7 +186,8 @@ impl<'a> Inverter<'a> {
         Ok(Self { generator, params, perceptual: None })
     }
 
-    /// Adds the VGG16 perceptual distance to the loss, weighted by `params.perceptual_weight`.
+    /// Adds the VGG16 perceptual distance to the loss, weighted by `params.perceptual_weight`; the
+    /// network must have been loaded on the generator's device.
     pub fn with_perceptual(mut self, features: &'a Vgg16Features) -> Self {
         self.perceptual = Some(features);
         self
