@@ -3,20 +3,27 @@
 
 use std::path::Path;
 
-use image::{DynamicImage, RgbImage};
+use image::{DynamicImage, ImageDecoder, RgbImage};
 use interfacegan_attributes::{center_crop_square, resize_bilinear};
 
 use crate::error::InversionError;
 
-/// Reads an image file and prepares it as a target of `resolution x resolution` pixels.
+/// Reads an image file (upright by its EXIF orientation) and prepares it as a target of
+/// `resolution x resolution` pixels.
 pub fn load_target(path: impl AsRef<Path>, resolution: u32) -> Result<RgbImage, InversionError> {
     let path = path.as_ref();
-    let decoded = image::ImageReader::open(path)
-        .map_err(|e| InversionError::UnreadableImage { path: path.to_path_buf(), reason: e.to_string() })?
+    let unreadable =
+        |e: &dyn std::fmt::Display| InversionError::UnreadableImage { path: path.to_path_buf(), reason: e.to_string() };
+    let mut decoder = image::ImageReader::open(path)
+        .map_err(|e| unreadable(&e))?
         .with_guessed_format()
-        .map_err(|e| InversionError::UnreadableImage { path: path.to_path_buf(), reason: e.to_string() })?
-        .decode()
-        .map_err(|e| InversionError::UnreadableImage { path: path.to_path_buf(), reason: e.to_string() })?;
+        .map_err(|e| unreadable(&e))?
+        .into_decoder()
+        .map_err(|e| unreadable(&e))?;
+    // Phone photos are often stored sideways with an EXIF orientation: upright them first.
+    let orientation = decoder.orientation().map_err(|e| unreadable(&e))?;
+    let mut decoded = DynamicImage::from_decoder(decoder).map_err(|e| unreadable(&e))?;
+    decoded.apply_orientation(orientation);
     prepare_target(&decoded, resolution, &path.display().to_string())
 }
 
@@ -114,6 +121,30 @@ mod tests {
         assert!(err.contains("broken.png"), "{err}");
         let err = load_target(dir.path().join("missing.jpg"), 64).unwrap_err().to_string();
         assert!(err.contains("missing.jpg"), "{err}");
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        use image::ImageEncoder;
+        // 80 wide, 64 high, the top half red; stored with orientation 6 (display rotated 90 degrees clockwise).
+        let img = RgbImage::from_fn(80, 64, |_, y| if y < 32 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) });
+        // A little-endian TIFF block with one IFD entry: Orientation (0x0112), SHORT, 1 value, 6.
+        let exif = vec![
+            0x49, 0x49, 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x01, 0x00, 0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00,
+            0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sideways.jpg");
+        let mut bytes = Vec::new();
+        let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95);
+        encoder.set_exif_metadata(exif).unwrap();
+        encoder.write_image(img.as_raw(), 80, 64, image::ExtendedColorType::Rgb8).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let target = load_target(&path, 64).unwrap();
+        // Upright, the red half is on the right.
+        let (left, right) = (target.get_pixel(2, 32), target.get_pixel(61, 32));
+        assert!(left[2] > 200 && left[0] < 60, "left {left:?}");
+        assert!(right[0] > 200 && right[2] < 60, "right {right:?}");
     }
 
     #[test]
