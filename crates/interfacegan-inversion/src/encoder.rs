@@ -118,12 +118,16 @@ impl Encoder {
         let space = LatentSpace::parse(field("space")?).map_err(|e| bad(e.to_string()))?;
         let resolution: usize = field("resolution")?.parse().map_err(|_| bad("`resolution` is not a number".into()))?;
         let weights = Weights::from_bytes(bytes, source)?;
-        let code_len =
-            weights.get("fc.weight").map(|t| t.shape[0]).ok_or_else(|| bad("missing tensor `fc.weight`".into()))?;
-        let widths =
-            (0..).map_while(|i| weights.get(&format!("conv{i}.weight")).map(|t| t.shape[0])).collect::<Vec<_>>();
+        let code_len = weights
+            .get("fc.weight")
+            .and_then(|t| t.shape.first().copied())
+            .ok_or_else(|| bad("missing tensor `fc.weight`".into()))?;
+        let widths = (0..)
+            .map_while(|i| weights.get(&format!("conv{i}.weight")).and_then(|t| t.shape.first().copied()))
+            .collect::<Vec<_>>();
         // Validates the resolution; the widths are the file's own.
-        let config = EncoderConfig { widths, ..EncoderConfig::for_generator(resolution, code_len)? };
+        let base = EncoderConfig::for_generator(resolution, code_len).map_err(|e| bad(e.to_string()))?;
+        let config = EncoderConfig { widths, ..base };
         if config.widths.len() != (resolution / 4).trailing_zeros() as usize {
             return Err(bad(format!(
                 "{} convolutions cannot take {resolution} px images down to 4x4",
