@@ -1,34 +1,15 @@
 //! The inversion crate against PyTorch and scikit-image golden values, and on the embedded DCGAN.
 
-use std::path::PathBuf;
-
 use image::RgbImage;
 use interfacegan_generator::{Generator, LatentSpace, Weights, cpu_device, default_generator, sample_z, to_rgb_images};
 use interfacegan_inversion::{
     Encoder, EncoderConfig, EncoderTraining, InversionError, InversionParams, Inverter, LearningRate, Start,
     Vgg16Features, psnr, ssim, train_encoder,
 };
-use interfacegan_io::{read_f32, read_f64};
+use interfacegan_io::read_f64;
 
-fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(path)
-}
-
-/// Images of the DCGAN golden set (official post-processing of 16 codes).
-fn golden_images() -> Vec<RgbImage> {
-    // read_f32 widens the u8 file.
-    let bytes: Vec<u8> = read_f32(fixture("golden/dcgan_digiface/image_uint8.npy"))
-        .unwrap()
-        .into_data()
-        .into_iter()
-        .map(|v| v as u8)
-        .collect();
-    bytes.chunks_exact(64 * 64 * 3).map(|b| RgbImage::from_raw(64, 64, b.to_vec()).unwrap()).collect()
-}
-
-fn golden_z() -> Vec<f32> {
-    read_f32(fixture("golden/dcgan_digiface/z.npy")).unwrap().into_data()
-}
+mod common;
+use common::{fixture, golden_images, golden_z};
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * b.abs().max(1e-12)

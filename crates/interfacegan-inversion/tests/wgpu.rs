@@ -3,28 +3,18 @@
 
 #![cfg(feature = "wgpu")]
 
-use std::path::PathBuf;
-
-use image::RgbImage;
 use interfacegan_generator::{default_generator, device_by_name};
 use interfacegan_inversion::{InversionParams, Inverter, LearningRate, Start};
-use interfacegan_io::{read_f32, read_f64};
+use interfacegan_io::read_f64;
 
-fn fixture(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(path)
-}
+mod common;
+use common::{fixture, golden_images, golden_z};
 
 #[test]
 fn wgpu_inversion_matches_pytorch() {
     let g = default_generator(&device_by_name("wgpu").unwrap().autodiff()).unwrap();
-    let bytes: Vec<u8> = read_f32(fixture("golden/dcgan_digiface/image_uint8.npy"))
-        .unwrap()
-        .into_data()
-        .into_iter()
-        .map(|v| v as u8)
-        .collect();
-    let target = RgbImage::from_raw(64, 64, bytes[64 * 64 * 3..2 * 64 * 64 * 3].to_vec()).unwrap();
-    let z = read_f32(fixture("golden/dcgan_digiface/z.npy")).unwrap().into_data();
+    let target = golden_images()[1].clone();
+    let z = golden_z();
     let inverter = Inverter::new(&g, InversionParams::default().prior_weight(1e-4)).unwrap();
     let (loss, grad) = inverter.loss_and_gradient(std::slice::from_ref(&target), &z[..100]).unwrap();
     let golden = read_f64(fixture("golden/inversion/dcgan_loss_grad.npy")).unwrap().into_data();
