@@ -1,4 +1,5 @@
 use std::fmt;
+use std::path::Path;
 
 /// A failure reported as one line on stderr. Bad input (files, shapes, values) exits with 2,
 /// as clap does for bad arguments.
@@ -26,5 +27,19 @@ impl fmt::Display for CliError {
 impl<E: std::error::Error> From<E> for CliError {
     fn from(e: E) -> Self {
         CliError::new(e.to_string())
+    }
+}
+
+/// Refuses to run when one of `outputs` exists, unless `force`: every output is checked before
+/// anything is written, and the first existing one is named.
+pub fn refuse_existing<P: AsRef<Path>>(outputs: impl IntoIterator<Item = P>, force: bool) -> Result<(), CliError> {
+    if force {
+        return Ok(());
+    }
+    match outputs.into_iter().find(|p| p.as_ref().exists()) {
+        Some(existing) => {
+            Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.as_ref().display())))
+        }
+        None => Ok(()),
     }
 }

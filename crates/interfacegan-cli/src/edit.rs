@@ -7,6 +7,7 @@ use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
 
 use crate::CliError;
 use crate::boundary_args::{label, load_boundaries};
+use crate::cli_error::refuse_existing;
 use crate::codes_input::{codes_or_sample, latent_space};
 use crate::inversion_args::InversionArgs;
 use crate::model_args::GeneratorArgs;
@@ -97,10 +98,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let inverted_path = args.output.join("inverted_codes.npy");
     if !args.images.is_empty() {
         // Photos are checked before their (slow) inversion.
-        refuse_existing(&dirs, args.images.len(), args.steps, args.force)?;
-    }
-    if !args.images.is_empty() && inverted_path.exists() && !args.force {
-        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", inverted_path.display())));
+        let edits = edit_outputs(&dirs, args.images.len(), args.steps);
+        refuse_existing(std::iter::once(inverted_path.clone()).chain(edits), args.force)?;
     }
     let (codes, count) = if args.images.is_empty() {
         codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?
@@ -132,7 +131,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         mode,
         layers: args.layers.clone().map_or(LayerSelection::All, LayerSelection::Only),
     };
-    refuse_existing(&dirs, count, args.steps, args.force)?;
+    refuse_existing(edit_outputs(&dirs, count, args.steps), args.force)?;
     for ((path, boundary), dir) in args.boundaries.iter().zip(&boundaries).zip(&dirs) {
         let codes_path = dir.join("edited_codes.npy");
         let edits = edit_codes(generator.as_ref(), &codes, space, boundary.normal(), &options, 16)?;
@@ -152,19 +151,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Every output is checked before anything is written.
-fn refuse_existing(dirs: &[PathBuf], count: usize, steps: usize, force: bool) -> Result<(), CliError> {
-    if force {
-        return Ok(());
-    }
-    let outputs = dirs.iter().flat_map(|dir| {
-        let images = (0..count * steps).map(|i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps)));
+/// The files `edit` writes: per direction folder, the edited codes and one image per code and step.
+fn edit_outputs(dirs: &[PathBuf], count: usize, steps: usize) -> impl Iterator<Item = PathBuf> + '_ {
+    dirs.iter().flat_map(move |dir| {
+        let images = (0..count * steps).map(move |i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps)));
         std::iter::once(dir.join("edited_codes.npy")).chain(images)
-    });
-    match outputs.into_iter().find(|p| p.exists()) {
-        Some(existing) => {
-            Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())))
-        }
-        None => Ok(()),
-    }
+    })
 }

@@ -5,6 +5,7 @@ use interfacegan::inversion::InversionParams;
 use interfacegan::io::write_atomic;
 
 use crate::CliError;
+use crate::cli_error::refuse_existing;
 use crate::codes_input::latent_space;
 use crate::inversion_args::{InversionArgs, photo_label};
 use crate::model_args::GeneratorArgs;
@@ -37,11 +38,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let codes_path = args.output.join("codes.npy");
     let report_path = args.output.join("report.json");
     let pair_paths: Vec<PathBuf> = labels.iter().map(|l| args.output.join(format!("{l}_pair.png"))).collect();
-    if !args.force
-        && let Some(existing) = [&codes_path, &report_path].into_iter().chain(&pair_paths).find(|p| p.exists())
-    {
-        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
-    }
+    refuse_existing([&codes_path, &report_path].into_iter().chain(&pair_paths), args.force)?;
     let device = args.generator.device()?.autodiff();
     let (generator, _) = args.generator.load(&device)?;
     let info = generator.info().clone();

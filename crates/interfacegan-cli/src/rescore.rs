@@ -6,6 +6,7 @@ use interfacegan::pipeline::{Direction, RescoreOptions, rescore};
 use crate::CliError;
 use crate::attributes_arg::{as_dyn, built_in_scorers};
 use crate::boundary_args::{label, load_boundaries};
+use crate::cli_error::refuse_existing;
 use crate::codes_input::{codes_or_sample, latent_space};
 use crate::model_args::GeneratorArgs;
 use crate::progress_bars::Bars;
@@ -55,11 +56,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let scorers = built_in_scorers(&args.attributes, &device)?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;
     let (codes, _) = codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?;
-    if let Some(dir) = &args.output
-        && !args.force
-        && let Some(existing) = ["rescore.csv", "rescore.json"].iter().map(|f| dir.join(f)).find(|p| p.exists())
-    {
-        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
+    if let Some(dir) = &args.output {
+        refuse_existing(["rescore.csv", "rescore.json"].iter().map(|f| dir.join(f)), args.force)?;
     }
     let directions: Vec<Direction> = args
         .boundaries

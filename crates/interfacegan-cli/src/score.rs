@@ -7,6 +7,7 @@ use interfacegan::io::{NpyStreamWriter, read_f32, write_atomic};
 
 use crate::CliError;
 use crate::attributes_arg::built_in_scorers;
+use crate::cli_error::refuse_existing;
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -98,11 +99,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.images.is_some() {
         planned.push(list_path.clone());
     }
-    if !args.force
-        && let Some(existing) = planned.iter().find(|p| p.exists())
-    {
-        return Err(CliError::new(format!("{} already exists (pass --force to replace it)", existing.display())));
-    }
+    refuse_existing(&planned, args.force)?;
 
     // The batches of images: read from a folder (listed in image_list.txt), or synthesised from codes.
     let mut image_list = String::new();

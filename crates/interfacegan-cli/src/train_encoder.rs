@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use interfacegan::inversion::{EncoderTraining, LearningRate, train_encoder};
 
 use crate::CliError;
+use crate::cli_error::refuse_existing;
 use crate::model_args::GeneratorArgs;
 
 #[derive(clap::Args)]
@@ -40,11 +41,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let report_path = PathBuf::from(format!("{}.json", args.output.display()));
-    for path in [&args.output, &report_path] {
-        if path.exists() && !args.force {
-            return Err(CliError::new(format!("{} already exists (pass --force to replace it)", path.display())));
-        }
-    }
+    refuse_existing([&args.output, &report_path], args.force)?;
     let device = args.generator.device()?.autodiff();
     let (generator, architecture) = args.generator.load(&device)?;
     let defaults = EncoderTraining::default();
