@@ -3,17 +3,20 @@
 use crate::kernels::dot_f64;
 
 /// In-place Cholesky factorisation (lower triangle, row-major) of a symmetric positive definite
-/// `n x n` matrix; returns false if a pivot is not positive. Blocked: the trailing updates, which
-/// carry almost all the work, are matrix products. The upper triangle is left as scratch.
+/// `n x n` matrix; returns false if a pivot is not positive. Blocked so that nearly all the work is
+/// matrix products: each diagonal block is factorised and inverted directly, the panel below it is
+/// one product with that inverse, and the trailing update is one product per block column (lower
+/// triangle only). The upper triangle is left as scratch.
 pub(crate) fn cholesky(a: &mut [f64], n: usize) -> bool {
-    const BLOCK: usize = 64;
+    // Measured at n = 513: 32 beats 64 (1.5x) and 128 (3x) with matrixmultiply's kernels.
+    const BLOCK: usize = 32;
+    let mut inverse = vec![0f64; BLOCK * BLOCK];
+    let mut panel = vec![0f64; n * BLOCK];
     let mut k = 0;
     while k < n {
         let kb = BLOCK.min(n - k);
-        // Diagonal block, then the panel below it; earlier panels are already subtracted.
-        for i in k..n {
-            let top = (i + 1).min(k + kb);
-            for j in k..top {
+        for i in k..k + kb {
+            for j in k..=i {
                 let (head, tail) = a.split_at_mut(i * n);
                 let row_i = &mut tail[..n];
                 if i == j {
@@ -30,30 +33,72 @@ pub(crate) fn cholesky(a: &mut [f64], n: usize) -> bool {
             }
         }
         let rest = n - k - kb;
-        if rest > 0 {
-            let panel = (k + kb) * n + k;
-            let trailing = (k + kb) * n + k + kb;
-            let ptr = a.as_mut_ptr();
-            // SAFETY: the panel (rows k+kb.., columns k..k+kb) and the trailing block (rows and
-            // columns k+kb..) of the n x n buffer do not overlap; strides are those of `a`.
+        if rest == 0 {
+            break;
+        }
+        // inverse = L11^-1, lower triangular, row stride kb.
+        inverse.iter_mut().for_each(|v| *v = 0.0);
+        for i in 0..kb {
+            let row = (k + i) * n + k;
+            let lii = a[row + i];
+            inverse[i * kb + i] = 1.0 / lii;
+            for j in 0..i {
+                let s: f64 = (j..i).map(|m| a[row + m] * inverse[m * kb + j]).sum();
+                inverse[i * kb + j] = -s / lii;
+            }
+        }
+        // L21 = A21 L11^-T, from a copy of A21.
+        for r in 0..rest {
+            let row = (k + kb + r) * n + k;
+            panel[r * kb..(r + 1) * kb].copy_from_slice(&a[row..row + kb]);
+        }
+        let ptr = a.as_mut_ptr();
+        // SAFETY: A = panel (rest x kb, row-major), B = inverse^T (kb x kb through swapped
+        // strides), C = rows k+kb.., columns k..k+kb of `a` (stride n); no buffer overlaps another.
+        unsafe {
+            matrixmultiply::dgemm(
+                rest,
+                kb,
+                kb,
+                1.0,
+                panel.as_ptr(),
+                kb as isize,
+                1,
+                inverse.as_ptr(),
+                1,
+                kb as isize,
+                0.0,
+                ptr.add((k + kb) * n + k),
+                n as isize,
+                1,
+            );
+        }
+        // Trailing update A22 -= L21 L21^T, lower triangle only: one product per block column.
+        let mut col = k + kb;
+        while col < n {
+            let width = BLOCK.min(n - col);
+            // SAFETY: A = the panel's rows col.. (columns k..k+kb), B = the panel's rows
+            // col..col+width transposed, C = rows col.., columns col..col+width: the panel's
+            // columns lie left of `k + kb <= col`, so C overlaps neither; strides are those of `a`.
             unsafe {
                 matrixmultiply::dgemm(
-                    rest,
+                    n - col,
                     kb,
-                    rest,
+                    width,
                     -1.0,
-                    ptr.add(panel),
+                    ptr.add(col * n + k),
                     n as isize,
                     1,
-                    ptr.add(panel),
+                    ptr.add(col * n + k),
                     1,
                     n as isize,
                     1.0,
-                    ptr.add(trailing),
+                    ptr.add(col * n + col),
                     n as isize,
                     1,
                 );
             }
+            col += width;
         }
         k += kb;
     }
@@ -72,6 +117,56 @@ pub(crate) fn cholesky_solve(l: &[f64], n: usize, x: &mut [f64]) {
             s -= l[k * n + i] * x[k];
         }
         x[i] = s / l[i * n + i];
+    }
+}
+
+/// Turns the lower factor `L` (row-major) into the upper `U = L^T` (row-major): the layout of the
+/// rank-one updates and of [`upper_solve`], whose inner loops then run along rows.
+pub(crate) fn lower_to_upper(l: &[f64], n: usize, u: &mut [f64]) {
+    for r in 0..n {
+        for c in r..n {
+            u[r * n + c] = l[c * n + r];
+        }
+        for c in 0..r {
+            u[r * n + c] = 0.0;
+        }
+    }
+}
+
+/// Updates `U^T U` to `U^T U + sign v v^T` in place (`sign` = 1 or -1; `v` is consumed). Returns
+/// false when a downdate would leave the matrix not positive definite; `U` is then unusable.
+pub(crate) fn rank_one_update(u: &mut [f64], n: usize, v: &mut [f64], sign: f64) -> bool {
+    for k in 0..n {
+        let ukk = u[k * n + k];
+        let vk = v[k];
+        let r2 = ukk * ukk + sign * vk * vk;
+        if r2 <= 0.0 || !r2.is_finite() {
+            return false;
+        }
+        let r = r2.sqrt();
+        let (c, s) = (r / ukk, vk / ukk);
+        u[k * n + k] = r;
+        let row = &mut u[k * n + k + 1..(k + 1) * n];
+        for (uki, vi) in row.iter_mut().zip(&mut v[k + 1..n]) {
+            *uki = (*uki + sign * s * *vi) / c;
+            *vi = c * *vi - s * *uki;
+        }
+    }
+    true
+}
+
+/// Solves `U^T U x = rhs` in place for the upper factor `U` (row-major).
+pub(crate) fn upper_solve(u: &[f64], n: usize, x: &mut [f64]) {
+    for k in 0..n {
+        x[k] /= u[k * n + k];
+        let xk = x[k];
+        for (xi, uki) in x[k + 1..n].iter_mut().zip(&u[k * n + k + 1..(k + 1) * n]) {
+            *xi -= uki * xk;
+        }
+    }
+    for k in (0..n).rev() {
+        let s = x[k] - dot_f64(&u[k * n + k + 1..(k + 1) * n], &x[k + 1..n]);
+        x[k] = s / u[k * n + k];
     }
 }
 
@@ -111,5 +206,44 @@ mod tests {
             let ax: f64 = (0..n).map(|k| a[r * n + k] * x[k]).sum();
             assert!((ax - rhs[r]).abs() < 1e-9 * (1.0 + rhs[r].abs()));
         }
+    }
+
+    #[test]
+    fn rank_one_updates_match_refactorisation() {
+        let n = 70;
+        let b: Vec<f64> = (0..n * n).map(|i| ((i * 7919 % 211) as f64 / 211.0) - 0.5).collect();
+        let spd = |extra: &[(f64, &[f64])]| {
+            let mut a = vec![0.0; n * n];
+            for r in 0..n {
+                for c in 0..n {
+                    a[r * n + c] = (0..n).map(|k| b[r * n + k] * b[c * n + k]).sum::<f64>();
+                    for (sign, v) in extra {
+                        a[r * n + c] += sign * v[r] * v[c];
+                    }
+                }
+                a[r * n + r] += 1.0;
+            }
+            a
+        };
+        let v1: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        let v2: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+        // Factor A + v1 v1^T + v2 v2^T, downdate v1, update by nothing else: must equal A + v2 v2^T.
+        let mut l = spd(&[(1.0, &v1), (1.0, &v2)]);
+        assert!(cholesky(&mut l, n));
+        let mut u = vec![0.0; n * n];
+        lower_to_upper(&l, n, &mut u);
+        assert!(rank_one_update(&mut u, n, &mut v1.clone(), -1.0));
+        let target = spd(&[(1.0, &v2)]);
+        let rhs: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
+        let mut x = rhs.clone();
+        upper_solve(&u, n, &mut x);
+        for r in 0..n {
+            let ax: f64 = (0..n).map(|k| target[r * n + k] * x[k]).sum();
+            assert!((ax - rhs[r]).abs() < 1e-9 * rhs[r].abs(), "row {r}: {ax} vs {}", rhs[r]);
+        }
+        // Updating back, then removing more than was added, must fail rather than produce NaN.
+        assert!(rank_one_update(&mut u, n, &mut v1.clone(), 1.0));
+        let big: Vec<f64> = v1.iter().map(|v| 100.0 * v).collect();
+        assert!(!rank_one_update(&mut u, n, &mut big.clone(), -1.0));
     }
 }

@@ -19,7 +19,15 @@ macro_rules! dot_body {
                 acc[k] = $fma(ca[k], cb[k], acc[k]);
             }
         }
-        let mut total: f64 = acc.iter().map(|&x| x as f64).sum();
+        // Lane sums widened and added eight at a time: a sequential sum of the 64 lanes would
+        // cost more than the products themselves.
+        let mut wide = [0f64; 8];
+        for chunk in acc.chunks_exact(8) {
+            for k in 0..8 {
+                wide[k] += chunk[k] as f64;
+            }
+        }
+        let mut total = ((wide[0] + wide[4]) + (wide[1] + wide[5])) + ((wide[2] + wide[6]) + (wide[3] + wide[7]));
         for k in split..n {
             total += a[k] as f64 * b[k] as f64;
         }

@@ -22,6 +22,7 @@ mod dense;
 mod error;
 mod fit;
 mod kernels;
+mod newton;
 mod primal;
 mod select;
 mod svm;

@@ -3,9 +3,14 @@
 //! `f(w, b) = 1/2 |w|^2 + C sum_i h(m_i)`, `m_i = y_i (w.x_i + b)`, where `h` is the hinge with its
 //! kink rounded over `(1 - delta, 1)`: `0` above 1, `(1 - m)^2 / (2 delta)` inside, `1 - m - delta/2`
 //! below. `f` is convex and piecewise quadratic in the `d + 1 = 513` unknowns, so Newton with an
-//! exact line search converges in a few steps per `delta`; each step costs two passes over the rows
-//! and a `(d + 1)`-square factorisation, independent of how ill-conditioned the SVM dual is (the
-//! hard-margin-like case where SMO needs hundreds of thousands of pair updates).
+//! exact line search converges in a few steps per `delta`, independent of how ill-conditioned the
+//! SVM dual is (the hard-margin-like case where SMO needs hundreds of thousands of pair updates).
+//!
+//! What keeps a step cheap: the Newton system stays factorised and follows the quadratic zone by
+//! rank-one updates (`newton.rs`); after the first level only the rows near the margin take part
+//! (`SHRINK`), checked against all rows at the end of each level; a new level's first step uses
+//! the previous level's pieces, so the free rows stay free instead of turning linear at the
+//! narrower kink (one step then nearly solves the level).
 //!
 //! Its dual multipliers `alpha_i = -C h'(m_i)` lie in `[0, C]`, satisfy `sum y_i alpha_i = 0` at the
 //! optimum and give `w = sum alpha_i y_i x_i`: a feasible point of the exact SVM dual whose KKT
@@ -13,9 +18,11 @@
 //! holds and the result is an exact-SVM solution in libsvm's sense; otherwise the caller polishes
 //! it with SMO.
 
+use std::borrow::Cow;
+
 use crate::active_set::Set;
-use crate::dense::{cholesky, cholesky_solve};
-use crate::kernels::{add_scaled, dot_f64, gather_f64, gemv};
+use crate::kernels::{add_scaled, dot_f64, gemv};
+use crate::newton::NewtonSystem;
 
 /// What the continuation hands back.
 pub(crate) struct PrimalResult {
@@ -112,69 +119,6 @@ fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, 
     0.5 * (lo + hi)
 }
 
-/// `sum x x^T` and `sum x` over the rows of the quadratic zone, maintained incrementally.
-struct ZoneGram {
-    member: Vec<bool>,
-    matrix: Vec<f64>,
-    sum: Vec<f64>,
-}
-
-impl ZoneGram {
-    fn new(n: usize, dim: usize) -> Self {
-        Self { member: vec![false; n], matrix: vec![0.0; dim * dim], sum: vec![0.0; dim] }
-    }
-
-    fn add(&mut self, x: &[f32], dim: usize, rows: &[usize], sign: f64) {
-        if rows.is_empty() {
-            return;
-        }
-        let gathered = gather_f64(x, dim, rows);
-        // SAFETY: gathered is rows x dim row-major; A = gathered^T, B = gathered, C = dim x dim.
-        unsafe {
-            matrixmultiply::dgemm(
-                dim,
-                rows.len(),
-                dim,
-                sign,
-                gathered.as_ptr(),
-                1,
-                dim as isize,
-                gathered.as_ptr(),
-                dim as isize,
-                1,
-                1.0,
-                self.matrix.as_mut_ptr(),
-                dim as isize,
-                1,
-            );
-        }
-        for row in gathered.chunks_exact(dim) {
-            for (s, v) in self.sum.iter_mut().zip(row) {
-                *s += sign * v;
-            }
-        }
-    }
-
-    /// Makes the zone exactly `zone` (sorted row indices).
-    fn update(&mut self, x: &[f32], dim: usize, zone: &[usize]) {
-        let mut now = vec![false; self.member.len()];
-        for &i in zone {
-            now[i] = true;
-        }
-        let entering: Vec<usize> = zone.iter().copied().filter(|&i| !self.member[i]).collect();
-        let leaving: Vec<usize> = (0..now.len()).filter(|&i| self.member[i] && !now[i]).collect();
-        if entering.len() + leaving.len() >= zone.len() {
-            self.matrix.iter_mut().for_each(|v| *v = 0.0);
-            self.sum.iter_mut().for_each(|v| *v = 0.0);
-            self.add(x, dim, zone, 1.0);
-        } else {
-            self.add(x, dim, &entering, 1.0);
-            self.add(x, dim, &leaving, -1.0);
-        }
-        self.member = now;
-    }
-}
-
 /// A starting point on the hyperplane halfway between the class means, scaled so that about a
 /// tenth of the rows lie inside the margin: Newton then starts with a populated quadratic zone
 /// instead of discovering it a few rows per step from `w = 0`.
@@ -211,116 +155,224 @@ fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
     (u.iter().map(|a| a * scale).collect(), -scale * centre)
 }
 
+/// The gradient of the quadratic that `pieces` assign to the rows (each row's formula applied at
+/// its current margin, wherever that margin lies), and the rows of its quadratic zone.
+#[allow(clippy::too_many_arguments)]
+fn model_gradient(
+    x: &[f32],
+    dim: usize,
+    y: &[f64],
+    c: f64,
+    delta: f64,
+    w: &[f64],
+    margins: &[f64],
+    pieces: &[Piece],
+) -> (Vec<f64>, f64, Vec<usize>) {
+    let mut gw = w.to_vec();
+    let mut gb = 0.0;
+    let mut zone = Vec::new();
+    for (i, (&m, &p)) in margins.iter().zip(pieces).enumerate() {
+        let s = match p {
+            Piece::Zero => continue,
+            Piece::Quadratic => {
+                zone.push(i);
+                -(1.0 - m) / delta
+            }
+            Piece::Linear => -1.0,
+        };
+        let a = c * s * y[i];
+        gb += a;
+        add_scaled(&mut gw, a, &x[i * dim..(i + 1) * dim]);
+    }
+    (gw, gb, zone)
+}
+
+/// The Newton direction `-H^-1 g` of the model with quadratic zone `zone`; the steepest descent
+/// direction `-g` should `H` not factorise in floating point.
+fn newton_direction(
+    system: &mut NewtonSystem,
+    x: &[f32],
+    zone: &[usize],
+    scale: f64,
+    gw: &[f64],
+    gb: f64,
+) -> (Vec<f64>, f64) {
+    let mut direction: Vec<f64> = gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
+    system.solve(x, zone, scale, &mut direction);
+    let db = direction.pop().unwrap_or(0.0);
+    (direction, db)
+}
+
+/// Rows within this distance above the margin (in units of the margin, `y (w.x + b) < 1 + SHRINK`)
+/// take part in a level's Newton steps; the others cannot contribute until a step moves them
+/// onto the hinge, which the pass over all rows at the end of the level detects.
+const SHRINK: f64 = 1.0;
+
+/// The active-set step is tried once the smoothed solution's KKT gap is within this multiple of
+/// the tolerance.
+const ACTIVE_SET_GAP: f64 = 20.0;
+
+/// The rows a level's Newton steps work on, gathered contiguously (borrowed when they are all).
+struct ActiveRows<'a> {
+    /// Indices into the training set, ascending.
+    rows: Vec<usize>,
+    x: Cow<'a, [f32]>,
+    y: Cow<'a, [f64]>,
+}
+
+impl<'a> ActiveRows<'a> {
+    fn gather(x: &'a [f32], dim: usize, y: &'a [f64], rows: Vec<usize>) -> Self {
+        if rows.len() == y.len() {
+            return Self { rows, x: Cow::Borrowed(x), y: Cow::Borrowed(y) };
+        }
+        let mut gathered = Vec::with_capacity(rows.len() * dim);
+        for &i in &rows {
+            gathered.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+        }
+        let y = rows.iter().map(|&i| y[i]).collect();
+        Self { rows, x: Cow::Owned(gathered), y: Cow::Owned(y) }
+    }
+}
+
+/// `y_i (w.x_i + b)` for every row.
+fn all_margins(x: &[f32], y: &[f64], w: &[f64], b: f64, margins: &mut [f64]) {
+    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+    gemv(x, &w32, margins);
+    for (m, yi) in margins.iter_mut().zip(y) {
+        *m = yi * (*m + b);
+    }
+}
+
 /// Runs the continuation until the libsvm KKT gap of the implied multipliers is at most `eps`
 /// or `delta` reaches `min_delta`.
 pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: f64) -> PrimalResult {
     let n = y.len();
-    let p = dim + 1;
     let (mut w, mut b) = class_mean_start(x, dim, y);
-    let mut w32 = vec![0f32; dim];
-    let mut margins = vec![0f64; n];
-    let mut steps = vec![0f64; n];
-    let mut hessian = vec![0f64; p * p];
-    let mut gram = ZoneGram::new(n, dim);
+    let mut margins_all = vec![0f64; n];
+    let mut system = NewtonSystem::new(n, dim);
     let mut newton_steps = 0;
     let mut levels = 0;
+    let mut level_start_pieces: Option<Vec<Piece>> = None;
     // Measured on the benchmark regimes: start at 1 and divide by 10 (starting lower or shrinking
     // more slowly made the active-set step miss and cost 3-40x more; docs/svm.md).
     let mut delta: f64 = 1.0;
     let factor = 0.1;
     let min_delta = eps * 0.05;
+    all_margins(x, y, &w, b, &mut margins_all);
     loop {
         levels += 1;
-        // Fresh margins at each level keep the incremental updates from drifting.
-        for (a, v) in w32.iter_mut().zip(&w) {
-            *a = *v as f32;
-        }
-        gemv(x, &w32, &mut margins);
-        for i in 0..n {
-            margins[i] = y[i] * (margins[i] + b);
-        }
-        for _ in 0..100 {
-            // Gradient.
-            let mut gw = w.clone();
-            let mut gb = 0.0;
-            let mut zone = Vec::new();
-            for i in 0..n {
-                let a = c * slope(margins[i], delta) * y[i];
-                if a != 0.0 {
-                    gb += a;
-                    add_scaled(&mut gw, a, &x[i * dim..(i + 1) * dim]);
-                }
-                if piece(margins[i], delta) == Piece::Quadratic {
-                    zone.push(i);
-                }
-            }
-            let gnorm = (dot_f64(&gw, &gw) + gb * gb).sqrt();
-            let wnorm = dot_f64(&w, &w).sqrt();
-            if gnorm <= 1e-7 * (1.0 + wnorm) {
+        // The first level starts far from the optimum, where a step moves every margin a lot:
+        // it works on all rows.
+        let mut rows: Vec<usize> = (0..n).filter(|&i| levels == 1 || margins_all[i] < 1.0 + SHRINK).collect();
+        loop {
+            let active = ActiveRows::gather(x, dim, y, rows);
+            let mut margins: Vec<f64> = active.rows.iter().map(|&i| margins_all[i]).collect();
+            let mut predicted: Option<Vec<Piece>> =
+                level_start_pieces.take().map(|p| active.rows.iter().map(|&i| p[i]).collect());
+            newton_steps +=
+                newton_level(&active, x, dim, c, delta, &mut system, &mut w, &mut b, &mut margins, &mut predicted);
+            // Fresh margins of every row (which also keeps the level's incremental updates from
+            // drifting); rows left out may have been moved onto the hinge: bring them in, go on.
+            all_margins(x, y, &w, b, &mut margins_all);
+            let mut inside = vec![false; n];
+            active.rows.iter().for_each(|&i| inside[i] = true);
+            if (0..n).all(|i| inside[i] || margins_all[i] >= 1.0) {
                 break;
             }
-            // Hessian: I (w block) + (C / delta) sum_zone [x; 1][x; 1]^T, from the zone's Gram
-            // matrix, which is kept up to date by adding the rows that enter the zone and
-            // subtracting those that leave (products of float32 values are exact in float64).
-            gram.update(x, dim, &zone);
-            hessian.iter_mut().for_each(|v| *v = 0.0);
-            let scale = c / delta;
-            for r in 0..dim {
-                for (h, g) in hessian[r * p..r * p + dim].iter_mut().zip(&gram.matrix[r * dim..(r + 1) * dim]) {
-                    *h = scale * g;
-                }
-                hessian[r * p + dim] = scale * gram.sum[r];
-                hessian[dim * p + r] = scale * gram.sum[r];
-            }
-            hessian[dim * p + dim] = scale * zone.len() as f64;
-            for r in 0..dim {
-                hessian[r * p + r] += 1.0;
-            }
-            // The intercept is unregularised: a tiny ridge keeps the system solvable when no row
-            // is in the quadratic zone (the line search then finds the step length).
-            hessian[dim * p + dim] += 1e-8 * (1.0 + hessian[dim * p + dim]);
-            let mut direction: Vec<f64> = gw.iter().map(|g| -g).chain(std::iter::once(-gb)).collect();
-            // Should the factorisation fail in floating point, the steepest descent direction stays.
-            if cholesky(&mut hessian, p) {
-                cholesky_solve(&hessian, p, &mut direction);
-            }
-            let (dw, db) = direction.split_at(dim);
-            let db = db[0];
-            let dw32: Vec<f32> = dw.iter().map(|&v| v as f32).collect();
-            gemv(x, &dw32, &mut steps);
-            for i in 0..n {
-                steps[i] = y[i] * (steps[i] + db);
-            }
-            let t = line_search(dot_f64(&w, dw), dot_f64(dw, dw), &margins, &steps, c, delta);
-            newton_steps += 1;
-            if t == 0.0 {
-                break;
-            }
-            let mut changed = false;
-            for i in 0..n {
-                let before = piece(margins[i], delta);
-                margins[i] += t * steps[i];
-                changed |= piece(margins[i], delta) != before;
-            }
-            for (wk, d) in w.iter_mut().zip(dw) {
-                *wk += t * d;
-            }
-            b += t * db;
-            // A full step that kept every row on its piece reached this piece's exact minimiser.
-            if !changed && (t - 1.0).abs() < 1e-12 {
-                break;
-            }
+            rows = (0..n).filter(|&i| inside[i] || margins_all[i] < 1.0 + SHRINK).collect();
         }
-        if delta <= min_delta || implied_gap(&margins, y, c, delta) <= eps {
+        let gap = implied_gap(&margins_all, y, c, delta);
+        if delta <= min_delta || gap <= eps {
             break;
         }
-        if let Some(exact) = try_active_set(x, dim, y, c, eps, &margins, delta) {
+        // Far from the tolerance the smoothed margin is a poor guess of the free set and the
+        // solves are wasted (on the separable benchmark: three at delta = 0.1, gap 0.1).
+        let exact =
+            if gap <= ACTIVE_SET_GAP * eps { try_active_set(x, dim, y, c, eps, &margins_all, delta) } else { None };
+        if let Some(exact) = exact {
             return PrimalResult { outcome: Outcome::Exact(exact), newton_steps, levels };
         }
+        // The next level's first step takes these pieces as its model: the free rows of this
+        // level stay free instead of turning linear at the narrower kink.
+        level_start_pieces = Some(margins_all.iter().map(|&m| piece(m, delta)).collect());
         delta *= factor;
     }
-    let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
+    let alpha: Vec<f64> = margins_all.iter().map(|&m| -c * slope(m, delta)).collect();
     PrimalResult { outcome: Outcome::Smoothed(alpha), newton_steps, levels }
+}
+
+/// Newton's method with an exact line search on one smoothing level, over the active rows;
+/// returns the number of steps. `margins` (of the active rows) are kept current with `w` and `b`.
+#[allow(clippy::too_many_arguments)]
+fn newton_level(
+    active: &ActiveRows,
+    x: &[f32],
+    dim: usize,
+    c: f64,
+    delta: f64,
+    system: &mut NewtonSystem,
+    w: &mut [f64],
+    b: &mut f64,
+    margins: &mut [f64],
+    predicted: &mut Option<Vec<Piece>>,
+) -> usize {
+    let m = active.rows.len();
+    let mut steps = vec![0f64; m];
+    let mut taken = 0;
+    for _ in 0..100 {
+        let current: Vec<Piece> = margins.iter().map(|&v| piece(v, delta)).collect();
+        let (gw, gb, _) = model_gradient(&active.x, dim, &active.y, c, delta, w, margins, &current);
+        let gnorm = (dot_f64(&gw, &gw) + gb * gb).sqrt();
+        let wnorm = dot_f64(w, w).sqrt();
+        if gnorm <= 1e-7 * (1.0 + wnorm) {
+            break;
+        }
+        // The Newton step of the pieces predicted for the minimiser (the previous full step's, or
+        // the previous level's) when it makes progress, else that of the current pieces.
+        let mut model = predicted.take().unwrap_or_else(|| current.clone());
+        let (dw, db, t) = loop {
+            let (gw, gb, zone) = model_gradient(&active.x, dim, &active.y, c, delta, w, margins, &model);
+            let zone: Vec<usize> = zone.iter().map(|&k| active.rows[k]).collect();
+            let (dw, db) = newton_direction(system, x, &zone, c / delta, &gw, gb);
+            let dw32: Vec<f32> = dw.iter().map(|&v| v as f32).collect();
+            gemv(&active.x, &dw32, &mut steps);
+            for (s, yi) in steps.iter_mut().zip(active.y.iter()) {
+                *s = yi * (*s + db);
+            }
+            let t = line_search(dot_f64(w, &dw), dot_f64(&dw, &dw), margins, &steps, c, delta);
+            if t > 0.0 || model == current {
+                break (dw, db, t);
+            }
+            model = current.clone();
+        };
+        taken += 1;
+        if t == 0.0 {
+            if system.is_fresh() {
+                break;
+            }
+            system.invalidate();
+            continue;
+        }
+        let mut changed = false;
+        let mut next = Vec::with_capacity(m);
+        for (k, (v, s)) in margins.iter_mut().zip(&steps).enumerate() {
+            next.push(piece(*v + s, delta));
+            *v += t * s;
+            changed |= piece(*v, delta) != model[k];
+        }
+        for (wk, d) in w.iter_mut().zip(&dw) {
+            *wk += t * d;
+        }
+        *b += t * db;
+        // A full step that landed every row on the piece of its model reached the minimiser.
+        if !changed && (t - 1.0).abs() < 1e-12 {
+            break;
+        }
+        if t >= 0.9 {
+            *predicted = Some(next);
+        }
+    }
+    taken
 }
 
 /// libsvm's KKT gap of the multipliers `alpha_i = -C h'(m_i)` implied by the margins. With

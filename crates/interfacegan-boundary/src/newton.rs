@@ -1,0 +1,229 @@
+//! The Newton system of the smoothed primal, `H = I (w block) + (C / delta) sum_zone [x; 1][x; 1]^T`,
+//! kept factorised from one step to the next.
+//!
+//! Between Newton steps of one smoothing level the quadratic zone usually changes by a handful of
+//! rows (on the benchmark's separable case, most steps by fewer than ten), so the factor is brought
+//! up to date by rank-one updates (rows entering) and downdates (rows leaving), `O(p^2)` each,
+//! instead of a new `O(p^3)` factorisation. A new level (another `C / delta`), a large change, a
+//! long run of updates or a failed downdate factorises afresh from the zone's Gram matrix.
+
+use crate::dense::{cholesky, lower_to_upper, rank_one_update, upper_solve};
+
+/// Zone changes up to this many rows are applied as rank-one updates (each costs about a
+/// twentieth of a factorisation at p = 513).
+const MAX_RANK_ONE_PER_STEP: usize = 16;
+/// Refactorise after this many rank-one updates, so rounding cannot build up.
+const MAX_RANK_ONE_TOTAL: usize = 256;
+
+/// `sum x x^T` and `sum x` over the rows of a zone, maintained incrementally.
+struct ZoneGram {
+    member: Vec<bool>,
+    /// Lower triangle of `sum x x^T` (row-major; the upper triangle is not kept).
+    matrix: Vec<f64>,
+    sum: Vec<f64>,
+    /// Scratch for the rows being added or removed, widened to float64.
+    gathered: Vec<f64>,
+}
+
+impl ZoneGram {
+    fn new(n: usize, dim: usize) -> Self {
+        Self { member: vec![false; n], matrix: vec![0.0; dim * dim], sum: vec![0.0; dim], gathered: Vec::new() }
+    }
+
+    /// Adds `sign x x^T` for the listed rows to the lower triangle (all that the factorisation
+    /// reads), one product per block of columns: half the work of the full square.
+    fn add(&mut self, x: &[f32], dim: usize, rows: &[usize], sign: f64) {
+        if rows.is_empty() {
+            return;
+        }
+        const COLUMNS: usize = 64;
+        self.gathered.clear();
+        for &i in rows {
+            self.gathered.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
+        }
+        let g = self.gathered.as_ptr();
+        let mut col = 0;
+        while col < dim {
+            let width = COLUMNS.min(dim - col);
+            // SAFETY: `gathered` is rows x dim row-major; A = its columns col.. transposed
+            // ((dim - col) x rows), B = its columns col..col+width (rows x width), C = rows col..,
+            // columns col..col+width of the dim x dim `matrix`.
+            unsafe {
+                matrixmultiply::dgemm(
+                    dim - col,
+                    rows.len(),
+                    width,
+                    sign,
+                    g.add(col),
+                    1,
+                    dim as isize,
+                    g.add(col),
+                    dim as isize,
+                    1,
+                    1.0,
+                    self.matrix.as_mut_ptr().add(col * dim + col),
+                    dim as isize,
+                    1,
+                );
+            }
+            col += width;
+        }
+        for row in self.gathered.chunks_exact(dim) {
+            for (s, v) in self.sum.iter_mut().zip(row) {
+                *s += sign * v;
+            }
+        }
+    }
+
+    /// Makes the zone exactly `zone` (products of float32 values are exact in float64, so adding
+    /// and subtracting rows does not drift).
+    fn update(&mut self, x: &[f32], dim: usize, zone: &[usize]) {
+        let (entering, leaving) = difference(&self.member, zone);
+        if entering.len() + leaving.len() >= zone.len() {
+            self.matrix.iter_mut().for_each(|v| *v = 0.0);
+            self.sum.iter_mut().for_each(|v| *v = 0.0);
+            self.add(x, dim, zone, 1.0);
+        } else {
+            self.add(x, dim, &entering, 1.0);
+            self.add(x, dim, &leaving, -1.0);
+        }
+        set_members(&mut self.member, zone);
+    }
+}
+
+/// The rows of `zone` not in `member`, and the members not in `zone`.
+fn difference(member: &[bool], zone: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut now = vec![false; member.len()];
+    for &i in zone {
+        now[i] = true;
+    }
+    let entering = zone.iter().copied().filter(|&i| !member[i]).collect();
+    let leaving = (0..member.len()).filter(|&i| member[i] && !now[i]).collect();
+    (entering, leaving)
+}
+
+fn set_members(member: &mut [bool], zone: &[usize]) {
+    member.iter_mut().for_each(|m| *m = false);
+    for &i in zone {
+        member[i] = true;
+    }
+}
+
+/// `H` for a zone and a scale `C / delta`, held as its upper Cholesky factor.
+pub(crate) struct NewtonSystem {
+    dim: usize,
+    gram: ZoneGram,
+    /// `U` with `U^T U = H`, row-major `p x p`.
+    factor: Vec<f64>,
+    scratch: Vec<f64>,
+    /// The zone and scale `factor` belongs to; `scale` is NaN when there is no valid factor.
+    member: Vec<bool>,
+    scale: f64,
+    updates: usize,
+    /// Factorisations and rank-one updates done, for the report.
+    pub factorisations: usize,
+    pub rank_one_updates: usize,
+}
+
+impl NewtonSystem {
+    pub(crate) fn new(n: usize, dim: usize) -> Self {
+        let p = dim + 1;
+        Self {
+            dim,
+            gram: ZoneGram::new(n, dim),
+            factor: vec![0.0; p * p],
+            scratch: vec![0.0; p * p],
+            member: vec![false; n],
+            scale: f64::NAN,
+            updates: 0,
+            factorisations: 0,
+            rank_one_updates: 0,
+        }
+    }
+
+    /// Whether the factor was computed afresh for the last solve (no rank-one updates since).
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.updates == 0
+    }
+
+    /// Forgets the factor, so that the next solve factorises afresh: for when a direction from an
+    /// updated factor made no progress (rounding in downdates grows with the condition number).
+    pub(crate) fn invalidate(&mut self) {
+        self.scale = f64::NAN;
+    }
+
+    /// Solves `H d = rhs` in place for the quadratic zone `zone` (sorted rows) and `scale = C / delta`.
+    /// Returns false, leaving `rhs` as it was, if `H` cannot be factorised in floating point.
+    pub(crate) fn solve(&mut self, x: &[f32], zone: &[usize], scale: f64, rhs: &mut [f64]) -> bool {
+        if !self.bring_up_to_date(x, zone, scale) {
+            return false;
+        }
+        upper_solve(&self.factor, self.dim + 1, rhs);
+        true
+    }
+
+    fn bring_up_to_date(&mut self, x: &[f32], zone: &[usize], scale: f64) -> bool {
+        let (entering, leaving) = difference(&self.member, zone);
+        let changes = entering.len() + leaving.len();
+        if scale == self.scale
+            && changes <= MAX_RANK_ONE_PER_STEP
+            && self.updates + changes <= MAX_RANK_ONE_TOTAL
+            && self.apply_rank_one(x, scale, &entering, &leaving)
+        {
+            set_members(&mut self.member, zone);
+            return true;
+        }
+        self.factorise(x, zone, scale)
+    }
+
+    fn apply_rank_one(&mut self, x: &[f32], scale: f64, entering: &[usize], leaving: &[usize]) -> bool {
+        let (dim, p) = (self.dim, self.dim + 1);
+        let root = scale.sqrt();
+        let mut v = vec![0f64; p];
+        // Updates first: the downdates then act on the larger, better-conditioned matrix.
+        for (rows, sign) in [(entering, 1.0), (leaving, -1.0)] {
+            for &i in rows {
+                for (vk, &xk) in v.iter_mut().zip(&x[i * dim..(i + 1) * dim]) {
+                    *vk = root * xk as f64;
+                }
+                v[dim] = root;
+                self.updates += 1;
+                self.rank_one_updates += 1;
+                if !rank_one_update(&mut self.factor, p, &mut v, sign) {
+                    self.scale = f64::NAN;
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn factorise(&mut self, x: &[f32], zone: &[usize], scale: f64) -> bool {
+        let (dim, p) = (self.dim, self.dim + 1);
+        self.gram.update(x, dim, zone);
+        let h = &mut self.scratch;
+        // The lower triangle is all that the factorisation reads.
+        for r in 0..dim {
+            for (hv, g) in h[r * p..r * p + r + 1].iter_mut().zip(&self.gram.matrix[r * dim..r * dim + r + 1]) {
+                *hv = scale * g;
+            }
+            h[r * p + dim] = scale * self.gram.sum[r];
+            h[dim * p + r] = scale * self.gram.sum[r];
+            h[r * p + r] += 1.0;
+        }
+        let hbb = scale * zone.len() as f64;
+        // The intercept is unregularised: a tiny ridge keeps the system solvable when no row is
+        // in the quadratic zone (the line search then finds the step length).
+        h[dim * p + dim] = hbb + 1e-8 * (1.0 + hbb);
+        self.factorisations += 1;
+        self.updates = 0;
+        set_members(&mut self.member, zone);
+        if !cholesky(h, p) {
+            self.scale = f64::NAN;
+            return false;
+        }
+        lower_to_upper(h, p, &mut self.factor);
+        self.scale = scale;
+        true
+    }
+}
