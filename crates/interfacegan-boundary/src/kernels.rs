@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 type DotFn = fn(&[f32], &[f32]) -> f64;
+type WideDotFn = fn(&[f32], &[f64]) -> f64;
 
 /// Lanes of independent partial sums: enough to hide FMA latency on 512-bit units.
 const LANES: usize = 64;
@@ -35,8 +36,40 @@ macro_rules! dot_body {
     }};
 }
 
+/// `a . b` with float64 products and sums throughout: for margins that must be accurate to far
+/// better than float32's 1e-7 (at a small smoothing width a multiplier is `(1 - m) / delta`).
+macro_rules! wide_dot_body {
+    ($a:expr, $b:expr, $fma:expr) => {{
+        const W: usize = 32;
+        let (a, b) = ($a, $b);
+        let n = a.len().min(b.len());
+        let split = n - n % W;
+        let mut acc = [0f64; W];
+        for (ca, cb) in a[..split].chunks_exact(W).zip(b[..split].chunks_exact(W)) {
+            for k in 0..W {
+                acc[k] = $fma(ca[k] as f64, cb[k], acc[k]);
+            }
+        }
+        let mut wide = [0f64; 8];
+        for chunk in acc.chunks_exact(8) {
+            for k in 0..8 {
+                wide[k] += chunk[k];
+            }
+        }
+        let mut total = ((wide[0] + wide[4]) + (wide[1] + wide[5])) + ((wide[2] + wide[6]) + (wide[3] + wide[7]));
+        for k in split..n {
+            total += a[k] as f64 * b[k];
+        }
+        total
+    }};
+}
+
 fn dot_portable(a: &[f32], b: &[f32]) -> f64 {
     dot_body!(a, b, |x: f32, y: f32, z: f32| x * y + z)
+}
+
+fn wide_dot_portable(a: &[f32], b: &[f64]) -> f64 {
+    wide_dot_body!(a, b, |x: f64, y: f64, z: f64| x * y + z)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -53,6 +86,26 @@ mod x86 {
         dot_body!(a, b, f32::mul_add)
     }
 
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn wide_dot_avx2_impl(a: &[f32], b: &[f64]) -> f64 {
+        wide_dot_body!(a, b, f64::mul_add)
+    }
+
+    #[target_feature(enable = "avx512f,fma")]
+    unsafe fn wide_dot_avx512_impl(a: &[f32], b: &[f64]) -> f64 {
+        wide_dot_body!(a, b, f64::mul_add)
+    }
+
+    pub(super) fn wide_dot_avx2(a: &[f32], b: &[f64]) -> f64 {
+        // SAFETY: only selected after `is_x86_feature_detected!("avx2")` and `("fma")`.
+        unsafe { wide_dot_avx2_impl(a, b) }
+    }
+
+    pub(super) fn wide_dot_avx512(a: &[f32], b: &[f64]) -> f64 {
+        // SAFETY: only selected after `is_x86_feature_detected!("avx512f")` and `("fma")`.
+        unsafe { wide_dot_avx512_impl(a, b) }
+    }
+
     pub(super) fn dot_avx2(a: &[f32], b: &[f32]) -> f64 {
         // SAFETY: only selected after `is_x86_feature_detected!("avx2")` and `("fma")`.
         unsafe { dot_avx2_impl(a, b) }
@@ -64,36 +117,43 @@ mod x86 {
     }
 }
 
-fn select_dot() -> (DotFn, &'static str) {
+/// The kernels for the running CPU.
+struct Kernels {
+    dot: DotFn,
+    wide_dot: WideDotFn,
+    name: &'static str,
+}
+
+fn select_kernels() -> Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         if std::env::var_os("INTERFACEGAN_NO_SIMD").is_none() {
             if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                return (x86::dot_avx512, "avx512");
+                return Kernels { dot: x86::dot_avx512, wide_dot: x86::wide_dot_avx512, name: "avx512" };
             }
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return (x86::dot_avx2, "avx2");
+                return Kernels { dot: x86::dot_avx2, wide_dot: x86::wide_dot_avx2, name: "avx2" };
             }
         }
     }
-    (dot_portable, "portable")
+    Kernels { dot: dot_portable, wide_dot: wide_dot_portable, name: "portable" }
 }
 
-fn dispatch() -> &'static (DotFn, &'static str) {
-    static CHOICE: OnceLock<(DotFn, &'static str)> = OnceLock::new();
-    CHOICE.get_or_init(select_dot)
+fn dispatch() -> &'static Kernels {
+    static CHOICE: OnceLock<Kernels> = OnceLock::new();
+    CHOICE.get_or_init(select_kernels)
 }
 
 /// Dot product of two float32 vectors (float32 partial sums in SIMD lanes, combined in float64).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f64 {
-    (dispatch().0)(a, b)
+    (dispatch().dot)(a, b)
 }
 
 /// The instruction set the kernels use on this CPU: "avx512", "avx2" or "portable".
 /// Set `INTERFACEGAN_NO_SIMD=1` to force the portable path.
 pub fn simd_level() -> &'static str {
-    dispatch().1
+    dispatch().name
 }
 
 /// Dot product of two float64 vectors with independent partial sums (vectorisable).
@@ -134,10 +194,19 @@ pub fn gather_f64(x: &[f32], dim: usize, rows: &[usize]) -> Vec<f64> {
     out
 }
 
+/// `out[i] = rows[i] . v` in float64 throughout (about twice the cost of [`gemv`]).
+pub fn gemv_wide(rows: &[f32], v: &[f64], out: &mut [f64]) {
+    let d = v.len();
+    let f = dispatch().wide_dot;
+    for (o, row) in out.iter_mut().zip(rows.chunks_exact(d)) {
+        *o = f(row, v);
+    }
+}
+
 /// `out[i] = rows[i] . v` for a row-major `rows` of width `v.len()`.
 pub fn gemv(rows: &[f32], v: &[f32], out: &mut [f64]) {
     let d = v.len();
-    let f = dispatch().0;
+    let f = dispatch().dot;
     for (o, row) in out.iter_mut().zip(rows.chunks_exact(d)) {
         *o = f(row, v);
     }
@@ -166,5 +235,26 @@ mod tests {
             assert!((f(&a, &b) - exact).abs() < 1e-4 * exact.abs().max(1.0));
         }
         assert!(["avx512", "avx2", "portable"].contains(&simd_level()));
+    }
+
+    #[test]
+    fn wide_paths_are_exact_to_float64() {
+        let a: Vec<f32> = (0..517).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
+        // Weights that float32 cannot hold: the wide kernels must not round them.
+        let b: Vec<f64> = (0..517).map(|i| ((i * 53 % 97) as f64 - 48.0) / 13.0 + 1e-9 * i as f64).collect();
+        let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y).sum();
+        let mut paths: Vec<WideDotFn> = vec![wide_dot_portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                paths.push(x86::wide_dot_avx2);
+            }
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+                paths.push(x86::wide_dot_avx512);
+            }
+        }
+        for f in paths {
+            assert!((f(&a, &b) - exact).abs() < 1e-12 * exact.abs().max(1.0));
+        }
     }
 }

@@ -87,8 +87,11 @@ pub fn split_samples(
     order[..chosen].sort_unstable_by(descending);
     order[valid - chosen..].sort_unstable_by(descending);
     let (max, min) = (scores[order[0]], scores[order[valid - 1]]);
-    let mut remaining = order[chosen..valid - chosen].to_vec();
-    remaining.sort_unstable();
+    // In row order (so the remaining pass reads the code file sequentially), by a mask rather
+    // than a sort: linear in the rows.
+    let mut in_middle = vec![false; scores.len()];
+    order[chosen..valid - chosen].iter().for_each(|&i| in_middle[i] = true);
+    let remaining: Vec<usize> = (0..scores.len()).filter(|&i| in_middle[i]).collect();
     let mut rng = ChaCha12Rng::seed_from_u64(seed);
     let mut positive = order[..chosen].to_vec();
     let mut negative = order[valid - chosen..].to_vec();
