@@ -150,6 +150,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f64 {
     (dispatch().dot)(a, b)
 }
 
+/// `a . b` with float64 products and sums (float32 `a` widened exactly).
+#[inline]
+pub fn wide_dot(a: &[f32], b: &[f64]) -> f64 {
+    (dispatch().wide_dot)(a, b)
+}
+
 /// The instruction set the kernels use on this CPU: "avx512", "avx2" or "portable".
 /// Set `INTERFACEGAN_NO_SIMD=1` to force the portable path.
 pub fn simd_level() -> &'static str {

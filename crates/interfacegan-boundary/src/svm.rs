@@ -63,7 +63,7 @@ pub struct LinearSvm {
 impl LinearSvm {
     /// `w . x + b` for one row.
     pub fn decision(&self, x: &[f32]) -> f64 {
-        self.weights.iter().zip(x).map(|(w, &v)| w * v as f64).sum::<f64>() + self.bias
+        crate::kernels::wide_dot(x, &self.weights) + self.bias
     }
 }
 
