@@ -2,8 +2,8 @@
 """Synthetic InterFaceGAN-like data: codes z ~ N(0, I) and scores = z . u + noise * e.
 
 The two regimes of docs/benchmarks.md (500,000 codes in R^512, top/bottom 2 %):
-  separable: --noise 0.1   (validation accuracy about 0.976)
-  noisy:     --noise 0.45  (validation accuracy about 0.905)
+  separable: --noise 1.0            (validation accuracy about 0.976)
+  noisy:     --noise 1.7 --seed 1   (validation accuracy about 0.905)
 Writes CODES.npy [N, D] float32 and SCORES.npy [N, 1] float32, in chunks (bounded memory).
 """
 import argparse
