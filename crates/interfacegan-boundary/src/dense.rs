@@ -145,10 +145,12 @@ pub(crate) fn rank_one_update(u: &mut [f64], n: usize, v: &mut [f64], sign: f64)
         }
         let r = r2.sqrt();
         let (c, s) = (r / ukk, vk / ukk);
+        // Multiplying by 1/c rather than dividing lets the row loop vectorise at full rate.
+        let (inverse_c, signed_s) = (1.0 / c, sign * s);
         u[k * n + k] = r;
         let row = &mut u[k * n + k + 1..(k + 1) * n];
         for (uki, vi) in row.iter_mut().zip(&mut v[k + 1..n]) {
-            *uki = (*uki + sign * s * *vi) / c;
+            *uki = (*uki + signed_s * *vi) * inverse_c;
             *vi = c * *vi - s * *uki;
         }
     }

@@ -28,6 +28,9 @@ use crate::newton::NewtonSystem;
 pub(crate) struct PrimalResult {
     pub outcome: Outcome,
     pub newton_steps: usize,
+    /// Fresh factorisations of the Newton system, and rank-one updates of it.
+    pub factorisations: usize,
+    pub rank_one_updates: usize,
     pub levels: usize,
 }
 
@@ -314,7 +317,13 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
         let exact =
             if gap <= ACTIVE_SET_GAP * eps { try_active_set(x, dim, y, c, eps, &margins_all, delta) } else { None };
         if let Some(exact) = exact {
-            return PrimalResult { outcome: Outcome::Exact(exact), newton_steps, levels };
+            return PrimalResult {
+                outcome: Outcome::Exact(exact),
+                newton_steps,
+                factorisations: system.factorisations,
+                rank_one_updates: system.rank_one_updates,
+                levels,
+            };
         }
         // The next level's first step takes these pieces as its model: the free rows of this
         // level stay free instead of turning linear at the narrower kink.
@@ -322,7 +331,13 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
         delta *= factor;
     }
     let alpha: Vec<f64> = margins_all.iter().map(|&m| -c * slope(m, delta)).collect();
-    PrimalResult { outcome: Outcome::Smoothed(alpha), newton_steps, levels }
+    PrimalResult {
+        outcome: Outcome::Smoothed(alpha),
+        newton_steps,
+        factorisations: system.factorisations,
+        rank_one_updates: system.rank_one_updates,
+        levels,
+    }
 }
 
 /// Newton's method with an exact line search on one smoothing level, over the active rows;

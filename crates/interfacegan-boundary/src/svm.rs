@@ -72,6 +72,12 @@ impl LinearSvm {
 pub struct SvmReport {
     /// Newton steps on the smoothed primal (stage 1).
     pub newton_steps: usize,
+    /// Fresh factorisations of the Newton system (stage 1).
+    #[serde(default)]
+    pub newton_factorisations: usize,
+    /// Rank-one updates of the Newton system's factor in place of a factorisation (stage 1).
+    #[serde(default)]
+    pub newton_rank_one_updates: usize,
     /// Smoothing levels of the continuation (stage 1).
     pub smoothing_levels: usize,
     /// Linear solves of the active-set step (stage 2; 0 if it did not conclude).
@@ -389,7 +395,13 @@ pub fn train_linear_svm(
     let primal = if params.primal_newton {
         huber_continuation(x, dim, &y, c, eps)
     } else {
-        PrimalResult { outcome: Outcome::Smoothed(vec![0.0; n]), newton_steps: 0, levels: 0 }
+        PrimalResult {
+            outcome: Outcome::Smoothed(vec![0.0; n]),
+            newton_steps: 0,
+            factorisations: 0,
+            rank_one_updates: 0,
+            levels: 0,
+        }
     };
     let active_set_solves = match &primal.outcome {
         Outcome::Exact(e) => e.iterations,
@@ -494,6 +506,8 @@ pub fn train_linear_svm(
     let model = LinearSvm { weights: w, bias: -rho };
     let report = SvmReport {
         newton_steps: primal.newton_steps,
+        newton_factorisations: primal.factorisations,
+        newton_rank_one_updates: primal.rank_one_updates,
         smoothing_levels: primal.levels,
         active_set_solves,
         rounds,
