@@ -2,7 +2,7 @@
 //! kept factorised from one step to the next.
 //!
 //! Between Newton steps of one smoothing level the quadratic zone usually changes by a handful of
-//! rows (on the benchmark's separable case, most steps by fewer than ten), so the factor is brought
+//! rows (on the benchmark's separable case a few dozen early in a level, fewer than ten later), so the factor is brought
 //! up to date by rank-one updates (rows entering) and downdates (rows leaving), `O(p^2)` each,
 //! instead of a new `O(p^3)` factorisation. A new level (another `C / delta`), a large change, a
 //! long run of updates or a failed downdate factorises afresh from the zone's Gram matrix.
