@@ -1,10 +1,10 @@
 //! The Newton system of the smoothed primal, `H = I (w block) + (C / delta) sum_zone [x; 1][x; 1]^T`,
 //! kept factorised from one step to the next.
 //!
-//! Between Newton steps of one smoothing level the quadratic zone usually changes by a handful of
-//! rows (on the benchmark's separable case a few dozen early in a level, fewer than ten later), so the factor is brought
-//! up to date by rank-one updates (rows entering) and downdates (rows leaving), `O(p^2)` each,
-//! instead of a new `O(p^3)` factorisation. A new level (another `C / delta`), a large change, a
+//! Between Newton steps of one smoothing level the quadratic zone changes by few rows (on the
+//! benchmark's separable case a few dozen early in a level, fewer than ten later), so the factor is
+//! brought up to date by rank-one updates (rows entering) and downdates (rows leaving), `O(p^2)`
+//! each, instead of a new `O(p^3)` factorisation. A new level (another `C / delta`), a large change, a
 //! long run of updates or a failed downdate factorises afresh from the zone's Gram matrix.
 
 use crate::dense::{cholesky, lower_to_upper, rank_one_update, upper_solve};
