@@ -261,7 +261,7 @@ impl<'a> ActiveRows<'a> {
     }
 }
 
-/// `y_i (w.x_i + b)` for every row, in float64 throughout: the multipliers implied at a small
+/// `y_i (w.x_i + b)` for every row of `x`, in float64 throughout: the multipliers implied at a small
 /// `delta`, `(1 - m) / delta`, magnify a float32 rounding of the margins past the tolerance.
 fn all_margins(x: &[f32], y: &[f64], w: &[f64], b: f64, margins: &mut [f64]) {
     gemv_wide(x, w, margins);
@@ -370,10 +370,7 @@ fn newton_level(
             if refreshed {
                 break;
             }
-            gemv_wide(&active.x, w, margins);
-            for (v, yi) in margins.iter_mut().zip(active.y.iter()) {
-                *v = yi * (*v + *b);
-            }
+            all_margins(&active.x, &active.y, w, *b, margins);
             refreshed = true;
             continue;
         }
