@@ -124,19 +124,29 @@ struct Kernels {
     name: &'static str,
 }
 
-fn select_kernels() -> Kernels {
+/// Every kernel set this CPU can run, narrowest first (the portable one is always there).
+fn available_kernels() -> Vec<Kernels> {
+    #[allow(unused_mut)]
+    let mut all = vec![Kernels { dot: dot_portable, wide_dot: wide_dot_portable, name: "portable" }];
     #[cfg(target_arch = "x86_64")]
     {
-        if std::env::var_os("INTERFACEGAN_NO_SIMD").is_none() {
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                return Kernels { dot: x86::dot_avx512, wide_dot: x86::wide_dot_avx512, name: "avx512" };
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Kernels { dot: x86::dot_avx2, wide_dot: x86::wide_dot_avx2, name: "avx2" };
-            }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            all.push(Kernels { dot: x86::dot_avx2, wide_dot: x86::wide_dot_avx2, name: "avx2" });
+        }
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+            all.push(Kernels { dot: x86::dot_avx512, wide_dot: x86::wide_dot_avx512, name: "avx512" });
         }
     }
-    Kernels { dot: dot_portable, wide_dot: wide_dot_portable, name: "portable" }
+    all
+}
+
+/// The widest set, or the portable one under `INTERFACEGAN_NO_SIMD`.
+fn select_kernels() -> Kernels {
+    let mut all = available_kernels();
+    if std::env::var_os("INTERFACEGAN_NO_SIMD").is_some() {
+        all.truncate(1);
+    }
+    all.pop().expect("the portable kernels are always available")
 }
 
 fn dispatch() -> &'static Kernels {
@@ -227,18 +237,8 @@ mod tests {
         let a: Vec<f32> = (0..517).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
         let b: Vec<f32> = (0..517).map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0).collect();
         let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
-        let mut paths: Vec<DotFn> = vec![dot_portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                paths.push(x86::dot_avx2);
-            }
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                paths.push(x86::dot_avx512);
-            }
-        }
-        for f in paths {
-            assert!((f(&a, &b) - exact).abs() < 1e-4 * exact.abs().max(1.0));
+        for k in available_kernels() {
+            assert!(((k.dot)(&a, &b) - exact).abs() < 1e-4 * exact.abs().max(1.0), "{}", k.name);
         }
         assert!(["avx512", "avx2", "portable"].contains(&simd_level()));
     }
@@ -249,18 +249,8 @@ mod tests {
         // Weights that float32 cannot hold: the wide kernels must not round them.
         let b: Vec<f64> = (0..517).map(|i| ((i * 53 % 97) as f64 - 48.0) / 13.0 + 1e-9 * i as f64).collect();
         let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y).sum();
-        let mut paths: Vec<WideDotFn> = vec![wide_dot_portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                paths.push(x86::wide_dot_avx2);
-            }
-            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-                paths.push(x86::wide_dot_avx512);
-            }
-        }
-        for f in paths {
-            assert!((f(&a, &b) - exact).abs() < 1e-12 * exact.abs().max(1.0));
+        for k in available_kernels() {
+            assert!(((k.wide_dot)(&a, &b) - exact).abs() < 1e-12 * exact.abs().max(1.0), "{}", k.name);
         }
     }
 }
