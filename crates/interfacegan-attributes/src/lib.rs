@@ -18,6 +18,6 @@ mod preprocess;
 mod scorer;
 
 pub use error::ScorerError;
-pub use onnx::OnnxModel;
+pub use onnx::{Engine, OnnxModel};
 pub use preprocess::{center_crop_square, resize_bilinear, to_luma};
 pub use scorer::{Attribute, BuiltInScorer, InputSpec, Scorer};

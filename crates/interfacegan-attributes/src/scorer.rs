@@ -1,10 +1,10 @@
 //! The `Scorer` trait and the three built-in attribute scorers.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use image::RgbImage;
 
 use crate::error::ScorerError;
-use crate::onnx::OnnxModel;
+use crate::onnx::{Engine, OnnxModel};
 use crate::preprocess::{center_crop_square, resize_bilinear, to_luma};
 
 /// The input a scorer's network takes.
@@ -90,7 +90,7 @@ const DLIB_MEAN: [f32; 3] = [122.781998, 117.000999, 104.297997];
 /// Images per forward pass, to bound memory on long lists.
 const CHUNK: usize = 64;
 
-/// A built-in scorer: an embedded ONNX network run by our interpreter on burn.
+/// A built-in scorer: an embedded ONNX network run by our interpreter (on burn, or on the CPU engine).
 pub struct BuiltInScorer {
     attribute: Attribute,
     model: OnnxModel,
@@ -101,6 +101,16 @@ impl BuiltInScorer {
     pub fn new(attribute: Attribute, device: &Device) -> Result<Self, ScorerError> {
         let model = OnnxModel::from_bytes(attribute.model_bytes(), attribute.file_name(), device)?;
         Ok(Self { attribute, model })
+    }
+
+    /// The same scorer on another engine (see [`Engine`]; the CPU engine is the default on the CPU).
+    pub fn with_engine(self, engine: Engine) -> Result<Self, ScorerError> {
+        Ok(Self { model: self.model.with_engine(engine)?, ..self })
+    }
+
+    /// The engine that runs the network.
+    pub fn engine(&self) -> Engine {
+        self.model.engine()
     }
 
     /// The network's input for a batch, `[N, C, S, S]` row-major, exactly as the reference builds it.
@@ -146,13 +156,7 @@ impl BuiltInScorer {
                 s = spec.size
             )));
         }
-        let tensor = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), self.model.device());
-        let probs = self.model.run(tensor)?;
-        probs
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .map_err(|e| ScorerError::InvalidInput(format!("cannot read scores back from the device: {e:?}")))
+        Ok(self.model.infer(input, shape)?.0)
     }
 
     /// Scores from class probabilities `[N, K]`.

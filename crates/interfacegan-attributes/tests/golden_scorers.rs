@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
-use interfacegan_attributes::{Attribute, BuiltInScorer, OnnxModel, Scorer, ScorerError, resize_bilinear, to_luma};
+use interfacegan_attributes::{
+    Attribute, BuiltInScorer, Engine, OnnxModel, Scorer, ScorerError, resize_bilinear, to_luma,
+};
 
 fn golden(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden").join(rel)
@@ -46,8 +48,11 @@ fn network_inputs_outputs_and_scores_match() {
         (Attribute::Age, "age_input.npy", "age_probs.npy", "expected_age.npy", 1e-3),
         (Attribute::Smile, "emotion_input.npy", "emotion_probs.npy", "p_happy.npy", 1e-5),
     ];
-    for (attribute, input_file, probs_file, score_file, score_tolerance) in cases {
-        let scorer = BuiltInScorer::new(attribute, &cpu()).unwrap();
+    for ((attribute, input_file, probs_file, score_file, score_tolerance), engine) in
+        cases.into_iter().flat_map(|case| [(case, Engine::Cpu), (case, Engine::Burn)])
+    {
+        let scorer = BuiltInScorer::new(attribute, &cpu()).unwrap().with_engine(engine).unwrap();
+        let attribute = (attribute, engine);
         let (input, shape) = scorer.network_input(&faces).unwrap();
         let want_input = npy(&format!("scorers/{input_file}"));
         let diff = max_abs_diff(&input, &want_input);
@@ -104,4 +109,41 @@ fn affine_maps_are_folded_into_the_convolutions() {
         let model = OnnxModel::from_bytes(attribute.model_bytes(), attribute.name(), &cpu()).unwrap();
         assert_eq!(model.node_count(), folded, "{attribute:?}: {in_file} nodes in the file");
     }
+}
+
+#[test]
+fn the_cpu_engine_is_the_default_and_agrees_with_burn() {
+    // An odd batch of inputs unlike faces (uniform in the inputs' range), beside the golden faces.
+    let mut state = 7u32;
+    let mut uniform = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+    };
+    for attribute in Attribute::ALL {
+        let cpu_engine = BuiltInScorer::new(attribute, &cpu()).unwrap();
+        assert_eq!(cpu_engine.engine(), Engine::Cpu, "{attribute:?}");
+        let burn = BuiltInScorer::new(attribute, &cpu()).unwrap().with_engine(Engine::Burn).unwrap();
+        assert_eq!(burn.engine(), Engine::Burn);
+        let spec = cpu_engine.input();
+        let shape = [5, if spec.gray { 1 } else { 3 }, spec.size as usize, spec.size as usize];
+        let input: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| uniform()).collect();
+        let (a, b) = (cpu_engine.probabilities(&input, shape).unwrap(), burn.probabilities(&input, shape).unwrap());
+        assert!(max_abs_diff(&a, &b) <= 1e-5, "{attribute:?}: {}", max_abs_diff(&a, &b));
+    }
+}
+
+#[test]
+fn the_cpu_engine_takes_any_batch_size() {
+    let faces = faces();
+    let scorer = BuiltInScorer::new(Attribute::Smile, &cpu()).unwrap();
+    let (input, shape) = scorer.network_input(&faces).unwrap();
+    let all = scorer.probabilities(&input, shape).unwrap();
+    let per_image = input.len() / faces.len();
+    for n in [1, 3, 16] {
+        let part = scorer.probabilities(&input[..n * per_image], [n, shape[1], shape[2], shape[3]]).unwrap();
+        assert!(max_abs_diff(&part, &all[..part.len()]) <= 1e-6, "batch of {n}");
+    }
+    let err =
+        OnnxModel::from_bytes(Attribute::Smile.model_bytes(), "smile", &cpu()).unwrap().infer(&input, [1, 1, 2, 2]);
+    assert!(err.unwrap_err().to_string().contains("[1, 1, 2, 2]"));
 }

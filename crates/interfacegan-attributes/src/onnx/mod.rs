@@ -1,6 +1,8 @@
-//! Running ONNX image classifiers on burn.
+//! Running ONNX image classifiers on burn, or on the CPU engine for CPU devices.
 
 mod graph;
+mod host;
+mod host_kernels;
 mod proto;
 
-pub use graph::OnnxModel;
+pub use graph::{Engine, OnnxModel};

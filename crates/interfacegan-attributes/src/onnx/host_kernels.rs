@@ -1,0 +1,587 @@
+//! The CPU engine's kernels on channel-last (NHWC) feature maps.
+//!
+//! In NHWC the channels of one position are contiguous, so a convolution is one matrix product
+//! (positions x taps·channels by taps·channels x output channels) over patches gathered a tile at a
+//! time (im2col), and depthwise convolutions and pools are loops over whole channel vectors that
+//! the compiler vectorises. Tiles run in parallel on rayon's pool (the one burn's CPU backend uses).
+
+use rayon::prelude::*;
+
+/// Output positions per im2col tile: a [128, K] patch block stays in the L2 cache for the
+/// convolutions of our nets (K <= 2,304) and gives rayon enough tiles at batch 64. (More positions
+/// for narrow patches were measured: no faster.)
+const TILE_ROWS: usize = 128;
+
+/// Runs `f` compiled for the widest SIMD this CPU has (AVX-512 or AVX2 with FMA on x86-64), the
+/// baseline otherwise: the loops below are plain Rust that the compiler vectorises, and a portable
+/// build may only assume SSE2. `f` and what it calls must be `#[inline(always)]` to take part.
+#[inline(always)]
+pub(super) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has the features `avx512` is compiled for.
+            return unsafe { avx512(f) };
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has the features `avx2` is compiled for.
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
+
+/// The shape of an NHWC feature map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct MapShape {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+}
+
+impl MapShape {
+    pub fn len(&self) -> usize {
+        self.n * self.h * self.w * self.c
+    }
+}
+
+/// A sliding window: kernel, stride, dilation and ONNX pads `[top, left, bottom, right]`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Window {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub pads: [usize; 4],
+    pub ceil: bool,
+}
+
+impl Window {
+    /// Output height and width for an input of `h` x `w`, as ONNX (and PyTorch) define them: in ceil
+    /// mode a last window that would start in the end padding is dropped.
+    pub fn output(&self, h: usize, w: usize) -> Option<[usize; 2]> {
+        let size = |input: usize, axis: usize| -> Option<usize> {
+            let padded = input + self.pads[axis] + self.pads[axis + 2];
+            let extent = self.dilation[axis] * (self.kernel[axis] - 1) + 1;
+            let span = padded.checked_sub(extent)?;
+            let stride = self.stride[axis];
+            let mut out = if self.ceil { span.div_ceil(stride) + 1 } else { span / stride + 1 };
+            if self.ceil && (out - 1) * stride >= input + self.pads[axis] {
+                out -= 1;
+            }
+            Some(out)
+        };
+        Some([size(h, 0)?, size(w, 1)?])
+    }
+
+    /// The input row (or column) of tap `k` for output index `o` on `axis`, if inside the input.
+    #[inline(always)]
+    fn source(&self, o: usize, k: usize, axis: usize, input: usize) -> Option<usize> {
+        let i = (o * self.stride[axis] + k * self.dilation[axis]).checked_sub(self.pads[axis])?;
+        (i < input).then_some(i)
+    }
+}
+
+/// A convolution's prepared weights.
+pub(super) enum ConvWeights {
+    /// Every output channel sees every input channel: `[kh·kw·c_in, c_out]`, the GEMM's right side.
+    Dense(Vec<f32>),
+    /// One filter per channel (groups = c_in = c_out): `[kh·kw, c]`.
+    Depthwise(Vec<f32>),
+}
+
+/// A convolution with its bias and an optional ReLU applied as the tile is written.
+pub(super) struct Conv {
+    pub window: Window,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub weights: ConvWeights,
+    pub bias: Vec<f32>,
+    pub relu: bool,
+}
+
+impl Conv {
+    pub fn output_shape(&self, x: MapShape) -> Option<MapShape> {
+        let [h, w] = self.window.output(x.h, x.w)?;
+        Some(MapShape { n: x.n, h, w, c: self.c_out })
+    }
+
+    pub fn run(&self, x: &[f32], shape: MapShape, out_shape: MapShape) -> Vec<f32> {
+        let mut out = vec![0f32; out_shape.len()];
+        match &self.weights {
+            ConvWeights::Dense(w) => self.dense(x, shape, out_shape, w, &mut out),
+            ConvWeights::Depthwise(w) => self.depthwise(x, shape, out_shape, w, &mut out),
+        }
+        out
+    }
+
+    fn is_pointwise(&self) -> bool {
+        let win = &self.window;
+        win.kernel == [1, 1] && win.stride == [1, 1] && win.pads == [0; 4]
+    }
+
+    /// Tiled im2col + GEMM; a 1x1 stride-1 convolution multiplies the input rows in place.
+    fn dense(&self, x: &[f32], shape: MapShape, out_shape: MapShape, w: &[f32], out: &mut [f32]) {
+        let [kh, kw] = self.window.kernel;
+        let k = kh * kw * self.c_in;
+        let pointwise = self.is_pointwise();
+        out.par_chunks_mut(TILE_ROWS * self.c_out).enumerate().for_each_init(
+            || if pointwise { Vec::new() } else { vec![0f32; TILE_ROWS * k] },
+            |patches, (tile, dst)| {
+                let first = tile * TILE_ROWS;
+                let rows = dst.len() / self.c_out;
+                let lhs = if pointwise {
+                    &x[first * k..(first + rows) * k]
+                } else {
+                    self.gather(x, shape, out_shape, first, rows, &mut patches[..rows * k]);
+                    &patches[..rows * k]
+                };
+                wide_product(lhs, k, w, dst);
+                with_simd(|| dst.chunks_exact_mut(self.c_out).for_each(|row| add_bias(row, &self.bias, self.relu)));
+            },
+        );
+    }
+
+    /// The patches of output positions `first..first + rows` (batch-major), one row of
+    /// `kh·kw·c_in` values each, zeros where a tap falls in the padding.
+    fn gather(&self, x: &[f32], shape: MapShape, out_shape: MapShape, first: usize, rows: usize, patches: &mut [f32]) {
+        let win = &self.window;
+        let [kh, kw] = win.kernel;
+        let c = self.c_in;
+        let k = kh * kw * c;
+        let contiguous_row = win.dilation[1] == 1;
+        for (r, patch) in patches.chunks_exact_mut(k).enumerate().take(rows) {
+            let position = first + r;
+            let (n, rest) = (position / (out_shape.h * out_shape.w), position % (out_shape.h * out_shape.w));
+            let (oy, ox) = (rest / out_shape.w, rest % out_shape.w);
+            let image = n * shape.h * shape.w;
+            for ky in 0..kh {
+                let taps = &mut patch[ky * kw * c..(ky + 1) * kw * c];
+                let Some(iy) = win.source(oy, ky, 0, shape.h) else {
+                    taps.fill(0.0);
+                    continue;
+                };
+                let row = (image + iy * shape.w) * c;
+                // A kernel row wholly inside the input is one copy.
+                let x0 = (ox * win.stride[1]).checked_sub(win.pads[1]);
+                if let Some(x0) = x0.filter(|&x0| contiguous_row && x0 + kw <= shape.w) {
+                    taps.copy_from_slice(&x[row + x0 * c..row + (x0 + kw) * c]);
+                    continue;
+                }
+                for (kx, tap) in taps.chunks_exact_mut(c).enumerate() {
+                    match win.source(ox, kx, 1, shape.w) {
+                        Some(ix) => tap.copy_from_slice(&x[row + ix * c..row + (ix + 1) * c]),
+                        None => tap.fill(0.0),
+                    }
+                }
+            }
+        }
+    }
+
+    /// One output row (all its positions and channels) per task. With a unit stride along the
+    /// row, each tap is one multiply-add over a contiguous span of the row, the tap's weights
+    /// repeated along it.
+    fn depthwise(&self, x: &[f32], shape: MapShape, out_shape: MapShape, w: &[f32], out: &mut [f32]) {
+        let win = &self.window;
+        let [kh, kw] = win.kernel;
+        let c = self.c_out;
+        let row_len = out_shape.w * c;
+        let along_row = |values: &[f32]| -> Vec<f32> { values.iter().copied().cycle().take(row_len).collect() };
+        let bias_row = along_row(&self.bias);
+        let unit_stride = win.stride[1] == 1;
+        let tap_rows: Vec<Vec<f32>> = if unit_stride { w.chunks_exact(c).map(along_row).collect() } else { Vec::new() };
+        out.par_chunks_mut(row_len).enumerate().for_each(|(row_index, dst)| {
+            with_simd(|| {
+                let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
+                dst.copy_from_slice(&bias_row);
+                for ky in 0..kh {
+                    let Some(iy) = win.source(oy, ky, 0, shape.h) else { continue };
+                    let row = (n * shape.h + iy) * shape.w * c;
+                    for kx in 0..kw {
+                        let tap = ky * kw + kx;
+                        if unit_stride {
+                            // Output columns whose input column ox + offset - pad lies inside the row.
+                            let offset = kx * win.dilation[1];
+                            let first = win.pads[1].saturating_sub(offset);
+                            let end = (shape.w + win.pads[1]).saturating_sub(offset).min(out_shape.w);
+                            if first >= end {
+                                continue;
+                            }
+                            let span = first * c..end * c;
+                            let source = row + (first + offset - win.pads[1]) * c;
+                            let input = &x[source..source + span.len()];
+                            let weights = &tap_rows[tap][span.clone()];
+                            for ((a, &v), &q) in dst[span].iter_mut().zip(input).zip(weights) {
+                                *a += v * q;
+                            }
+                        } else {
+                            let weights = &w[tap * c..(tap + 1) * c];
+                            for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
+                                let Some(ix) = win.source(ox, kx, 1, shape.w) else { continue };
+                                let at = row + ix * c;
+                                for ((a, &v), &q) in acc.iter_mut().zip(&x[at..at + c]).zip(weights) {
+                                    *a += v * q;
+                                }
+                            }
+                        }
+                    }
+                }
+                if self.relu {
+                    relu(dst);
+                }
+            })
+        });
+    }
+}
+
+/// `dst [rows, n] = lhs [rows, k] · w [k, n]` with the `gemm` crate, on this thread.
+fn wide_product(lhs: &[f32], k: usize, w: &[f32], dst: &mut [f32]) {
+    let n = w.len() / k;
+    let rows = dst.len() / n;
+    assert!(lhs.len() == rows * k && dst.len() == rows * n, "product shapes");
+    // SAFETY: `lhs` is [rows, k], `w` is [k, n] and `dst` is [rows, n], all row-major and contiguous
+    // (checked above), as the strides passed say; `dst` does not overlap the others.
+    unsafe {
+        gemm::gemm(
+            rows,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            k as isize,
+            w.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[inline(always)]
+fn add_bias(row: &mut [f32], bias: &[f32], relu: bool) {
+    for (v, b) in row.iter_mut().zip(bias) {
+        *v += b;
+        if relu {
+            *v = v.max(0.0);
+        }
+    }
+}
+
+#[inline(always)]
+pub(super) fn relu(values: &mut [f32]) {
+    for v in values {
+        *v = v.max(0.0);
+    }
+}
+
+/// Values a thread takes at a time in [`for_each_block`].
+const BLOCK_VALUES: usize = 1 << 15;
+
+/// Runs `f(offset, block)` over `data` in blocks of whole rows of `width` values, in parallel and
+/// with [`with_simd`]; `offset` is the block's first index in `data`.
+pub(super) fn for_each_block(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let block = BLOCK_VALUES.div_ceil(width.max(1)) * width.max(1);
+    data.par_chunks_mut(block).enumerate().for_each(|(i, values)| with_simd(|| f(i * block, values)));
+}
+
+/// How a pool reduces its window.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Pool {
+    Max,
+    /// The mean; with `include_pad` the padding counts in the divisor (ONNX `count_include_pad`).
+    Average {
+        include_pad: bool,
+    },
+}
+
+/// A pool over `window` of an NHWC map: one output row per task, whole channel vectors at a time.
+pub(super) fn pool(kind: Pool, window: &Window, x: &[f32], shape: MapShape, out_shape: MapShape) -> Vec<f32> {
+    let c = shape.c;
+    let [kh, kw] = window.kernel;
+    let mut out = vec![0f32; out_shape.len()];
+    out.par_chunks_mut(out_shape.w * c).enumerate().for_each(|(row_index, dst)| {
+        with_simd(|| {
+            let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
+            for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
+                acc.fill(match kind {
+                    Pool::Max => f32::NEG_INFINITY,
+                    Pool::Average { .. } => 0.0,
+                });
+                let mut inside = 0usize;
+                for ky in 0..kh {
+                    let Some(iy) = window.source(oy, ky, 0, shape.h) else { continue };
+                    for kx in 0..kw {
+                        let Some(ix) = window.source(ox, kx, 1, shape.w) else { continue };
+                        let at = ((n * shape.h + iy) * shape.w + ix) * c;
+                        let v = &x[at..at + c];
+                        match kind {
+                            Pool::Max => acc.iter_mut().zip(v).for_each(|(a, &v)| *a = a.max(v)),
+                            Pool::Average { .. } => acc.iter_mut().zip(v).for_each(|(a, &v)| *a += v),
+                        }
+                        inside += 1;
+                    }
+                }
+                if let Pool::Average { include_pad } = kind {
+                    let count = if include_pad { padded_count(window, oy, ox, shape) } else { inside };
+                    let scale = 1.0 / count.max(1) as f32;
+                    acc.iter_mut().for_each(|a| *a *= scale);
+                }
+            }
+        })
+    });
+    out
+}
+
+/// Taps of the window at `(oy, ox)` inside the padded input (ceil mode can reach beyond it).
+fn padded_count(window: &Window, oy: usize, ox: usize, shape: MapShape) -> usize {
+    let along = |o: usize, axis: usize, input: usize| {
+        let end = input + window.pads[axis] + window.pads[axis + 2];
+        (0..window.kernel[axis]).filter(|&k| o * window.stride[axis] + k * window.dilation[axis] < end).count()
+    };
+    along(oy, 0, shape.h) * along(ox, 1, shape.w)
+}
+
+/// `x [rows, k] · b [k, m]` into a new `[rows, m]`.
+pub(super) fn matmul(x: &[f32], rows: usize, k: usize, b: &[f32], m: usize) -> Vec<f32> {
+    let mut out = vec![0f32; rows * m];
+    wide_product(x, k, b, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// A convolution straight from its definition, on NHWC maps and ONNX `[c_out, c_in/groups, kh, kw]` weights.
+    fn naive_conv(
+        x: &[f32],
+        s: MapShape,
+        w: &[f32],
+        c_out: usize,
+        groups: usize,
+        win: &Window,
+        bias: &[f32],
+    ) -> Vec<f32> {
+        let [oh, ow] = win.output(s.h, s.w).unwrap();
+        let per_group = s.c / groups;
+        let outs_per_group = c_out / groups;
+        let [kh, kw] = win.kernel;
+        let mut out = vec![0f32; s.n * oh * ow * c_out];
+        for n in 0..s.n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for o in 0..c_out {
+                        let g = o / outs_per_group;
+                        let mut acc = bias[o] as f64;
+                        for i in 0..per_group {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy =
+                                        (oy * win.stride[0] + ky * win.dilation[0]) as isize - win.pads[0] as isize;
+                                    let ix =
+                                        (ox * win.stride[1] + kx * win.dilation[1]) as isize - win.pads[1] as isize;
+                                    if iy < 0 || ix < 0 || iy >= s.h as isize || ix >= s.w as isize {
+                                        continue;
+                                    }
+                                    let xv = x[((n * s.h + iy as usize) * s.w + ix as usize) * s.c + g * per_group + i];
+                                    let wv = w[((o * per_group + i) * kh + ky) * kw + kx];
+                                    acc += xv as f64 * wv as f64;
+                                }
+                            }
+                        }
+                        out[((n * oh + oy) * ow + ox) * c_out + o] = acc as f32;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    }
+
+    fn run_conv(
+        x: &[f32],
+        s: MapShape,
+        w: &[f32],
+        c_out: usize,
+        depthwise: bool,
+        window: Window,
+        bias: &[f32],
+    ) -> Vec<f32> {
+        let [kh, kw] = window.kernel;
+        let weights = if depthwise {
+            let mut d = vec![0f32; w.len()];
+            for o in 0..c_out {
+                for t in 0..kh * kw {
+                    d[t * c_out + o] = w[o * kh * kw + t];
+                }
+            }
+            ConvWeights::Depthwise(d)
+        } else {
+            let mut d = vec![0f32; w.len()];
+            for o in 0..c_out {
+                for i in 0..s.c {
+                    for t in 0..kh * kw {
+                        d[(t * s.c + i) * c_out + o] = w[(o * s.c + i) * kh * kw + t];
+                    }
+                }
+            }
+            ConvWeights::Dense(d)
+        };
+        let conv = Conv { window, c_in: s.c, c_out, weights, bias: bias.to_vec(), relu: false };
+        let out_shape = conv.output_shape(s).unwrap();
+        conv.run(x, s, out_shape)
+    }
+
+    #[test]
+    fn convolutions_match_their_definition() {
+        // Tiles of 128 positions: 3 x 9 x 11 = 297 positions cross tile borders inside images.
+        let s = MapShape { n: 3, h: 17, w: 21, c: 5 };
+        let x = values(s.len(), 1);
+        let cases = [
+            // kernel, stride, dilation, pads [t, l, b, r]
+            ([3, 3], [1, 1], [1, 1], [1, 1, 1, 1]),
+            ([3, 2], [2, 2], [1, 2], [1, 0, 2, 1]),
+            ([7, 7], [2, 2], [1, 1], [0, 0, 0, 0]),
+            ([1, 1], [1, 1], [1, 1], [0, 0, 0, 0]),
+            ([1, 1], [2, 2], [1, 1], [0, 0, 0, 0]),
+        ];
+        for (kernel, stride, dilation, pads) in cases {
+            let window = Window { kernel, stride, dilation, pads, ceil: false };
+            for (c_out, depthwise) in [(6, false), (5, true)] {
+                let per_group = if depthwise { 1 } else { s.c };
+                let w = values(c_out * per_group * kernel[0] * kernel[1], 2);
+                let bias = values(c_out, 3);
+                let got = run_conv(&x, s, &w, c_out, depthwise, window, &bias);
+                let want = naive_conv(&x, s, &w, c_out, if depthwise { s.c } else { 1 }, &window, &bias);
+                let diff = max_abs_diff(&got, &want);
+                assert!(diff < 1e-4, "{kernel:?} {stride:?} {dilation:?} {pads:?} depthwise {depthwise}: {diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn fused_relu_clamps_the_convolution() {
+        let s = MapShape { n: 2, h: 5, w: 4, c: 3 };
+        let x = values(s.len(), 4);
+        let w = values(4 * 3 * 9, 5);
+        let window = Window { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pads: [1; 4], ceil: false };
+        let plain = run_conv(&x, s, &w, 4, false, window, &[0.0; 4]);
+        let mut dense = vec![0f32; w.len()];
+        for o in 0..4 {
+            for i in 0..3 {
+                for t in 0..9 {
+                    dense[(t * 3 + i) * 4 + o] = w[(o * 3 + i) * 9 + t];
+                }
+            }
+        }
+        let conv =
+            Conv { window, c_in: 3, c_out: 4, weights: ConvWeights::Dense(dense), bias: vec![0.0; 4], relu: true };
+        let fused = conv.run(&x, s, conv.output_shape(s).unwrap());
+        assert!(plain.iter().any(|&v| v < 0.0));
+        let want: Vec<f32> = plain.iter().map(|v| v.max(0.0)).collect();
+        assert_eq!(fused, want);
+    }
+
+    fn naive_pool(kind: Pool, win: &Window, x: &[f32], s: MapShape) -> Vec<f32> {
+        let [oh, ow] = win.output(s.h, s.w).unwrap();
+        let mut out = Vec::new();
+        for n in 0..s.n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for c in 0..s.c {
+                        let (mut max, mut sum, mut inside, mut padded) = (f32::NEG_INFINITY, 0.0, 0, 0);
+                        for ky in 0..win.kernel[0] {
+                            for kx in 0..win.kernel[1] {
+                                let iy = (oy * win.stride[0] + ky) as isize - win.pads[0] as isize;
+                                let ix = (ox * win.stride[1] + kx) as isize - win.pads[1] as isize;
+                                if iy < s.h as isize + win.pads[2] as isize && ix < s.w as isize + win.pads[3] as isize
+                                {
+                                    padded += 1;
+                                }
+                                if iy < 0 || ix < 0 || iy >= s.h as isize || ix >= s.w as isize {
+                                    continue;
+                                }
+                                let v = x[((n * s.h + iy as usize) * s.w + ix as usize) * s.c + c];
+                                max = max.max(v);
+                                sum += v;
+                                inside += 1;
+                            }
+                        }
+                        out.push(match kind {
+                            Pool::Max => max,
+                            Pool::Average { include_pad: true } => sum / padded as f32,
+                            Pool::Average { include_pad: false } => sum / inside as f32,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pools_match_their_definition() {
+        let s = MapShape { n: 2, h: 9, w: 8, c: 3 };
+        let x = values(s.len(), 6);
+        for (kernel, stride, pads, ceil) in [
+            ([3, 3], [2, 2], [0, 0, 1, 1], false),
+            ([3, 3], [2, 2], [1, 1, 1, 1], false),
+            ([2, 2], [2, 2], [0, 0, 0, 0], false),
+            ([3, 2], [2, 3], [1, 0, 1, 1], true),
+        ] {
+            let window = Window { kernel, stride, dilation: [1, 1], pads, ceil };
+            let [h, w] = window.output(s.h, s.w).unwrap();
+            let out_shape = MapShape { h, w, ..s };
+            for kind in [Pool::Max, Pool::Average { include_pad: true }, Pool::Average { include_pad: false }] {
+                let got = pool(kind, &window, &x, s, out_shape);
+                let want = naive_pool(kind, &window, &x, s);
+                assert!(max_abs_diff(&got, &want) < 1e-6, "{kind:?} {kernel:?} {stride:?} {pads:?} ceil {ceil}");
+            }
+        }
+    }
+
+    #[test]
+    fn output_sizes_follow_onnx() {
+        let window = |kernel, stride, pads, ceil| Window { kernel, stride, dilation: [1, 1], pads, ceil };
+        // floor((9 + 1 - 3) / 2) + 1 = 4; ceil: 5 (the last window starts inside the input).
+        assert_eq!(window([3, 3], [2, 2], [0, 0, 1, 1], false).output(9, 9), Some([4, 4]));
+        assert_eq!(window([3, 3], [2, 2], [0, 0, 1, 1], true).output(9, 9), Some([5, 5]));
+        // 8 + 1 - 2 = 7, ceil(7 / 2) + 1 = 5, but that window would start at 8, in the end padding: 4.
+        assert_eq!(window([2, 2], [2, 2], [0, 0, 1, 1], true).output(8, 8), Some([4, 4]));
+        assert_eq!(window([5, 5], [1, 1], [0; 4], false).output(4, 4), None);
+    }
+}
