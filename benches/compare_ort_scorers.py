@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Times the built-in scorers of interfacegan-rs (`interfacegan score --images`, the whole process,
-per-scorer rates as it reports them) against onnxruntime running the same ONNX files on the same
+per-scorer rates as it reports them, on our CPU engine and on burn's operators) against onnxruntime running the same ONNX files on the same
 images, in one run.
 
     python3 benches/compare_ort_scorers.py [--binary target/release/interfacegan] [--images 512] [--threads 2]
@@ -18,6 +18,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENGINES = ["cpu", "burn"]
 MODELS = {"gender": "gender-v1.onnx", "age": "age-v1.onnx", "smile": "emotion_mini_xception.onnx"}
 
 
@@ -61,18 +62,22 @@ def main():
         gen, out = os.path.join(work, "gen"), os.path.join(work, "scores")
         subprocess.run([a.binary, "generate", "-n", str(a.images), "--batch", "64", "-o", gen], check=True,
                        capture_output=True, env=env)
-        proc = subprocess.run([a.binary, "score", "--images", gen, "-o", out, "--batch", "64"], capture_output=True,
-                              text=True, env=env)
-        if proc.returncode != 0:
-            sys.exit(proc.stderr)
-        ours = {m.group(1): float(m.group(2)) for m in re.finditer(r"(gender|age|smile) ([0-9.]+)/s", proc.stdout)}
+        ours = {}
+        for engine in ENGINES:
+            proc = subprocess.run([a.binary, "score", "--images", gen, "-o", out, "--batch", "64", "--force",
+                                   "--scorer-engine", engine], capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                sys.exit(proc.stderr)
+            ours[engine] = {m.group(1): float(m.group(2))
+                            for m in re.finditer(r"(gender|age|smile) ([0-9.]+)/s", proc.stdout)}
         files = sorted(os.path.join(gen, f) for f in os.listdir(gen) if f.endswith(".png"))
         theirs = ort_rates(files, a.threads)
     print(f"# {a.images} DCGAN faces, batch 64, {a.threads} threads, {time.strftime('%Y-%m-%d')}")
-    print("scorer | interfacegan (img/s) | onnxruntime (img/s) | ratio")
+    print("scorer | ours, CPU engine (img/s) | ours, burn (img/s) | onnxruntime (img/s) | CPU engine / onnxruntime")
     for name in MODELS:
         t = theirs.get(name) if theirs else None
-        print(f"{name} | {ours[name]:.1f} | " + (f"{t:.1f} | {ours[name] / t:.2f}x" if t else "not installed | -"))
+        cpu, burn = ours["cpu"][name], ours["burn"][name]
+        print(f"{name} | {cpu:.1f} | {burn:.1f} | " + (f"{t:.1f} | {cpu / t:.2f}x" if t else "not installed | -"))
 
 
 if __name__ == "__main__":

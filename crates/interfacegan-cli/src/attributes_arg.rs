@@ -1,12 +1,12 @@
 //! The built-in scorers named by `-a gender,age,smile`.
 
-use interfacegan::attributes::{Attribute, BuiltInScorer, Scorer};
+use interfacegan::attributes::{Attribute, BuiltInScorer, Engine, Scorer};
 use interfacegan::generator::Device;
 
 use crate::CliError;
 
-/// Loads the scorers of `names`, refusing an empty or repeated list.
-pub fn built_in_scorers(names: &[String], device: &Device) -> Result<Vec<BuiltInScorer>, CliError> {
+/// Loads the scorers of `names` on `engine`, refusing an empty or repeated list.
+pub fn built_in_scorers(names: &[String], device: &Device, engine: Engine) -> Result<Vec<BuiltInScorer>, CliError> {
     let attributes = names.iter().map(|a| Attribute::parse(a)).collect::<Result<Vec<_>, _>>()?;
     if attributes.is_empty() {
         return Err(CliError::new("no attributes given"));
@@ -14,7 +14,8 @@ pub fn built_in_scorers(names: &[String], device: &Device) -> Result<Vec<BuiltIn
     if let Some(a) = attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].contains(a).then_some(a)) {
         return Err(CliError::new(format!("attribute `{}` is given twice", a.name())));
     }
-    Ok(attributes.iter().map(|&a| BuiltInScorer::new(a, device)).collect::<Result<Vec<_>, _>>()?)
+    let load = |a: Attribute| BuiltInScorer::new(a, device).and_then(|s| s.with_engine(engine));
+    Ok(attributes.into_iter().map(load).collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The scorers as trait objects, for the pipeline.

@@ -7,6 +7,8 @@ use interfacegan::generator::{
     load_generator,
 };
 
+use interfacegan::attributes::Engine;
+
 use crate::CliError;
 
 #[derive(clap::Args)]
@@ -32,12 +34,24 @@ pub struct GeneratorArgs {
     /// cpu, or wgpu in builds with the `wgpu` feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// What runs the scorers' networks on the CPU device: `cpu`, our engine (im2col + GEMM, the
+    /// default), or `burn`, burn's own operators (as on a GPU).
+    #[arg(long, value_name = "ENGINE", default_value = "cpu", value_parser = ["cpu", "burn"])]
+    pub scorer_engine: String,
 }
 
 impl GeneratorArgs {
     /// The burn device named by --device.
     pub fn device(&self) -> Result<Device, CliError> {
         Ok(device_by_name(&self.device)?)
+    }
+
+    /// The engine named by --scorer-engine; on devices other than the CPU the scorers always run on burn.
+    pub fn scorer_engine(&self, device: &Device) -> Engine {
+        match self.scorer_engine.as_str() {
+            "cpu" if *device == interfacegan::generator::cpu_device() => Engine::Cpu,
+            _ => Engine::Burn,
+        }
     }
 
     /// Whether these options name the embedded DCGAN (not a weight file).

@@ -114,29 +114,7 @@ impl HostPlan {
                     let [c_out, per_group, kh, kw] = weight.dims();
                     let w = values(weight)?;
                     let c_in = per_group * groups;
-                    let weights = if *groups == 1 {
-                        // [c_out, c_in, kh, kw] -> [kh, kw, c_in, c_out]
-                        let mut dense = vec![0f32; w.len()];
-                        for o in 0..c_out {
-                            for i in 0..c_in {
-                                for t in 0..kh * kw {
-                                    dense[(t * c_in + i) * c_out + o] = w[(o * c_in + i) * kh * kw + t];
-                                }
-                            }
-                        }
-                        ConvWeights::Dense(dense)
-                    } else if per_group == 1 && *groups == c_out {
-                        // [c, 1, kh, kw] -> [kh, kw, c]
-                        let mut depthwise = vec![0f32; w.len()];
-                        for o in 0..c_out {
-                            for t in 0..kh * kw {
-                                depthwise[t * c_out + o] = w[o * kh * kw + t];
-                            }
-                        }
-                        ConvWeights::Depthwise(depthwise)
-                    } else {
-                        return None;
-                    };
+                    let weights = ConvWeights::from_onnx(&w, [c_out, c_in, kh, kw], *groups)?;
                     let bias = match bias {
                         Some(b) => values(b)?,
                         None => vec![0.0; c_out],

@@ -101,6 +101,36 @@ pub(super) enum ConvWeights {
     Depthwise(Vec<f32>),
 }
 
+impl ConvWeights {
+    /// From ONNX weights `[c_out, c_in / groups, kh, kw]` (`shape` gives `c_in`); `None` for grouped
+    /// convolutions other than depthwise.
+    pub fn from_onnx(w: &[f32], shape: [usize; 4], groups: usize) -> Option<Self> {
+        let [c_out, c_in, kh, kw] = shape;
+        let taps = kh * kw;
+        if groups == 1 {
+            let mut dense = vec![0f32; w.len()];
+            for o in 0..c_out {
+                for i in 0..c_in {
+                    for t in 0..taps {
+                        dense[(t * c_in + i) * c_out + o] = w[(o * c_in + i) * taps + t];
+                    }
+                }
+            }
+            Some(Self::Dense(dense))
+        } else if groups == c_in && groups == c_out {
+            let mut depthwise = vec![0f32; w.len()];
+            for o in 0..c_out {
+                for t in 0..taps {
+                    depthwise[t * c_out + o] = w[o * taps + t];
+                }
+            }
+            Some(Self::Depthwise(depthwise))
+        } else {
+            None
+        }
+    }
+}
+
 /// A convolution with its bias and an optional ReLU applied as the tile is written.
 pub(super) struct Conv {
     pub window: Window,
@@ -442,25 +472,8 @@ mod tests {
         bias: &[f32],
     ) -> Vec<f32> {
         let [kh, kw] = window.kernel;
-        let weights = if depthwise {
-            let mut d = vec![0f32; w.len()];
-            for o in 0..c_out {
-                for t in 0..kh * kw {
-                    d[t * c_out + o] = w[o * kh * kw + t];
-                }
-            }
-            ConvWeights::Depthwise(d)
-        } else {
-            let mut d = vec![0f32; w.len()];
-            for o in 0..c_out {
-                for i in 0..s.c {
-                    for t in 0..kh * kw {
-                        d[(t * s.c + i) * c_out + o] = w[(o * s.c + i) * kh * kw + t];
-                    }
-                }
-            }
-            ConvWeights::Dense(d)
-        };
+        let groups = if depthwise { s.c } else { 1 };
+        let weights = ConvWeights::from_onnx(w, [c_out, s.c, kh, kw], groups).unwrap();
         let conv = Conv { window, c_in: s.c, c_out, weights, bias: bias.to_vec(), relu: false };
         let out_shape = conv.output_shape(s).unwrap();
         conv.run(x, s, out_shape)
@@ -500,16 +513,8 @@ mod tests {
         let w = values(4 * 3 * 9, 5);
         let window = Window { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pads: [1; 4], ceil: false };
         let plain = run_conv(&x, s, &w, 4, false, window, &[0.0; 4]);
-        let mut dense = vec![0f32; w.len()];
-        for o in 0..4 {
-            for i in 0..3 {
-                for t in 0..9 {
-                    dense[(t * 3 + i) * 4 + o] = w[(o * 3 + i) * 9 + t];
-                }
-            }
-        }
-        let conv =
-            Conv { window, c_in: 3, c_out: 4, weights: ConvWeights::Dense(dense), bias: vec![0.0; 4], relu: true };
+        let weights = ConvWeights::from_onnx(&w, [4, 3, 3, 3], 1).unwrap();
+        let conv = Conv { window, c_in: 3, c_out: 4, weights, bias: vec![0.0; 4], relu: true };
         let fused = conv.run(&x, s, conv.output_shape(s).unwrap());
         assert!(plain.iter().any(|&v| v < 0.0));
         let want: Vec<f32> = plain.iter().map(|v| v.max(0.0)).collect();
