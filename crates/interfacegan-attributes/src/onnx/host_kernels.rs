@@ -7,10 +7,17 @@
 
 use rayon::prelude::*;
 
-/// Output positions per im2col tile: a [128, K] patch block stays in the L2 cache for the
-/// convolutions of our nets (K <= 2,304) and gives rayon enough tiles at batch 64. (More positions
-/// for narrow patches were measured: no faster.)
+/// Most output positions per im2col tile: a [128, K] patch block stays in the L2 cache for the
+/// convolutions of our nets (K <= 2,304). (More positions for narrow patches were measured: no faster.)
 const TILE_ROWS: usize = 128;
+/// Fewest positions per tile, for small late layers: below this the GEMM's blocks are mostly empty.
+const MIN_TILE_ROWS: usize = 32;
+
+/// Positions per tile for `positions` in all: as many as fit the cache, but small enough that every
+/// thread gets about four tiles (a batch of 64 has only 576 positions at the age net's 3x3 maps).
+fn tile_rows(positions: usize) -> usize {
+    positions.div_ceil(4 * rayon::current_num_threads()).clamp(MIN_TILE_ROWS, TILE_ROWS)
+}
 
 /// Runs `f` compiled for the widest SIMD this CPU has (AVX-512 or AVX2 with FMA on x86-64), the
 /// baseline otherwise: the loops below are plain Rust that the compiler vectorises, and a portable
@@ -166,10 +173,11 @@ impl Conv {
         let [kh, kw] = self.window.kernel;
         let k = kh * kw * self.c_in;
         let pointwise = self.is_pointwise();
-        out.par_chunks_mut(TILE_ROWS * self.c_out).enumerate().for_each_init(
-            || if pointwise { Vec::new() } else { vec![0f32; TILE_ROWS * k] },
+        let rows_per_tile = tile_rows(out.len() / self.c_out);
+        out.par_chunks_mut(rows_per_tile * self.c_out).enumerate().for_each_init(
+            || if pointwise { Vec::new() } else { vec![0f32; rows_per_tile * k] },
             |patches, (tile, dst)| {
-                let first = tile * TILE_ROWS;
+                let first = tile * rows_per_tile;
                 let rows = dst.len() / self.c_out;
                 let lhs = if pointwise {
                     &x[first * k..(first + rows) * k]
@@ -481,7 +489,7 @@ mod tests {
 
     #[test]
     fn convolutions_match_their_definition() {
-        // Tiles of 128 positions: 3 x 9 x 11 = 297 positions cross tile borders inside images.
+        // 3 x 9 x 11 = 297 positions in tiles of at least 32: tile borders fall inside images.
         let s = MapShape { n: 3, h: 17, w: 21, c: 5 };
         let x = values(s.len(), 1);
         let cases = [
