@@ -112,6 +112,9 @@ impl HostPlan {
             let step = match &node.op {
                 Op::Conv { weight, bias, stride, pads, groups, dilation } => {
                     let [c_out, per_group, kh, kw] = weight.dims();
+                    if c_out * per_group * kh * kw == 0 {
+                        return None;
+                    }
                     let w = values(weight)?;
                     let c_in = per_group * groups;
                     let weights = ConvWeights::from_onnx(&w, [c_out, c_in, kh, kw], *groups)?;
