@@ -5,8 +5,9 @@
 //!
 //! The plan is built from the same folded nodes as the burn graph, so both engines run one graph.
 //! Every operator of the interpreter is supported except grouped convolutions other than
-//! depthwise, padding of the batch axis, and constants that are neither scalars, per-channel
-//! vectors of a feature map nor single rows of features; a model that uses them runs on burn.
+//! depthwise and padding of the batch axis (a model that uses them runs on burn), and constants
+//! that are neither scalars, per-channel vectors of a feature map nor single rows of features:
+//! those are an error naming the node when they are met (`Engine::Burn` runs them).
 
 use std::collections::HashMap;
 use std::rc::Rc;
