@@ -5,8 +5,12 @@ use interfacegan::generator::Device;
 
 use crate::CliError;
 
-/// Loads the scorers of `names` on `engine`, refusing an empty or repeated list.
-pub fn built_in_scorers(names: &[String], device: &Device, engine: Engine) -> Result<Vec<BuiltInScorer>, CliError> {
+/// Loads the scorers of `names`, on `engine` where one is forced, refusing an empty or repeated list.
+pub fn built_in_scorers(
+    names: &[String],
+    device: &Device,
+    engine: Option<Engine>,
+) -> Result<Vec<BuiltInScorer>, CliError> {
     let attributes = names.iter().map(|a| Attribute::parse(a)).collect::<Result<Vec<_>, _>>()?;
     if attributes.is_empty() {
         return Err(CliError::new("no attributes given"));
@@ -14,7 +18,10 @@ pub fn built_in_scorers(names: &[String], device: &Device, engine: Engine) -> Re
     if let Some(a) = attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].contains(a).then_some(a)) {
         return Err(CliError::new(format!("attribute `{}` is given twice", a.name())));
     }
-    let load = |a: Attribute| BuiltInScorer::new(a, device).and_then(|s| s.with_engine(engine));
+    let load = |a: Attribute| match engine {
+        Some(engine) => BuiltInScorer::new(a, device).and_then(|s| s.with_engine(engine)),
+        None => BuiltInScorer::new(a, device),
+    };
     Ok(attributes.into_iter().map(load).collect::<Result<Vec<_>, _>>()?)
 }
 

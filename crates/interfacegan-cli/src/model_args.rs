@@ -2,12 +2,11 @@
 
 use std::path::PathBuf;
 
+use interfacegan::attributes::Engine;
 use interfacegan::generator::{
     Architecture, Device, Generator, LoadOptions, Truncation, Weights, default_generator, device_by_name,
     load_generator,
 };
-
-use interfacegan::attributes::Engine;
 
 use crate::CliError;
 
@@ -34,8 +33,8 @@ pub struct GeneratorArgs {
     /// cpu, or wgpu in builds with the `wgpu` feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// What runs the scorers' networks on the CPU device: `cpu`, our engine (im2col + GEMM, the
-    /// default), or `burn`, burn's own operators (as on a GPU).
+    /// What runs the scorers' networks: `cpu`, our engine (im2col + GEMM) where the device is the CPU
+    /// and the network fits it, else burn (the default), or `burn`, burn's own operators everywhere.
     #[arg(long, value_name = "ENGINE", default_value = "cpu", value_parser = ["cpu", "burn"])]
     pub scorer_engine: String,
 }
@@ -46,12 +45,10 @@ impl GeneratorArgs {
         Ok(device_by_name(&self.device)?)
     }
 
-    /// The engine named by --scorer-engine; on devices other than the CPU the scorers always run on burn.
-    pub fn scorer_engine(&self, device: &Device) -> Engine {
-        match self.scorer_engine.as_str() {
-            "cpu" if *device == interfacegan::generator::cpu_device() => Engine::Cpu,
-            _ => Engine::Burn,
-        }
+    /// The engine that --scorer-engine forces, if any: `burn` forces burn's operators; `cpu` leaves the
+    /// scorers' own choice (our engine on the CPU device, burn on a GPU).
+    pub fn scorer_engine(&self) -> Option<Engine> {
+        (self.scorer_engine == "burn").then_some(Engine::Burn)
     }
 
     /// Whether these options name the embedded DCGAN (not a weight file).

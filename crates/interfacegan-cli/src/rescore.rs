@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let info = generator.info().clone();
     let space = latent_space(&info, &args.space)?;
     let boundaries = load_boundaries(&args.boundaries, &info)?;
-    let scorers = built_in_scorers(&args.attributes, &device, args.generator.scorer_engine(&device))?;
+    let scorers = built_in_scorers(&args.attributes, &device, args.generator.scorer_engine())?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;
     let (codes, _) = codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?;
     if let Some(dir) = &args.output {

@@ -42,7 +42,7 @@ impl SamplingArgs {
     pub fn load(&self, samples: usize) -> Result<SamplingRun, CliError> {
         let device = self.generator.device()?;
         let (generator, architecture) = self.generator.load(&device)?;
-        let scorers = built_in_scorers(&self.attributes, &device, self.generator.scorer_engine(&device))?;
+        let scorers = built_in_scorers(&self.attributes, &device, self.generator.scorer_engine())?;
         let options = SampleOptions {
             samples,
             seed: self.seed,

@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         return Err(CliError::new("--batch must be at least 1"));
     }
     let device = args.generator.device()?;
-    let scorers = built_in_scorers(&args.attributes, &device, args.generator.scorer_engine(&device))?;
+    let scorers = built_in_scorers(&args.attributes, &device, args.generator.scorer_engine())?;
 
     if args.images.is_none() && args.codes.is_none() {
         if args.files.is_empty() {
