@@ -128,28 +128,9 @@ impl Boundary {
         boundary.attribute = options.attribute.clone();
         boundary.latent_space = options.latent_space.clone();
 
-        let accuracy = |rows: &[f32], positives: usize| -> Option<f64> {
-            if rows.is_empty() {
-                return None;
-            }
-            let correct = rows
-                .chunks_exact(dim)
-                .enumerate()
-                .filter(|&(k, r)| (model.decision(r) > 0.0) == (k < positives))
-                .count();
-            Some(correct as f64 / (rows.len() / dim) as f64)
-        };
-        let train_accuracy = accuracy(&train, split.train_positives);
+        let train_accuracy = side_accuracy(&model, train.chunks_exact(dim).map(Ok), split.train_positives)?;
         // Validation rows are read in place: a copy of them would cost more than the dot products.
-        let val_accuracy = if split.val.is_empty() {
-            None
-        } else {
-            let mut correct = 0;
-            for (k, &i) in split.val.iter().enumerate() {
-                correct += ((model.decision(checked_row(i)?) > 0.0) == (k < split.val_positives)) as usize;
-            }
-            Some(correct as f64 / split.val.len() as f64)
-        };
+        let val_accuracy = side_accuracy(&model, split.val.iter().map(|&i| checked_row(i)), split.val_positives)?;
         let remaining_accuracy =
             if options.skip_remaining { None } else { remaining_accuracy(&model, &row, scores, &split)? };
         let report = FitReport::new(
@@ -302,6 +283,24 @@ impl Boundary {
         write_atomic(&meta_path, text.as_bytes(), overwrite)?;
         Ok(())
     }
+}
+
+/// The share of `rows` that `model` puts on their side, the first `positives` rows belonging on the
+/// positive one; `None` for no rows.
+fn side_accuracy<'r>(
+    model: &LinearSvm,
+    rows: impl ExactSizeIterator<Item = Result<&'r [f32], BoundaryError>>,
+    positives: usize,
+) -> Result<Option<f64>, BoundaryError> {
+    let count = rows.len();
+    if count == 0 {
+        return Ok(None);
+    }
+    let mut correct = 0;
+    for (k, r) in rows.enumerate() {
+        correct += ((model.decision(r?) > 0.0) == (k < positives)) as usize;
+    }
+    Ok(Some(correct as f64 / count as f64))
 }
 
 /// Accuracy on the rows between the chosen top and bottom, labelled by the score midpoint: what
