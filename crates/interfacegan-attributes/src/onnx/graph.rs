@@ -482,7 +482,8 @@ impl OnnxModel {
 
     /// Runs [`OnnxModel::infer`] on `engine`: [`Engine::Cpu`] needs a CPU device and a graph that
     /// engine supports (every operator of this interpreter except grouped convolutions other than
-    /// depthwise, padding of the batch axis and constants that are neither scalars nor per channel).
+    /// depthwise and padding of the batch axis). An element-wise constant that is neither a scalar, per
+    /// channel nor a feature row is a run-time error of that engine, naming its node.
     pub fn with_engine(mut self, engine: Engine) -> Result<Self, ScorerError> {
         if engine == Engine::Cpu && self.host.is_none() {
             return Err(ScorerError::InvalidInput(
