@@ -69,7 +69,7 @@ pub(crate) fn solve_from_sets(
             let mut q = vec![0f64; f * f];
             // SAFETY: xf is f x dim row-major; A = xf, B = xf^T, C = f x f.
             unsafe {
-                matrixmultiply::dgemm(
+                crate::dense::gemm(
                     f,
                     dim,
                     f,

@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use interfacegan_io::{NpyArray, read_f64, write_atomic, write_npy};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, Split, split_samples, train_linear_svm};
@@ -118,19 +119,21 @@ impl Boundary {
             }
             Ok(r)
         };
-        let mut train = Vec::with_capacity(split.train.len() * dim);
-        for &i in &split.train {
-            train.extend_from_slice(checked_row(i)?);
-        }
+        // Gathered on all cores: from a memory-mapped file each row costs a page fault.
+        let mut train = vec![0f32; split.train.len() * dim];
+        train.par_chunks_mut(dim.max(1)).zip(&split.train).try_for_each(|(dst, &i)| {
+            dst.copy_from_slice(checked_row(i)?);
+            Ok::<_, BoundaryError>(())
+        })?;
         let labels: Vec<bool> = (0..split.train.len()).map(|k| k < split.train_positives).collect();
         let (model, svm) = train_linear_svm(&train, dim, &labels, &options.svm)?;
         let mut boundary = Self::from_svm(&model)?;
         boundary.attribute = options.attribute.clone();
         boundary.latent_space = options.latent_space.clone();
 
-        let train_accuracy = side_accuracy(&model, train.chunks_exact(dim).map(Ok), split.train_positives)?;
+        let train_accuracy = side_accuracy(&model, train.par_chunks_exact(dim.max(1)).map(Ok), split.train_positives)?;
         // Validation rows are read in place: a copy of them would cost more than the dot products.
-        let val_accuracy = side_accuracy(&model, split.val.iter().map(|&i| checked_row(i)), split.val_positives)?;
+        let val_accuracy = side_accuracy(&model, split.val.par_iter().map(|&i| checked_row(i)), split.val_positives)?;
         let remaining_accuracy =
             if options.skip_remaining { None } else { remaining_accuracy(&model, &row, scores, &split)? };
         let report = FitReport::new(
@@ -286,20 +289,20 @@ impl Boundary {
 }
 
 /// The share of `rows` that `model` puts on their side, the first `positives` rows belonging on the
-/// positive one; `None` for no rows.
+/// positive one, counted on all cores; `None` for no rows.
 fn side_accuracy<'r>(
     model: &LinearSvm,
-    rows: impl ExactSizeIterator<Item = Result<&'r [f32], BoundaryError>>,
+    rows: impl IndexedParallelIterator<Item = Result<&'r [f32], BoundaryError>>,
     positives: usize,
 ) -> Result<Option<f64>, BoundaryError> {
     let count = rows.len();
     if count == 0 {
         return Ok(None);
     }
-    let mut correct = 0;
-    for (k, r) in rows.enumerate() {
-        correct += ((model.decision(r?) > 0.0) == (k < positives)) as usize;
-    }
+    let correct = rows
+        .enumerate()
+        .map(|(k, r)| Ok::<_, BoundaryError>(((model.decision(r?) > 0.0) == (k < positives)) as usize))
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
     Ok(Some(correct as f64 / count as f64))
 }
 
@@ -317,28 +320,22 @@ fn remaining_accuracy<'a>(
     }
     let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
     let b = model.bias;
-    let count = |list: &[usize]| -> Result<usize, usize> {
-        let mut correct = 0;
-        for &i in list {
-            let decision = crate::kernels::dot(row(i), &w) + b;
-            if !decision.is_finite() {
-                return Err(i);
-            }
-            correct += ((decision > 0.0) == (scores[i] >= split.remaining_threshold)) as usize;
-        }
-        Ok(correct)
-    };
-    // `remaining` is in row order, so each worker reads its part of the file sequentially.
     let rows = &split.remaining;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = rows.len().div_ceil(threads);
-    let counts: Vec<Result<usize, usize>> = std::thread::scope(|s| {
-        let handles: Vec<_> = rows.chunks(chunk).map(|part| s.spawn(move || count(part))).collect();
-        handles.into_iter().map(|h| h.join().expect("remaining-accuracy worker")).collect()
-    });
-    let mut correct = 0;
-    for c in counts {
-        correct += c.map_err(|i| BoundaryError::Input(format!("code row {i} holds a non-finite value")))?;
-    }
+    // Runs of consecutive rows (`remaining` is in row order), so that each worker reads its part
+    // of the file sequentially.
+    let correct = rows
+        .par_chunks(4096)
+        .map(|part| {
+            let mut correct = 0;
+            for &i in part {
+                let decision = crate::kernels::dot(row(i), &w) + b;
+                if !decision.is_finite() {
+                    return Err(BoundaryError::Input(format!("code row {i} holds a non-finite value")));
+                }
+                correct += ((decision > 0.0) == (scores[i] >= split.remaining_threshold)) as usize;
+            }
+            Ok(correct)
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
     Ok(Some(correct as f64 / rows.len() as f64))
 }

@@ -133,7 +133,11 @@ fn available_kernels() -> Vec<Kernels> {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             all.push(Kernels { dot: x86::dot_avx2, wide_dot: x86::wide_dot_avx2, name: "avx2" });
         }
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+        {
             all.push(Kernels { dot: x86::dot_avx512, wide_dot: x86::wide_dot_avx512, name: "avx512" });
         }
     }
@@ -171,6 +175,39 @@ pub fn wide_dot(a: &[f32], b: &[f64]) -> f64 {
 pub fn simd_level() -> &'static str {
     dispatch().name
 }
+
+/// Defines `fn $name` whose body is compiled for each instruction set [`simd_level`] can name and
+/// run in the one it names: plain loops over float64 (the factor updates, the solves) then
+/// vectorise for AVX-512 or AVX2 rather than the SSE2 baseline a portable build may assume.
+macro_rules! simd_fn {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[inline(always)]
+            fn body($($arg: $ty),*) -> $ret $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    body($($arg),*)
+                }
+                match $crate::kernels::simd_level() {
+                    // SAFETY: `simd_level` names an instruction set only when the CPU has it.
+                    "avx512" => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    "avx2" => return unsafe { avx2($($arg),*) },
+                    _ => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_fn;
 
 /// Dot product of two float64 vectors with independent partial sums (vectorisable).
 #[inline]
@@ -210,22 +247,36 @@ pub fn gather_f64(x: &[f32], dim: usize, rows: &[usize]) -> Vec<f64> {
     out
 }
 
+/// Below this many multiply-adds a product runs on the calling thread: splitting it would cost
+/// more than it saves.
+const PARALLEL_WORK: usize = 1 << 20;
+
+/// `out[i] = f(rows[i])` for the rows of width `width`, on all cores when there is enough work.
+fn map_rows(rows: &[f32], width: usize, out: &mut [f64], f: impl Fn(&[f32]) -> f64 + Sync) {
+    const CHUNK: usize = 256;
+    let run = |(rows, out): (&[f32], &mut [f64])| {
+        for (o, row) in out.iter_mut().zip(rows.chunks_exact(width)) {
+            *o = f(row);
+        }
+    };
+    if rows.len() < PARALLEL_WORK || rayon::current_num_threads() == 1 {
+        run((rows, out));
+    } else {
+        use rayon::prelude::*;
+        rows.par_chunks(CHUNK * width).zip(out.par_chunks_mut(CHUNK)).for_each(run);
+    }
+}
+
 /// `out[i] = rows[i] . v` in float64 throughout (about twice the cost of [`gemv`]).
 pub fn gemv_wide(rows: &[f32], v: &[f64], out: &mut [f64]) {
-    let d = v.len();
     let f = dispatch().wide_dot;
-    for (o, row) in out.iter_mut().zip(rows.chunks_exact(d)) {
-        *o = f(row, v);
-    }
+    map_rows(rows, v.len(), out, |row| f(row, v));
 }
 
 /// `out[i] = rows[i] . v` for a row-major `rows` of width `v.len()`.
 pub fn gemv(rows: &[f32], v: &[f32], out: &mut [f64]) {
-    let d = v.len();
     let f = dispatch().dot;
-    for (o, row) in out.iter_mut().zip(rows.chunks_exact(d)) {
-        *o = f(row, v);
-    }
+    map_rows(rows, v.len(), out, |row| f(row, v));
 }
 
 #[cfg(test)]

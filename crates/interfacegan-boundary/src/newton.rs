@@ -7,7 +7,7 @@
 //! each, instead of a new `O(p^3)` factorisation. A new level (another `C / delta`), a large change, a
 //! long run of updates or a failed downdate factorises afresh from the zone's Gram matrix.
 
-use crate::dense::{cholesky, lower_to_upper, rank_one_update, upper_solve};
+use crate::dense::{cholesky, lower_to_upper, rank_updates, upper_solve};
 
 /// Zone changes up to this many rows are applied as rank-one updates (measured on the separable
 /// benchmark: 48 beats 16 and 96; a factorisation with its Gram update costs about 3.5 ms there).
@@ -49,7 +49,7 @@ impl ZoneGram {
             // ((dim - col) x rows), B = its columns col..col+width (rows x width), C = rows col..,
             // columns col..col+width of the dim x dim `matrix`.
             unsafe {
-                matrixmultiply::dgemm(
+                crate::dense::gemm(
                     dim - col,
                     rows.len(),
                     width,
@@ -116,6 +116,9 @@ pub(crate) struct NewtonSystem {
     /// `U` with `U^T U = H`, row-major `p x p`.
     factor: Vec<f64>,
     scratch: Vec<f64>,
+    /// The scaled rows `sqrt(scale) [x; 1]` of a step's rank-one updates, and their signs.
+    vectors: Vec<f64>,
+    signs: Vec<f64>,
     /// The zone and scale `factor` belongs to; `scale` is NaN when there is no valid factor.
     member: Vec<bool>,
     scale: f64,
@@ -133,6 +136,8 @@ impl NewtonSystem {
             gram: ZoneGram::new(n, dim),
             factor: vec![0.0; p * p],
             scratch: vec![0.0; p * p],
+            vectors: Vec::new(),
+            signs: Vec::new(),
             member: vec![false; n],
             scale: f64::NAN,
             updates: 0,
@@ -179,21 +184,22 @@ impl NewtonSystem {
     fn apply_rank_one(&mut self, x: &[f32], scale: f64, entering: &[usize], leaving: &[usize]) -> bool {
         let (dim, p) = (self.dim, self.dim + 1);
         let root = scale.sqrt();
-        let mut v = vec![0f64; p];
+        let count = entering.len() + leaving.len();
+        self.vectors.clear();
+        self.signs.clear();
         // Updates first: the downdates then act on the larger, better-conditioned matrix.
         for (rows, sign) in [(entering, 1.0), (leaving, -1.0)] {
             for &i in rows {
-                for (vk, &xk) in v.iter_mut().zip(&x[i * dim..(i + 1) * dim]) {
-                    *vk = root * xk as f64;
-                }
-                v[dim] = root;
-                self.updates += 1;
-                self.rank_one_updates += 1;
-                if !rank_one_update(&mut self.factor, p, &mut v, sign) {
-                    self.scale = f64::NAN;
-                    return false;
-                }
+                self.vectors.extend(x[i * dim..(i + 1) * dim].iter().map(|&xk| root * xk as f64));
+                self.vectors.push(root);
+                self.signs.push(sign);
             }
+        }
+        self.updates += count;
+        self.rank_one_updates += count;
+        if !rank_updates(&mut self.factor, p, &mut self.vectors, &self.signs) {
+            self.scale = f64::NAN;
+            return false;
         }
         true
     }

@@ -7,8 +7,9 @@
 //! SVM dual is (the hard-margin-like case where SMO needs hundreds of thousands of pair updates).
 //!
 //! What keeps a step cheap: the Newton system stays factorised and follows the quadratic zone by
-//! rank-one updates (`newton.rs`); after the first level only the rows near the margin take part
-//! (`SHRINK`), checked against all rows at the end of each level; a new level's first step uses
+//! rank-one updates (`newton.rs`); the first level works on the rows with the smallest margins at
+//! the start (`FIRST_LEVEL_SHARE`), later ones on the rows near the margin (`SHRINK`), checked
+//! against all rows at the end of each level; a new level's first step uses
 //! the previous level's pieces, so the free rows stay free instead of turning linear at the
 //! narrower kink (one step then nearly solves the level).
 //!
@@ -235,6 +236,13 @@ fn newton_direction(
 /// onto the hinge, which the pass over all rows at the end of the level detects.
 const SHRINK: f64 = 1.0;
 
+/// The first level works on this share of the rows, those with the smallest margins at the
+/// class-mean start: the support vectors are among them (on the separable benchmark all lie in the
+/// lowest third), and a row left out that a step moves onto the hinge joins at the level's pass
+/// over all rows. Measured on the separable benchmark: 0.4 halves the first level against all rows
+/// (0.3 and 0.5 are slower); the noisy one is unchanged.
+const FIRST_LEVEL_SHARE: f64 = 0.4;
+
 /// The active-set step is tried once the smoothed solution's KKT gap is within this multiple of
 /// the tolerance.
 const ACTIVE_SET_GAP: f64 = 20.0;
@@ -259,6 +267,18 @@ impl<'a> ActiveRows<'a> {
         let y = rows.iter().map(|&i| y[i]).collect();
         Self { rows, x: Cow::Owned(gathered), y: Cow::Owned(y) }
     }
+}
+
+/// The rows whose margin is at most the `share` quantile of `margins`, ascending.
+fn rows_below_quantile(margins: &[f64], share: f64) -> Vec<usize> {
+    let n = margins.len();
+    if n == 0 || share >= 1.0 {
+        return (0..n).collect();
+    }
+    let mut sorted = margins.to_vec();
+    let k = ((n as f64 * share) as usize).min(n - 1);
+    let cut = *sorted.select_nth_unstable_by(k, f64::total_cmp).1;
+    (0..n).filter(|&i| margins[i] <= cut).collect()
 }
 
 /// `y_i (w.x_i + b)` for every row of `x`, in float64 throughout: the multipliers implied at a small
@@ -288,9 +308,11 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
     all_margins(x, y, &w, b, &mut margins_all);
     loop {
         levels += 1;
-        // The first level starts far from the optimum, where a step moves every margin a lot:
-        // it works on all rows.
-        let mut rows: Vec<usize> = (0..n).filter(|&i| levels == 1 || margins_all[i] < 1.0 + SHRINK).collect();
+        let mut rows: Vec<usize> = if levels == 1 {
+            rows_below_quantile(&margins_all, FIRST_LEVEL_SHARE)
+        } else {
+            (0..n).filter(|&i| margins_all[i] < 1.0 + SHRINK).collect()
+        };
         loop {
             let active = ActiveRows::gather(x, dim, y, rows);
             let mut margins: Vec<f64> = active.rows.iter().map(|&i| margins_all[i]).collect();

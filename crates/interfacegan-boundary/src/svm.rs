@@ -185,7 +185,7 @@ impl WorkingSet {
             // SAFETY: the pointers and strides describe the three buffers above exactly:
             // A is new_m x dim row-major, B = all^T is dim x m (column stride dim), C is new_m x m.
             unsafe {
-                matrixmultiply::sgemm(
+                crate::dense::gemm(
                     new_m,
                     dim,
                     m,
