@@ -5,7 +5,8 @@ use interfacegan_io::{NpyArray, read_f64, write_atomic, write_npy};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, Split, split_samples, train_linear_svm};
+use crate::rows::{CodeRows, CodeSlice, gather, sum_over_rows};
+use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, split_samples, train_linear_svm};
 
 /// A semantic boundary: the unit normal `n` of a hyperplane `n . z + bias = 0` in a latent
 /// space, separating codes whose images have an attribute from those that do not.
@@ -77,24 +78,22 @@ impl Boundary {
         scores: &[f32],
         options: &FitOptions,
     ) -> Result<(Self, FitReport), BoundaryError> {
-        if dim == 0 || !codes.len().is_multiple_of(dim) {
-            return Err(BoundaryError::Input(format!(
-                "{} code values do not form rows of dimension {dim}",
-                codes.len()
-            )));
-        }
-        Self::fit_rows(codes.len() / dim, dim, |i| &codes[i * dim..(i + 1) * dim], scores, options)
+        Self::fit_codes(&CodeSlice::new(codes, dim)?, scores, options)
     }
 
-    /// [`Boundary::fit`] on rows served by `row(i)`, e.g. from a memory-mapped file, so that only the
-    /// selected rows are gathered in memory.
-    pub fn fit_rows<'a>(
-        rows: usize,
-        dim: usize,
-        row: impl Fn(usize) -> &'a [f32] + Sync,
+    /// [`Boundary::fit`] on codes read from `codes`, e.g. a [`MappedMatrix`] over a `.npy` file, so
+    /// that only the selected rows are gathered in memory and every pass reads batches of rows.
+    ///
+    /// [`MappedMatrix`]: interfacegan_io::MappedMatrix
+    pub fn fit_codes(
+        codes: &impl CodeRows,
         scores: &[f32],
         options: &FitOptions,
     ) -> Result<(Self, FitReport), BoundaryError> {
+        let (rows, dim) = (codes.rows(), codes.dim());
+        if dim == 0 {
+            return Err(BoundaryError::Input("the codes have dimension 0".into()));
+        }
         let start = Instant::now();
         if scores.len() != rows {
             return Err(BoundaryError::Input(format!(
@@ -109,33 +108,45 @@ impl Boundary {
             options.invalid_value,
             options.seed,
         )?;
-        let checked_row = |i: usize| -> Result<&'a [f32], BoundaryError> {
-            let r = row(i);
-            if r.len() != dim {
-                return Err(BoundaryError::Input(format!("code row {i} has {} values, expected {dim}", r.len())));
-            }
-            if let Some(k) = r.iter().position(|v| !v.is_finite()) {
-                return Err(BoundaryError::Input(format!("code row {i} holds a non-finite value at column {k}")));
-            }
-            Ok(r)
-        };
-        // Gathered on all cores: from a memory-mapped file each row costs a page fault.
-        let mut train = vec![0f32; split.train.len() * dim];
-        train.par_chunks_mut(dim.max(1)).zip(&split.train).try_for_each(|(dst, &i)| {
-            dst.copy_from_slice(checked_row(i)?);
-            Ok::<_, BoundaryError>(())
-        })?;
+        let train = gather(codes, &split.train)?;
         let labels: Vec<bool> = (0..split.train.len()).map(|k| k < split.train_positives).collect();
         let (model, svm) = train_linear_svm(&train, dim, &labels, &options.svm)?;
         let mut boundary = Self::from_svm(&model)?;
         boundary.attribute = options.attribute.clone();
         boundary.latent_space = options.latent_space.clone();
 
-        let train_accuracy = side_accuracy(&model, train.par_chunks_exact(dim.max(1)).map(Ok), split.train_positives)?;
-        // Validation rows are read in place: a copy of them would cost more than the dot products.
-        let val_accuracy = side_accuracy(&model, split.val.par_iter().map(|&i| checked_row(i)), split.val_positives)?;
-        let remaining_accuracy =
-            if options.skip_remaining { None } else { remaining_accuracy(&model, &row, scores, &split)? };
+        // Non-finite values make a non-finite decision: the passes over rows that were not
+        // gathered (and checked) refuse them by that.
+        let side = |indices: &[usize], k: usize, decision: f64| {
+            if decision.is_finite() {
+                Ok(decision > 0.0)
+            } else {
+                Err(BoundaryError::Input(format!("code row {} holds a non-finite value", indices[k])))
+            }
+        };
+        let share = |correct: usize, count: usize| (count > 0).then(|| correct as f64 / count as f64);
+        let train_correct = train
+            .par_chunks_exact(dim)
+            .enumerate()
+            .filter(|&(k, row)| (model.decision(row) > 0.0) == (k < split.train_positives))
+            .count();
+        let train_accuracy = share(train_correct, split.train.len());
+        let val_correct = sum_over_rows(codes, &split.val, |k, row| {
+            Ok((side(&split.val, k, model.decision(row))? == (k < split.val_positives)) as usize)
+        })?;
+        let val_accuracy = share(val_correct, split.val.len());
+        let remaining_accuracy = if options.skip_remaining || split.remaining.is_empty() {
+            None
+        } else {
+            // Upstream calls `SVC.predict` on these rows; here it is one dot product a row. They are
+            // labelled by the score midpoint.
+            let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
+            let correct = sum_over_rows(codes, &split.remaining, |k, row| {
+                let positive = side(&split.remaining, k, crate::kernels::dot(row, &w) + model.bias)?;
+                Ok((positive == (scores[split.remaining[k]] >= split.remaining_threshold)) as usize)
+            })?;
+            share(correct, split.remaining.len())
+        };
         let report = FitReport::new(
             &split,
             scores.len(),
@@ -286,56 +297,4 @@ impl Boundary {
         write_atomic(&meta_path, text.as_bytes(), overwrite)?;
         Ok(())
     }
-}
-
-/// The share of `rows` that `model` puts on their side, the first `positives` rows belonging on the
-/// positive one, counted on all cores; `None` for no rows.
-fn side_accuracy<'r>(
-    model: &LinearSvm,
-    rows: impl IndexedParallelIterator<Item = Result<&'r [f32], BoundaryError>>,
-    positives: usize,
-) -> Result<Option<f64>, BoundaryError> {
-    let count = rows.len();
-    if count == 0 {
-        return Ok(None);
-    }
-    let correct = rows
-        .enumerate()
-        .map(|(k, r)| Ok::<_, BoundaryError>(((model.decision(r?) > 0.0) == (k < positives)) as usize))
-        .try_reduce(|| 0, |a, b| Ok(a + b))?;
-    Ok(Some(correct as f64 / count as f64))
-}
-
-/// Accuracy on the rows between the chosen top and bottom, labelled by the score midpoint: what
-/// upstream logs as "remaining" (it runs `SVC.predict`; here it is one dot product a row, on all
-/// cores). A row with a non-finite value is an error: its decision would be meaningless.
-fn remaining_accuracy<'a>(
-    model: &LinearSvm,
-    row: &(impl Fn(usize) -> &'a [f32] + Sync),
-    scores: &[f32],
-    split: &Split,
-) -> Result<Option<f64>, BoundaryError> {
-    if split.remaining.is_empty() {
-        return Ok(None);
-    }
-    let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
-    let b = model.bias;
-    let rows = &split.remaining;
-    // Runs of consecutive rows (`remaining` is in row order), so that each worker reads its part
-    // of the file sequentially.
-    let correct = rows
-        .par_chunks(4096)
-        .map(|part| {
-            let mut correct = 0;
-            for &i in part {
-                let decision = crate::kernels::dot(row(i), &w) + b;
-                if !decision.is_finite() {
-                    return Err(BoundaryError::Input(format!("code row {i} holds a non-finite value")));
-                }
-                correct += ((decision > 0.0) == (scores[i] >= split.remaining_threshold)) as usize;
-            }
-            Ok(correct)
-        })
-        .try_reduce(|| 0, |a, b| Ok(a + b))?;
-    Ok(Some(correct as f64 / rows.len() as f64))
 }

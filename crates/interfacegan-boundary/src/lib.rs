@@ -24,6 +24,7 @@ mod fit;
 mod kernels;
 mod newton;
 mod primal;
+mod rows;
 mod select;
 mod svm;
 
@@ -31,5 +32,6 @@ pub use boundary::Boundary;
 pub use error::BoundaryError;
 pub use fit::{FitOptions, FitReport};
 pub use kernels::simd_level;
+pub use rows::{CodeRows, CodeSlice};
 pub use select::{Split, chosen_count, split_samples};
 pub use svm::{LinearSvm, SvmError, SvmParams, SvmReport, train_linear_svm};

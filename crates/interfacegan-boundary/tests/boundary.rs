@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use interfacegan_boundary::{Boundary, BoundaryError, FitOptions};
-use interfacegan_io::{NpyArray, read_header, write_npy};
+use interfacegan_boundary::{Boundary, BoundaryError, CodeSlice, FitOptions};
+use interfacegan_io::{MappedMatrix, NpyArray, read_header, write_npy};
 use rand::{RngExt, SeedableRng, rngs::ChaCha8Rng};
 use rand_distr::StandardNormal;
 
@@ -123,4 +123,33 @@ fn fit_rejects_bad_input() {
     bad[top * 4 + 2] = f32::NAN;
     let err = Boundary::fit(&bad, 4, &scores, &FitOptions::default().chosen_num_or_ratio(0.2)).unwrap_err().to_string();
     assert!(err.contains(&format!("code row {top}")), "{err}");
+}
+
+#[test]
+fn a_code_file_fits_like_the_same_codes_in_memory() {
+    let (n, dim) = (2_000, 16);
+    let codes = gaussian_codes(n, dim, 3);
+    let scores: Vec<f32> =
+        codes.chunks(dim).enumerate().map(|(i, z)| z[0] + 0.3 * ((i * 37 % 11) as f32 - 5.0) / 5.0).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("codes.npy");
+    write_npy(&path, &NpyArray::new(vec![n, dim], codes.clone()).unwrap(), false).unwrap();
+    let options = FitOptions::default().chosen_num_or_ratio(0.1).seed(5);
+    let (in_memory, a) = Boundary::fit(&codes, dim, &scores, &options).unwrap();
+    let (from_file, b) = Boundary::fit_codes(&MappedMatrix::open(&path).unwrap(), &scores, &options).unwrap();
+    assert_eq!(in_memory.normal(), from_file.normal());
+    assert_eq!(
+        (a.train_accuracy, a.val_accuracy, a.remaining_accuracy),
+        (b.train_accuracy, b.val_accuracy, b.remaining_accuracy)
+    );
+    assert!(a.remaining_accuracy.unwrap() > 0.5);
+    // A non-finite value in a row that is neither trained on nor validated: named by the remaining pass.
+    let mut bad = codes.clone();
+    let remaining_row = (0..n).find(|i| !a.train_indices.contains(i) && !a.val_indices.contains(i)).unwrap();
+    bad[remaining_row * dim + 3] = f32::INFINITY;
+    write_npy(&path, &NpyArray::new(vec![n, dim], bad).unwrap(), true).unwrap();
+    let err = Boundary::fit_codes(&MappedMatrix::open(&path).unwrap(), &scores, &options).unwrap_err().to_string();
+    assert!(err.contains(&format!("code row {remaining_row}")), "{err}");
+    let err = CodeSlice::new(&codes[..5], 4).unwrap_err().to_string();
+    assert!(err.contains("dimension 4"), "{err}");
 }

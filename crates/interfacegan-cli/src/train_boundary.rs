@@ -82,7 +82,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .tolerance(args.tolerance);
     options.attribute = args.attribute.clone();
     options.latent_space = args.space.clone();
-    let (boundary, report) = Boundary::fit_rows(codes.rows(), codes.cols(), |i| codes.row(i), &scores, &options)?;
+    let (boundary, report) = Boundary::fit_codes(&codes, &scores, &options)?;
 
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;

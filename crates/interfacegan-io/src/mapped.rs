@@ -18,7 +18,8 @@ pub struct MappedMatrix {
 }
 
 enum Storage {
-    Mapped { map: Mmap, offset: usize },
+    // The file stays open beside its map: batches of rows are read from it directly.
+    Mapped { map: Mmap, file: File, offset: usize },
     Owned(Vec<f32>),
 }
 
@@ -46,7 +47,7 @@ impl MappedMatrix {
             // SAFETY: the map is read-only; a file truncated underneath us by another process would
             // fault, which is the documented hazard of any memory map. We never write through it.
             let map = unsafe { Mmap::map(&file) }.map_err(|e| IoError::os(path, "cannot memory-map", e))?;
-            Storage::Mapped { map, offset: info.data_offset }
+            Storage::Mapped { map, file, offset: info.data_offset }
         } else {
             Storage::Owned(crate::read_f32(path)?.into_data())
         };
@@ -79,7 +80,7 @@ impl MappedMatrix {
     /// All values, row-major.
     pub fn as_slice(&self) -> &[f32] {
         match &self.storage {
-            Storage::Mapped { map, offset } => {
+            Storage::Mapped { map, offset, .. } => {
                 let bytes = &map[*offset..*offset + self.rows * self.cols * 4];
                 // SAFETY: the offset is 4-byte aligned (checked in `open`), the map is page aligned,
                 // the length is a multiple of 4 and every bit pattern is a valid f32.
@@ -87,6 +88,56 @@ impl MappedMatrix {
             }
             Storage::Owned(v) => v,
         }
+    }
+
+    /// Copies the rows `indices` into `out` (`indices.len() x cols`, row-major). From a mapped
+    /// file each run of consecutive indices is one read: far cheaper than touching scattered rows
+    /// through the map, where every row costs a page fault (and every mapped page a share of the
+    /// unmapping).
+    pub fn read_rows(&self, indices: &[usize], out: &mut [f32]) -> Result<(), IoError> {
+        let cols = self.cols;
+        if out.len() != indices.len() * cols {
+            return Err(IoError::DataLength {
+                shape: vec![indices.len(), cols],
+                expected: indices.len() * cols,
+                found: out.len(),
+            });
+        }
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.rows) {
+            return Err(IoError::Format {
+                path: self.path.clone(),
+                reason: format!("row {i} asked for, but the file holds {} rows", self.rows),
+            });
+        }
+        match &self.storage {
+            #[cfg(unix)]
+            Storage::Mapped { file, offset, .. } => {
+                use std::os::unix::fs::FileExt;
+                let mut k = 0;
+                while k < indices.len() {
+                    let first = indices[k];
+                    let mut run = 1;
+                    while k + run < indices.len() && indices[k + run] == first + run {
+                        run += 1;
+                    }
+                    let values = &mut out[k * cols..(k + run) * cols];
+                    // SAFETY: any bytes are a valid f32 and the file's values are little-endian
+                    // f32 (checked in `open`) on a little-endian machine.
+                    let bytes = unsafe {
+                        std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(values))
+                    };
+                    let position = (offset + first * cols * 4) as u64;
+                    file.read_exact_at(bytes, position).map_err(|e| IoError::os(&self.path, "cannot read rows", e))?;
+                    k += run;
+                }
+            }
+            _ => {
+                for (dst, &i) in out.chunks_exact_mut(cols.max(1)).zip(indices) {
+                    dst.copy_from_slice(self.row(i));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Row `i`.
@@ -115,6 +166,30 @@ mod tests {
         write_npy(&b, &NpyArray::new(vec![3, 2], wide).unwrap(), false).unwrap();
         let m = MappedMatrix::open(&b).unwrap();
         assert_eq!(m.as_slice(), &values[..]);
+    }
+
+    #[test]
+    fn reads_rows_in_any_order_from_both_storages() {
+        let dir = tempfile::tempdir().unwrap();
+        let values: Vec<f32> = (0..40).map(|i| i as f32).collect();
+        let a = dir.path().join("a.npy");
+        write_npy(&a, &NpyArray::new(vec![10, 4], values.clone()).unwrap(), false).unwrap();
+        let b = dir.path().join("b.npy");
+        let wide: Vec<f64> = values.iter().map(|&x| x as f64).collect();
+        write_npy(&b, &NpyArray::new(vec![10, 4], wide).unwrap(), false).unwrap();
+        // Runs of consecutive rows, a jump back and a repeat.
+        let indices = [2, 3, 4, 9, 0, 1, 1];
+        for path in [&a, &b] {
+            let m = MappedMatrix::open(path).unwrap();
+            let mut out = vec![0f32; indices.len() * 4];
+            m.read_rows(&indices, &mut out).unwrap();
+            for (row, &i) in out.chunks_exact(4).zip(&indices) {
+                assert_eq!(row, m.row(i));
+            }
+            let err = m.read_rows(&[10], &mut [0f32; 4]).unwrap_err().to_string();
+            assert!(err.contains("row 10") && err.contains("10 rows"), "{err}");
+            assert!(m.read_rows(&[1], &mut [0f32; 3]).is_err());
+        }
     }
 
     #[test]

@@ -234,7 +234,7 @@ impl<'a> Pipeline<'a> {
                 .seed(options.sample.seed)
                 .attribute(name.clone())
                 .latent_space("z");
-            let (boundary, mut fit) = Boundary::fit_rows(n, codes.cols(), |r| codes.row(r), &scores, &fit_options)?;
+            let (boundary, mut fit) = Boundary::fit_codes(&codes, &scores, &fit_options)?;
             boundary.save(dir.join(format!("{name}_boundary.npy")), true)?;
             fit.train_indices.clear();
             fit.val_indices.clear();
