@@ -21,20 +21,13 @@ struct ZoneGram {
     /// Lower triangle of `sum x x^T` (row-major; the upper triangle is not kept).
     matrix: Vec<f64>,
     sum: Vec<f64>,
-    /// Scratch for the rows being added or removed, and for their products.
-    gathered: Vec<f32>,
-    block: Vec<f32>,
+    /// Scratch for the rows being added or removed, widened to float64.
+    gathered: Vec<f64>,
 }
 
 impl ZoneGram {
     fn new(n: usize, dim: usize) -> Self {
-        Self {
-            member: vec![false; n],
-            matrix: vec![0.0; dim * dim],
-            sum: vec![0.0; dim],
-            gathered: Vec::new(),
-            block: Vec::new(),
-        }
+        Self { member: vec![false; n], matrix: vec![0.0; dim * dim], sum: vec![0.0; dim], gathered: Vec::new() }
     }
 
     /// Adds `sign x x^T` for the listed rows to the lower triangle (all that the factorisation
@@ -46,55 +39,44 @@ impl ZoneGram {
         const COLUMNS: usize = 64;
         self.gathered.clear();
         for &i in rows {
-            self.gathered.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+            self.gathered.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
         }
-        self.block.resize(dim * COLUMNS, 0.0);
         let g = self.gathered.as_ptr();
         let mut col = 0;
         while col < dim {
             let width = COLUMNS.min(dim - col);
-            let height = dim - col;
             // SAFETY: `gathered` is rows x dim row-major; A = its columns col.. transposed
-            // ((dim - col) x rows), B = its columns col..col+width (rows x width), C = `block`
-            // (height x width, row-major).
+            // ((dim - col) x rows), B = its columns col..col+width (rows x width), C = rows col..,
+            // columns col..col+width of the dim x dim `matrix`.
             unsafe {
                 crate::dense::gemm(
-                    height,
+                    dim - col,
                     rows.len(),
                     width,
-                    1.0f32,
+                    sign,
                     g.add(col),
                     1,
                     dim as isize,
                     g.add(col),
                     dim as isize,
                     1,
-                    0.0,
-                    self.block.as_mut_ptr(),
-                    width as isize,
+                    1.0,
+                    self.matrix.as_mut_ptr().add(col * dim + col),
+                    dim as isize,
                     1,
                 );
-            }
-            for (r, block_row) in self.block[..height * width].chunks_exact(width).enumerate() {
-                let start = (col + r) * dim + col;
-                for (m, &v) in self.matrix[start..start + width].iter_mut().zip(block_row) {
-                    *m += sign * v as f64;
-                }
             }
             col += width;
         }
         for row in self.gathered.chunks_exact(dim) {
-            for (s, &v) in self.sum.iter_mut().zip(row) {
-                *s += sign * v as f64;
+            for (s, v) in self.sum.iter_mut().zip(row) {
+                *s += sign * v;
             }
         }
     }
 
-    /// Makes the zone exactly `zone`. The increments are float32 products (twice the speed of
-    /// float64) summed into float64: adding and later removing a row may leave a rounding of about
-    /// 1e-7 of an entry behind, harmless in a Newton matrix (the gradient and line search are
-    /// exact, and the exact solution is the active-set step's), and the matrix is rebuilt from
-    /// scratch whenever the zone changes more than it keeps.
+    /// Makes the zone exactly `zone` (products of float32 values are exact in float64, so adding
+    /// and subtracting rows does not drift).
     fn update(&mut self, x: &[f32], dim: usize, zone: &[usize]) {
         let (entering, leaving) = difference(&self.member, zone);
         if entering.len() + leaving.len() >= zone.len() {
