@@ -141,8 +141,8 @@
 #![warn(missing_docs)]
 
 pub use interfacegan_boundary::{
-    Boundary, BoundaryError, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams, SvmReport, chosen_count,
-    simd_level, split_samples, train_linear_svm,
+    Boundary, BoundaryError, CodeRows, CodeSlice, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams,
+    SvmReport, chosen_count, simd_level, split_samples, train_linear_svm,
 };
 pub use interfacegan_subspace::{
     DistanceMode, InterpolateOptions, LayerSelection, ProjectOptions, Projection, SubspaceError, conditional_direction,
