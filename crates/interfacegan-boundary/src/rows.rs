@@ -16,10 +16,9 @@ pub trait CodeRows: Sync {
     fn dim(&self) -> usize;
     /// Copies the rows `indices` into `out` (`indices.len() x dim()`, row-major).
     fn read_rows(&self, indices: &[usize], out: &mut [f32]) -> Result<(), BoundaryError>;
-    /// The rows `first..first + count` where they already lie in memory, so that a pass need not
-    /// copy them; `None` (the default) to have them read with [`CodeRows::read_rows`].
-    fn in_memory(&self, first: usize, count: usize) -> Option<&[f32]> {
-        let _ = (first, count);
+    /// All the values (row-major) where they already lie in memory, so that a pass reads them in
+    /// place; `None` (the default) to have them read with [`CodeRows::read_rows`].
+    fn in_memory(&self) -> Option<&[f32]> {
         None
     }
 }
@@ -71,8 +70,8 @@ impl CodeRows for CodeSlice<'_> {
         Ok(())
     }
 
-    fn in_memory(&self, first: usize, count: usize) -> Option<&[f32]> {
-        self.values.get(first * self.dim..(first + count) * self.dim)
+    fn in_memory(&self) -> Option<&[f32]> {
+        Some(self.values)
     }
 }
 
@@ -117,19 +116,20 @@ pub(crate) fn sum_over_rows(
         .par_chunks(BATCH)
         .enumerate()
         .map_init(Vec::new, |buffer, (b, batch)| {
-            let first = batch[0];
-            let consecutive = batch.iter().enumerate().all(|(k, &i)| i == first + k);
-            let values = match codes.in_memory(first, batch.len()).filter(|_| consecutive) {
-                Some(values) => values,
-                None => {
-                    buffer.resize(batch.len() * dim, 0.0);
-                    codes.read_rows(batch, buffer)?;
-                    &buffer[..]
-                }
-            };
             let mut total = 0;
-            for (k, row) in values.chunks_exact(dim.max(1)).enumerate() {
-                total += count(b * BATCH + k, row)?;
+            if let Some(values) = codes.in_memory() {
+                for (k, &i) in batch.iter().enumerate() {
+                    let row = values.get(i * dim..(i + 1) * dim).ok_or_else(|| {
+                        BoundaryError::Input(format!("code row {i} lies beyond the {} values held", values.len()))
+                    })?;
+                    total += count(b * BATCH + k, row)?;
+                }
+            } else {
+                buffer.resize(batch.len() * dim, 0.0);
+                codes.read_rows(batch, buffer)?;
+                for (k, row) in buffer.chunks_exact(dim.max(1)).enumerate() {
+                    total += count(b * BATCH + k, row)?;
+                }
             }
             Ok(total)
         })
