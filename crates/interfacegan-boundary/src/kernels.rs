@@ -209,6 +209,14 @@ macro_rules! simd_fn {
 }
 pub(crate) use simd_fn;
 
+/// The first non-finite value of row-major `values` (rows of `dim`), as (row, column). Each row is
+/// tested branch-free, which vectorises; the scalar search only runs inside a bad row.
+pub fn first_non_finite(values: &[f32], dim: usize) -> Option<(usize, usize)> {
+    let row = values.chunks_exact(dim.max(1)).position(|r| !r.iter().fold(true, |all, v| all & v.is_finite()))?;
+    let column = values[row * dim..(row + 1) * dim].iter().position(|v| !v.is_finite()).unwrap_or(0);
+    Some((row, column))
+}
+
 /// Dot product of two float64 vectors with independent partial sums (vectorisable).
 #[inline]
 pub fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
@@ -282,6 +290,15 @@ pub fn gemv(rows: &[f32], v: &[f32], out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_non_finite_names_row_and_column() {
+        let mut values = vec![1.0f32; 5 * 7];
+        assert_eq!(first_non_finite(&values, 7), None);
+        values[3 * 7 + 4] = f32::INFINITY;
+        values[4 * 7 + 1] = f32::NAN;
+        assert_eq!(first_non_finite(&values, 7), Some((3, 4)));
+    }
 
     #[test]
     fn all_paths_agree_with_f64() {

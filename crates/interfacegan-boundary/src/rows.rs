@@ -4,6 +4,7 @@ use interfacegan_io::MappedMatrix;
 use rayon::prelude::*;
 
 use crate::BoundaryError;
+use crate::kernels::first_non_finite;
 
 /// The latent codes of a fit: `rows() x dim()` float32 values, read a batch of rows at a time, so
 /// that a file serves them with one read per run of consecutive rows.
@@ -137,12 +138,10 @@ pub(crate) fn sum_over_rows(
 }
 
 fn check_finite(indices: &[usize], values: &[f32], dim: usize) -> Result<(), BoundaryError> {
-    // Row by row with a branch-free test that vectorises; the search only runs on a bad row.
-    for (row, &i) in values.chunks_exact(dim.max(1)).zip(indices) {
-        if !row.iter().fold(true, |all, v| all & v.is_finite()) {
-            let k = row.iter().position(|v| !v.is_finite()).unwrap_or(0);
-            return Err(BoundaryError::Input(format!("code row {i} holds a non-finite value at column {k}")));
+    match first_non_finite(values, dim) {
+        None => Ok(()),
+        Some((row, column)) => {
+            Err(BoundaryError::Input(format!("code row {} holds a non-finite value at column {column}", indices[row])))
         }
     }
-    Ok(())
 }

@@ -379,8 +379,8 @@ pub fn train_linear_svm(
     if params.violators_per_round == 0 {
         return Err(SvmError::Parameter("violators_per_round must be at least 1".into()));
     }
-    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
-        return Err(SvmError::NonFinite { row: i / dim });
+    if let Some((row, _)) = crate::kernels::first_non_finite(x, dim) {
+        return Err(SvmError::NonFinite { row });
     }
     let positives = labels.iter().filter(|&&l| l).count();
     if positives == 0 || positives == n {
