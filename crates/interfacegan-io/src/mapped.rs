@@ -104,9 +104,10 @@ impl MappedMatrix {
             });
         }
         if let Some(&i) = indices.iter().find(|&&i| i >= self.rows) {
-            return Err(IoError::Format {
+            return Err(IoError::Shape {
                 path: self.path.clone(),
-                reason: format!("row {i} asked for, but the file holds {} rows", self.rows),
+                expected: format!("row {i} asked for, but the file holds {} rows", self.rows),
+                found: vec![self.rows, cols],
             });
         }
         match &self.storage {
