@@ -151,7 +151,8 @@ impl NewtonSystem {
         }
     }
 
-    /// Whether the factor was computed afresh for the last solve (no rank-one updates since).
+    /// Whether the factor was computed afresh for the last solve's zone (no rank-one updates since,
+    /// not kept from an earlier zone).
     pub(crate) fn is_fresh(&self) -> bool {
         self.updates == 0 && !self.kept_stale
     }
