@@ -66,8 +66,8 @@ pub fn split_samples(
         return Err(BoundaryError::Option(format!("split_ratio must lie in [0, 1], got {split_ratio}")));
     }
     // Each valid row as (score key, row): ordering the pairs orders the rows by score descending
-    // (`f32::total_cmp`), ties by row, without a look-up into `scores` per comparison (3x faster
-    // on 500,000 rows).
+    // (`f32::total_cmp`), ties by row, without a look-up into `scores` per comparison (500,000
+    // rows: 5.5 ms instead of 6.4-9.8).
     let mut order: Vec<(u32, usize)> = Vec::with_capacity(scores.len());
     let mut invalid = 0;
     for (i, &s) in scores.iter().enumerate() {
