@@ -5,8 +5,9 @@ use interfacegan_io::{NpyArray, read_f64, write_atomic, write_npy};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::first_non_finite;
 use crate::rows::{CodeRows, CodeSlice, gather, sum_over_rows};
-use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, split_samples, train_linear_svm};
+use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, SvmError, split_samples, train_linear_svm};
 
 /// A semantic boundary: the unit normal `n` of a hyperplane `n . z + bias = 0` in a latent
 /// space, separating codes whose images have an attribute from those that do not.
@@ -110,7 +111,18 @@ impl Boundary {
         )?;
         let train = gather(codes, &split.train)?;
         let labels: Vec<bool> = (0..split.train.len()).map(|k| k < split.train_positives).collect();
-        let (model, svm) = train_linear_svm(&train, dim, &labels, &options.svm)?;
+        // The solver scans its rows for non-finite values; its error names the training row, this
+        // one the code row.
+        let (model, svm) = train_linear_svm(&train, dim, &labels, &options.svm).map_err(|e| match e {
+            SvmError::NonFinite { row } => {
+                let column = first_non_finite(&train[row * dim..(row + 1) * dim], dim).map_or(0, |(_, column)| column);
+                BoundaryError::Input(format!(
+                    "code row {} holds a non-finite value at column {column}",
+                    split.train[row]
+                ))
+            }
+            e => e.into(),
+        })?;
         let mut boundary = Self::from_svm(&model)?;
         boundary.attribute = options.attribute.clone();
         boundary.latent_space = options.latent_space.clone();

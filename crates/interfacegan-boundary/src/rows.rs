@@ -4,7 +4,6 @@ use interfacegan_io::MappedMatrix;
 use rayon::prelude::*;
 
 use crate::BoundaryError;
-use crate::kernels::first_non_finite;
 
 /// The latent codes of a fit: `rows() x dim()` float32 values, read a batch of rows at a time, so
 /// that a file serves them with one read per run of consecutive rows.
@@ -93,15 +92,13 @@ impl CodeRows for MappedMatrix {
 /// Rows a pass handles at a time: 1 MB of codes in R^512, small enough to stay in cache.
 const BATCH: usize = 512;
 
-/// Copies the rows `indices` of `codes` into a new row-major buffer, on all cores, refusing a row
-/// with a non-finite value.
+/// Copies the rows `indices` of `codes` into a new row-major buffer, on all cores.
 pub(crate) fn gather(codes: &impl CodeRows, indices: &[usize]) -> Result<Vec<f32>, BoundaryError> {
     let dim = codes.dim();
     let mut out = vec![0f32; indices.len() * dim];
-    out.par_chunks_mut(BATCH * dim.max(1)).zip(indices.par_chunks(BATCH)).try_for_each(|(dst, batch)| {
-        codes.read_rows(batch, dst)?;
-        check_finite(batch, dst, dim)
-    })?;
+    out.par_chunks_mut(BATCH * dim.max(1))
+        .zip(indices.par_chunks(BATCH))
+        .try_for_each(|(dst, batch)| codes.read_rows(batch, dst))?;
     Ok(out)
 }
 
@@ -135,13 +132,4 @@ pub(crate) fn sum_over_rows(
             Ok(total)
         })
         .try_reduce(|| 0, |a, b| Ok(a + b))
-}
-
-fn check_finite(indices: &[usize], values: &[f32], dim: usize) -> Result<(), BoundaryError> {
-    match first_non_finite(values, dim) {
-        None => Ok(()),
-        Some((row, column)) => {
-            Err(BoundaryError::Input(format!("code row {} holds a non-finite value at column {column}", indices[row])))
-        }
-    }
 }

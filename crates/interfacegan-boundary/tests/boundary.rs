@@ -123,6 +123,13 @@ fn fit_rejects_bad_input() {
     bad[top * 4 + 2] = f32::NAN;
     let err = Boundary::fit(&bad, 4, &scores, &FitOptions::default().chosen_num_or_ratio(0.2)).unwrap_err().to_string();
     assert!(err.contains(&format!("code row {top}")), "{err}");
+    // In a training row: named by its code row and column, not its place in the training set.
+    let (_, report) = Boundary::fit(&codes, 4, &scores, &FitOptions::default().chosen_num_or_ratio(0.2)).unwrap();
+    let trained = report.train_indices[report.train_indices.len() - 1];
+    let mut bad = codes.clone();
+    bad[trained * 4 + 1] = f32::INFINITY;
+    let err = Boundary::fit(&bad, 4, &scores, &FitOptions::default().chosen_num_or_ratio(0.2)).unwrap_err().to_string();
+    assert!(err.contains(&format!("code row {trained} holds a non-finite value at column 1")), "{err}");
 }
 
 #[test]
