@@ -209,10 +209,18 @@ macro_rules! simd_fn {
 }
 pub(crate) use simd_fn;
 
-/// The first non-finite value of row-major `values` (rows of `dim`), as (row, column). Each row is
-/// tested branch-free, which vectorises; the scalar search only runs inside a bad row.
+/// The first non-finite value of row-major `values` (rows of `dim`), as (row, column), on all cores
+/// when there is enough to scan. Each row is tested branch-free, which vectorises; the scalar
+/// search only runs inside a bad row.
 pub fn first_non_finite(values: &[f32], dim: usize) -> Option<(usize, usize)> {
-    let row = values.chunks_exact(dim.max(1)).position(|r| !r.iter().fold(true, |all, v| all & v.is_finite()))?;
+    use rayon::prelude::*;
+    let dim = dim.max(1);
+    let bad = |r: &[f32]| !r.iter().fold(true, |all, v| all & v.is_finite());
+    let row = if values.len() < PARALLEL_WORK {
+        values.chunks_exact(dim).position(bad)
+    } else {
+        values.par_chunks_exact(dim).position_first(bad)
+    }?;
     let column = values[row * dim..(row + 1) * dim].iter().position(|v| !v.is_finite()).unwrap_or(0);
     Some((row, column))
 }
@@ -298,6 +306,12 @@ mod tests {
         values[3 * 7 + 4] = f32::INFINITY;
         values[4 * 7 + 1] = f32::NAN;
         assert_eq!(first_non_finite(&values, 7), Some((3, 4)));
+        // Large enough to be scanned on all cores: still the first bad row.
+        let mut many = vec![0.5f32; PARALLEL_WORK * 2];
+        assert_eq!(first_non_finite(&many, 512), None);
+        many[1500 * 512 + 7] = f32::NEG_INFINITY;
+        many[3000 * 512] = f32::NAN;
+        assert_eq!(first_non_finite(&many, 512), Some((1500, 7)));
     }
 
     #[test]

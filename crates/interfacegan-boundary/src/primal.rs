@@ -125,19 +125,34 @@ fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, 
 
 /// A starting point on the hyperplane halfway between the class means, scaled so that about a
 /// tenth of the rows lie inside the margin: Newton then starts with a populated quadratic zone
-/// instead of discovering it a few rows per step from `w = 0`.
-fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
+/// instead of discovering it a few rows per step from `w = 0`. Returns `w`, `b` and every row's
+/// margin `y_i (w . x_i + b)` there (from the float32 projections: they only choose the first
+/// level's rows and pieces, whose margins are recomputed exactly before the level ends).
+fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64, Vec<f64>) {
+    use rayon::prelude::*;
     let n = y.len();
     let positives = y.iter().filter(|&&v| v > 0.0).count().max(1) as f64;
     let negatives = (n as f64 - positives).max(1.0);
+    // A partial sum per block of rows, added in block order: the same on any number of cores.
+    const BLOCK: usize = 256;
+    let partials: Vec<Vec<f64>> = x
+        .par_chunks(BLOCK * dim)
+        .zip(y.par_chunks(BLOCK))
+        .map(|(rows, ys)| {
+            let mut u = vec![0f64; dim];
+            for (row, &yi) in rows.chunks_exact(dim).zip(ys) {
+                add_scaled(&mut u, if yi > 0.0 { 1.0 / positives } else { -1.0 / negatives }, row);
+            }
+            u
+        })
+        .collect();
     let mut u = vec![0f64; dim];
-    for (i, row) in x.chunks_exact(dim).enumerate() {
-        let s = if y[i] > 0.0 { 1.0 / positives } else { -1.0 / negatives };
-        add_scaled(&mut u, s, row);
+    for partial in &partials {
+        u.iter_mut().zip(partial).for_each(|(a, p)| *a += p);
     }
     let norm = dot_f64(&u, &u).sqrt();
     if norm == 0.0 || !norm.is_finite() {
-        return (vec![0.0; dim], 0.0);
+        return (vec![0.0; dim], 0.0, vec![0.0; n]);
     }
     u.iter_mut().for_each(|a| *a /= norm);
     let u32: Vec<f32> = u.iter().map(|&a| a as f32).collect();
@@ -149,14 +164,16 @@ fn class_mean_start(x: &[f32], dim: usize, y: &[f64]) -> (Vec<f64>, f64) {
         s / f64::max(k, 1.0)
     };
     let centre = 0.5 * (mean(1.0) + mean(-1.0));
-    let mut signed: Vec<f64> = proj.iter().zip(y).map(|(p, yi)| yi * (p - centre)).collect();
-    signed.sort_unstable_by(f64::total_cmp);
+    let signed: Vec<f64> = proj.iter().zip(y).map(|(p, yi)| yi * (p - centre)).collect();
+    let mut sorted = signed.clone();
+    sorted.sort_unstable_by(f64::total_cmp);
     let scale = [0.1, 0.2, 0.3, 0.5]
         .iter()
-        .map(|q| signed[((n as f64 * q) as usize).min(n - 1)])
+        .map(|q| sorted[((n as f64 * q) as usize).min(n - 1)])
         .find(|&v| v > 0.0)
         .map_or(1.0, |v| 1.0 / v);
-    (u.iter().map(|a| a * scale).collect(), -scale * centre)
+    let margins = signed.iter().map(|m| scale * m).collect();
+    (u.iter().map(|a| a * scale).collect(), -scale * centre, margins)
 }
 
 /// `sum y_i x_i` and `sum y_i` over the rows on the linear piece, kept up to date as rows join and
@@ -294,8 +311,7 @@ fn all_margins(x: &[f32], y: &[f64], w: &[f64], b: f64, margins: &mut [f64]) {
 /// or `delta` reaches `min_delta`.
 pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: f64) -> PrimalResult {
     let n = y.len();
-    let (mut w, mut b) = class_mean_start(x, dim, y);
-    let mut margins_all = vec![0f64; n];
+    let (mut w, mut b, mut margins_all) = class_mean_start(x, dim, y);
     let mut system = NewtonSystem::new(n, dim);
     let mut newton_steps = 0;
     let mut levels = 0;
@@ -305,7 +321,6 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
     let mut delta: f64 = 1.0;
     let factor = 0.1;
     let min_delta = eps * 0.05;
-    all_margins(x, y, &w, b, &mut margins_all);
     loop {
         levels += 1;
         let mut rows: Vec<usize> = if levels == 1 {
