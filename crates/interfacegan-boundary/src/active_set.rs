@@ -34,6 +34,103 @@ pub(crate) struct Exact {
     pub iterations: usize,
 }
 
+/// The lower triangle of `X_F X_F^T` (row-major, `|F|` square) for the free rows `rows`, kept from
+/// one solve to the next: a correction changes a few rows of `F`, and only their products are new.
+#[derive(Default)]
+struct FreeGram {
+    rows: Vec<usize>,
+    matrix: Vec<f64>,
+}
+
+impl FreeGram {
+    /// Makes the matrix that of `free` (sorted), whose rows `xf` holds widened to float64.
+    fn update(&mut self, xf: &[f64], dim: usize, free: &[usize]) {
+        let f = free.len();
+        let kept: Vec<Option<usize>> = free.iter().map(|i| self.rows.binary_search(i).ok()).collect();
+        let fresh: Vec<usize> = (0..f).filter(|&r| kept[r].is_none()).collect();
+        let mut matrix = vec![0f64; f * f];
+        if fresh.len() == f {
+            lower_gram(xf, f, dim, &mut matrix);
+        } else {
+            let old = self.rows.len();
+            for r in 0..f {
+                if let Some(pr) = kept[r] {
+                    for s in 0..=r {
+                        if let Some(ps) = kept[s] {
+                            matrix[r * f + s] = self.matrix[pr * old + ps];
+                        }
+                    }
+                }
+            }
+            if !fresh.is_empty() {
+                // The new rows against every row: one product, spread over both triangles.
+                let new_rows: Vec<f64> =
+                    fresh.iter().flat_map(|&r| xf[r * dim..(r + 1) * dim].iter().copied()).collect();
+                let mut block = vec![0f64; fresh.len() * f];
+                // SAFETY: `new_rows` is fresh.len() x dim, `xf` f x dim (read transposed), `block`
+                // fresh.len() x f, all row-major and disjoint.
+                unsafe {
+                    crate::dense::gemm(
+                        fresh.len(),
+                        dim,
+                        f,
+                        1.0,
+                        new_rows.as_ptr(),
+                        dim as isize,
+                        1,
+                        xf.as_ptr(),
+                        1,
+                        dim as isize,
+                        0.0,
+                        block.as_mut_ptr(),
+                        f as isize,
+                        1,
+                    );
+                }
+                for (k, &r) in fresh.iter().enumerate() {
+                    for s in 0..f {
+                        let (row, col) = if s <= r { (r, s) } else { (s, r) };
+                        matrix[row * f + col] = block[k * f + s];
+                    }
+                }
+            }
+        }
+        self.rows = free.to_vec();
+        self.matrix = matrix;
+    }
+}
+
+/// The lower triangle of `X X^T` for the `rows x dim` row-major `x`, one product per block of
+/// columns: half the work of the full square.
+fn lower_gram(x: &[f64], rows: usize, dim: usize, out: &mut [f64]) {
+    const COLUMNS: usize = 64;
+    let mut col = 0;
+    while col < rows {
+        let width = COLUMNS.min(rows - col);
+        // SAFETY: A = rows col.. of `x` ((rows - col) x dim), B = rows col..col+width of `x`
+        // transposed (dim x width), C = rows col.., columns col..col+width of the rows x rows `out`.
+        unsafe {
+            crate::dense::gemm(
+                rows - col,
+                dim,
+                width,
+                1.0,
+                x.as_ptr().add(col * dim),
+                dim as isize,
+                1,
+                x.as_ptr().add(col * dim),
+                1,
+                dim as isize,
+                0.0,
+                out.as_mut_ptr().add(col * rows + col),
+                rows as isize,
+                1,
+            );
+        }
+        col += width;
+    }
+}
+
 /// Iterates from the guess `sets` (changed in place) for at most `max_iterations` solves.
 /// Returns the solution once libsvm's criterion `gap <= eps` holds with every multiplier in
 /// `[0, C]`, or `None` if the iterations run out or cycle.
@@ -49,6 +146,7 @@ pub(crate) fn solve_from_sets(
     let n = y.len();
     let mut wx = vec![0f64; n];
     let mut seen = std::collections::HashSet::new();
+    let mut gram = FreeGram::default();
     for iteration in 1..=max_iterations {
         let free: Vec<usize> = (0..n).filter(|&i| sets[i] == Set::Free).collect();
         let mut w_bound = vec![0f64; dim];
@@ -66,29 +164,11 @@ pub(crate) fn solve_from_sets(
             b = 0.0;
         } else {
             let xf = gather_f64(x, dim, &free);
-            let mut q = vec![0f64; f * f];
-            // SAFETY: xf is f x dim row-major; A = xf, B = xf^T, C = f x f.
-            unsafe {
-                crate::dense::gemm(
-                    f,
-                    dim,
-                    f,
-                    1.0,
-                    xf.as_ptr(),
-                    dim as isize,
-                    1,
-                    xf.as_ptr(),
-                    1,
-                    dim as isize,
-                    0.0,
-                    q.as_mut_ptr(),
-                    f as isize,
-                    1,
-                );
-            }
+            gram.update(&xf, dim, &free);
+            let mut q = gram.matrix.clone();
             let trace: f64 = (0..f).map(|k| q[k * f + k]).sum::<f64>() / f as f64;
             for r in 0..f {
-                for s in 0..f {
+                for s in 0..=r {
                     q[r * f + s] *= y[free[r]] * y[free[s]];
                 }
                 // A whisper of ridge keeps the factorisation alive when |F| exceeds the rank.
@@ -173,4 +253,46 @@ pub(crate) fn solve_from_sets(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_gram_follows_the_free_set() {
+        let (n, dim) = (200, 70);
+        let x: Vec<f32> = (0..n * dim).map(|i| ((i * 7919) % 1013) as f32 / 500.0 - 1.0).collect();
+        let direct = |free: &[usize]| {
+            let f = free.len();
+            let mut m = vec![0f64; f * f];
+            for r in 0..f {
+                for s in 0..=r {
+                    let (a, b) = (&x[free[r] * dim..(free[r] + 1) * dim], &x[free[s] * dim..(free[s] + 1) * dim]);
+                    m[r * f + s] = a.iter().zip(b).map(|(&u, &v)| u as f64 * v as f64).sum();
+                }
+            }
+            m
+        };
+        let mut gram = FreeGram::default();
+        // The first set in full (more than one block of columns), then sets that keep some rows,
+        // drop others and add new ones before, between and after them.
+        let sets: [Vec<usize>; 4] = [
+            (0..150).map(|i| i + 20).collect(),
+            (0..150).map(|i| i + 20).filter(|i| i % 7 != 0).chain([180, 190]).collect(),
+            [3, 5].into_iter().chain((30..100).step_by(3)).chain([199]).collect(),
+            vec![],
+        ];
+        for free in &sets {
+            gram.update(&gather_f64(&x, dim, free), dim, free);
+            let want = direct(free);
+            let f = free.len();
+            for r in 0..f {
+                for s in 0..=r {
+                    let (got, want) = (gram.matrix[r * f + s], want[r * f + s]);
+                    assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()), "({r}, {s}): {got} vs {want}");
+                }
+            }
+        }
+    }
 }
