@@ -14,7 +14,7 @@
 //! (Hintermüller, Ito and Kunisch 2002) that needs a handful of solves when the guess is close.
 //! In the SVMs of InterFaceGAN `|F|` is at most a few hundred, far fewer than the rows.
 
-use crate::dense::{cholesky, cholesky_solve};
+use crate::dense::{cholesky, cholesky_solve, lower_gram};
 use crate::kernels::{add_scaled, dot_f64, gather_f64, gemv};
 use crate::svm::kkt_gap;
 
@@ -50,7 +50,7 @@ impl FreeGram {
         let fresh: Vec<usize> = (0..f).filter(|&r| kept[r].is_none()).collect();
         let mut matrix = vec![0f64; f * f];
         if fresh.len() == f {
-            lower_gram(xf, f, dim, &mut matrix);
+            lower_gram(xf, f, dim, dim, 1, 1.0, false, &mut matrix);
         } else {
             let old = self.rows.len();
             for r in 0..f {
@@ -97,37 +97,6 @@ impl FreeGram {
         }
         self.rows = free.to_vec();
         self.matrix = matrix;
-    }
-}
-
-/// The lower triangle of `X X^T` for the `rows x dim` row-major `x`, one product per block of
-/// columns: half the work of the full square.
-fn lower_gram(x: &[f64], rows: usize, dim: usize, out: &mut [f64]) {
-    const COLUMNS: usize = 64;
-    let mut col = 0;
-    while col < rows {
-        let width = COLUMNS.min(rows - col);
-        // SAFETY: A = rows col.. of `x` ((rows - col) x dim), B = rows col..col+width of `x`
-        // transposed (dim x width), C = rows col.., columns col..col+width of the rows x rows `out`.
-        unsafe {
-            crate::dense::gemm(
-                rows - col,
-                dim,
-                width,
-                1.0,
-                x.as_ptr().add(col * dim),
-                dim as isize,
-                1,
-                x.as_ptr().add(col * dim),
-                1,
-                dim as isize,
-                0.0,
-                out.as_mut_ptr().add(col * rows + col),
-                rows as isize,
-                1,
-            );
-        }
-        col += width;
     }
 }
 

@@ -60,6 +60,53 @@ pub(crate) unsafe fn gemm<T: Copy + PartialEq + Default + 'static>(
     }
 }
 
+/// `C = sign A A^T + (C if accumulate)` on the lower triangle of the row-major `n x n` matrix `c`, for
+/// `A` `n x k` stored in `a` with strides (`a_rows`, `a_cols`): one product per block of columns, half
+/// the work of the full square. The upper triangle is left as it was.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lower_gram(
+    a: &[f64],
+    n: usize,
+    k: usize,
+    a_rows: usize,
+    a_cols: usize,
+    sign: f64,
+    accumulate: bool,
+    c: &mut [f64],
+) {
+    if n == 0 {
+        return;
+    }
+    assert!(k == 0 || (n - 1) * a_rows + (k - 1) * a_cols < a.len(), "A lies outside its slice");
+    assert!(c.len() >= n * n, "C holds {} values, not {n} x {n}", c.len());
+    const COLUMNS: usize = 64;
+    let mut col = 0;
+    while col < n {
+        let width = COLUMNS.min(n - col);
+        // SAFETY: A's rows col.. ((n - col) x k) and the transpose of its rows col..col+width
+        // (k x width) lie in `a` (checked above); C's rows col.., columns col..col+width lie in `c`.
+        unsafe {
+            gemm(
+                n - col,
+                k,
+                width,
+                sign,
+                a.as_ptr().add(col * a_rows),
+                a_rows as isize,
+                a_cols as isize,
+                a.as_ptr().add(col * a_rows),
+                a_cols as isize,
+                a_rows as isize,
+                if accumulate { 1.0 } else { 0.0 },
+                c.as_mut_ptr().add(col * n + col),
+                n as isize,
+                1,
+            );
+        }
+        col += width;
+    }
+}
+
 /// In-place Cholesky factorisation (lower triangle, row-major) of a symmetric positive definite
 /// `n x n` matrix; returns false if a pivot is not positive. Blocked so that nearly all the work is
 /// matrix products: each diagonal block is factorised and inverted directly, the panel below it is

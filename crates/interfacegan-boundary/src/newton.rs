@@ -9,7 +9,7 @@
 //! first large change after a factorisation or after updates keeps the factor for that step (an
 //! inexact Newton direction, which still descends).
 
-use crate::dense::{cholesky, lower_to_upper, rank_updates, upper_solve};
+use crate::dense::{cholesky, lower_gram, lower_to_upper, rank_updates, upper_solve};
 
 /// Zone changes up to this many rows are applied as rank-one updates (measured on the separable
 /// benchmark: 48 beats 16 and 96; a factorisation with its Gram update costs about 3.5 ms there).
@@ -38,38 +38,12 @@ impl ZoneGram {
         if rows.is_empty() {
             return;
         }
-        const COLUMNS: usize = 64;
         self.gathered.clear();
         for &i in rows {
             self.gathered.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
         }
-        let g = self.gathered.as_ptr();
-        let mut col = 0;
-        while col < dim {
-            let width = COLUMNS.min(dim - col);
-            // SAFETY: `gathered` is rows x dim row-major; A = its columns col.. transposed
-            // ((dim - col) x rows), B = its columns col..col+width (rows x width), C = rows col..,
-            // columns col..col+width of the dim x dim `matrix`.
-            unsafe {
-                crate::dense::gemm(
-                    dim - col,
-                    rows.len(),
-                    width,
-                    sign,
-                    g.add(col),
-                    1,
-                    dim as isize,
-                    g.add(col),
-                    dim as isize,
-                    1,
-                    1.0,
-                    self.matrix.as_mut_ptr().add(col * dim + col),
-                    dim as isize,
-                    1,
-                );
-            }
-            col += width;
-        }
+        // The gathered rows transposed are the dim x rows factor of the update.
+        lower_gram(&self.gathered, dim, rows.len(), 1, dim, sign, true, &mut self.matrix);
         for row in self.gathered.chunks_exact(dim) {
             for (s, v) in self.sum.iter_mut().zip(row) {
                 *s += sign * v;

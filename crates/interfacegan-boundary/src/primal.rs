@@ -92,7 +92,6 @@ struct BracketDerivative {
 }
 
 impl BracketDerivative {
-    #[allow(clippy::too_many_arguments)]
     fn new(
         lo: f64,
         hi: f64,
