@@ -32,6 +32,8 @@ pub use load::{
 };
 pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};
+pub use models::NoiseMode;
 pub use models::stylegan::{StyleGan, StyleGanConfig, Truncation};
+pub use models::stylegan2::{BlockArchitecture, BlockConfig, StyleGan2, StyleGan2Config};
 pub use sampling::{ZSampler, normalize_z, sample_z};
-pub use weights::{FileDtype, TensorTaker, WeightTensor, Weights};
+pub use weights::{FileDtype, ModuleRecord, TensorTaker, WeightTensor, Weights};

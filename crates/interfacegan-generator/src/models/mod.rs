@@ -1,11 +1,76 @@
 //! The generator architectures, one file each.
 
 pub mod dcgan;
+mod nvidia;
 pub mod pggan;
 pub mod stylegan;
+pub mod stylegan2;
+
+use burn::tensor::Tensor;
 
 use crate::error::GeneratorError;
+use crate::generator::{Generator, LatentSpace, Synthesis, check_codes};
+use crate::ops::{tensor, to_vec};
 use crate::weights::Weights;
+
+/// The noise inputs of StyleGAN2/3 synthesis layers (NVIDIA's `noise_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NoiseMode {
+    /// The stored per-layer constant noise (deterministic; the default).
+    #[default]
+    Const,
+    /// Fresh Gaussian noise on every call.
+    Random,
+    /// No noise.
+    None,
+}
+
+impl NoiseMode {
+    /// Parses `const`, `random` or `none`.
+    pub fn parse(name: &str) -> Result<Self, GeneratorError> {
+        match name {
+            "const" => Ok(Self::Const),
+            "random" => Ok(Self::Random),
+            "none" => Ok(Self::None),
+            other => Err(GeneratorError::InvalidOption(format!("unknown noise mode `{other}` (const, random, none)"))),
+        }
+    }
+}
+
+/// `Generator::synthesize` for a style-based generator: host codes in any space to images, with
+/// the codes on the way (w from z, and the per-layer ws).
+pub(crate) fn synthesize_via_w(
+    g: &dyn Generator,
+    codes: &[f32],
+    space: LatentSpace,
+    mapping: impl Fn(Tensor<2>) -> Tensor<2>,
+    truncate: impl Fn(Tensor<2>) -> Tensor<3>,
+    synthesis: impl Fn(Tensor<3>) -> Tensor<4>,
+) -> Result<Synthesis, GeneratorError> {
+    let info = g.info();
+    let (layers, n) = check_codes(info, codes, space)?;
+    let d = info.latent_dim;
+    let mut out = Synthesis::default();
+    let ws = match space {
+        LatentSpace::WPlus => tensor(codes, [n, layers, d], g.device()),
+        LatentSpace::Z | LatentSpace::W => {
+            let input = tensor(codes, [n, d], g.device());
+            let w = if space == LatentSpace::Z {
+                out.z = Some(codes.to_vec());
+                mapping(input)
+            } else {
+                input
+            };
+            out.w = Some(to_vec(w.clone())?);
+            truncate(w)
+        }
+    };
+    out.wp = Some(to_vec(ws.clone())?);
+    let images = synthesis(ws);
+    out.image_shape = images.dims();
+    out.images = to_vec(images)?;
+    Ok(out)
+}
 
 /// The prefix under which a model's state dict lies, found from the key every file of that
 /// architecture has (`anchor`); `model` names the architecture in the error.

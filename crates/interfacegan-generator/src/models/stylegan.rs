@@ -84,6 +84,13 @@ pub struct Truncation {
     pub layers: usize,
 }
 
+impl Truncation {
+    /// No truncation (NVIDIA's default, psi 1).
+    pub fn none() -> Self {
+        Self { psi: None, layers: usize::MAX }
+    }
+}
+
 impl Default for Truncation {
     /// The official defaults: psi 0.7 on the first 8 layers.
     fn default() -> Self {

@@ -1,11 +1,13 @@
-//! Weight files: PyTorch `.pth` (zip and the legacy pre-1.6 format) and safetensors, read into
-//! one flat map of named float32 tensors.
+//! Weight files: PyTorch `.pth` (zip and the legacy pre-1.6 format), NVIDIA network pickles
+//! (`.pkl`) and safetensors, read into one flat map of named float32 tensors (plus, for network
+//! pickles, each module's class and plain attributes).
 //!
 //! One reader serves every model: a model asks for tensors by state-dict key and shape through a
 //! [`TensorTaker`], and every missing, mis-shaped or left-over tensor is an error that names the
 //! key. burn-store's readers were the first candidate; why we read the files ourselves is in
 //! docs/generator.md (0-d entries, problems reported as lists, the legacy format unverified).
 
+mod network_pickle;
 mod pickle;
 mod pth;
 mod safetensors_file;
@@ -41,16 +43,28 @@ pub struct WeightTensor {
     pub values: Vec<f32>,
 }
 
+/// One module of an NVIDIA network pickle: its class name and its plain attributes (numbers,
+/// strings, booleans, `None` as null, lists; `_init_args` and `_init_kwargs` included), never its code.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModuleRecord {
+    /// The class name (`SynthesisBlock`, `MappingNetwork`, ...).
+    pub class_name: String,
+    /// The module's `__dict__` entries that are plain values.
+    pub attrs: serde_json::Map<String, serde_json::Value>,
+}
+
 /// All tensors of a weight file, by their (dotted) state-dict key.
 #[derive(Clone, Debug, Default)]
 pub struct Weights {
     tensors: BTreeMap<String, WeightTensor>,
+    modules: BTreeMap<String, ModuleRecord>,
     source: String,
 }
 
 impl Weights {
-    /// Reads a `.pth`/`.pt`/`.tar` PyTorch checkpoint (zip or legacy) or a `.safetensors` file; the
-    /// format is recognised from the content, not the name.
+    /// Reads a `.pth`/`.pt`/`.tar` PyTorch checkpoint (zip or legacy), an NVIDIA network pickle
+    /// (`.pkl`: its `G_ema`) or a `.safetensors` file; the format is recognised from the content,
+    /// not the name.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, GeneratorError> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| GeneratorError::Io { path: path.to_path_buf(), source })?;
@@ -59,24 +73,35 @@ impl Weights {
 
     /// Reads weights from bytes in any of the supported formats; `source` names them in errors.
     pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, GeneratorError> {
+        let mut modules = BTreeMap::new();
         let tensors = if bytes.starts_with(b"PK\x03\x04") {
             pth::read_zip(bytes, source)?
         } else if safetensors_file::looks_like(bytes) {
             safetensors_file::read(bytes, source)?
-        } else if bytes.first() == Some(&0x80) {
+        } else if bytes.starts_with(pickle::LEGACY_PREFIX) {
             pth::read_legacy(bytes, source)?
+        } else if bytes.first() == Some(&0x80) {
+            let network = network_pickle::read(bytes, source)?;
+            modules = network.modules;
+            network.tensors
         } else {
             return Err(format_error(
                 source,
-                "not a weight file: expected a PyTorch checkpoint (zip or legacy .pth) or a safetensors file",
+                "not a weight file: expected a PyTorch checkpoint (zip or legacy .pth), an NVIDIA network pickle or a safetensors file",
             ));
         };
-        Ok(Self { tensors, source: source.to_string() })
+        Ok(Self { tensors, modules, source: source.to_string() })
     }
 
     /// Builds weights from tensors in memory (tests, converted models).
     pub fn from_tensors(tensors: impl IntoIterator<Item = (String, WeightTensor)>, source: &str) -> Self {
-        Self { tensors: tensors.into_iter().collect(), source: source.to_string() }
+        Self { tensors: tensors.into_iter().collect(), modules: BTreeMap::new(), source: source.to_string() }
+    }
+
+    /// The module records of an NVIDIA network pickle by module path (`""` for the generator,
+    /// `mapping`, `synthesis.b4.conv1`, ...); empty for state-dict files.
+    pub fn modules(&self) -> &BTreeMap<String, ModuleRecord> {
+        &self.modules
     }
 
     /// Where the weights came from (a path), for messages.

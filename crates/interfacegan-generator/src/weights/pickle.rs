@@ -1,11 +1,21 @@
-//! A pickle reader for PyTorch checkpoints that builds values and never executes anything.
+//! A pickle reader for weight files that builds values and never executes anything.
 //!
-//! `torch.save` writes a state dict as a pickle whose only callables are a handful of tensor
-//! and container constructors. We interpret exactly those (`collections.OrderedDict`,
-//! `torch._utils._rebuild_tensor_v2`, `_rebuild_parameter`, the typed storages) symbolically and
-//! refuse every other global, so a malicious file is an error, not code execution.
+//! `torch.save` and NVIDIA's network pickles call only a handful of constructors: containers
+//! (`collections.OrderedDict`, EasyDict), the tensor and storage rebuild functions, numpy scalars,
+//! dtypes and arrays, and `torch_utils.persistence._reconstruct_persistent_obj`, whose argument
+//! carries a module's *source code* and its `__dict__`. We interpret exactly those symbolically —
+//! a persistent object becomes a plain record of its class name and state, its source is never
+//! looked at — and refuse every other global, so a malicious file is an error, not code execution.
+//!
+//! Invariants that bound memory and time by the file's size: every compound value lives once in
+//! an arena and is referred to by index, so a memo GET or a repeated reference copies nothing;
+//! strings and bytes borrow from the input; each opcode adds at most one arena node and one stack
+//! entry. Readers of the result walk it with a depth limit ([`MAX_DEPTH`]), which also stops cycles.
 
 use crate::error::GeneratorError;
+
+/// Deepest nesting a reader of a parsed pickle follows (NVIDIA's module trees need about 30).
+pub(crate) const MAX_DEPTH: usize = 256;
 
 /// Element type of a PyTorch storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,50 +59,99 @@ impl StorageType {
     }
 }
 
-/// A storage named by a persistent id: its bytes live outside the pickle.
+/// A storage named by a persistent id. Its bytes live outside the pickle (a zip entry, the tail
+/// of a legacy file), or, for `torch.storage._load_from_bytes`, inside it (`inline`).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct StorageRef {
+pub(crate) struct StorageRef<'a> {
     pub dtype: StorageType,
     pub key: String,
     pub numel: usize,
+    pub inline: Option<&'a [u8]>,
+    pub little_endian: bool,
 }
 
 /// A tensor: a strided view into a storage.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct TensorRef {
-    pub storage: StorageRef,
+pub(crate) struct TensorRef<'a> {
+    pub storage: StorageRef<'a>,
     pub offset: usize,
     pub shape: Vec<usize>,
     pub stride: Vec<usize>,
 }
 
-/// The values a checkpoint pickle can build.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Value {
+/// Index of a compound value in the arena.
+pub(crate) type NodeId = usize;
+
+/// A value on the stack or inside a container: scalars inline, everything else by reference.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Value<'a> {
     None,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Bytes(Vec<u8>),
-    Tuple(Vec<Value>),
-    List(Vec<Value>),
-    Dict(Vec<(Value, Value)>),
-    Global(String),
-    Storage(StorageRef),
-    Tensor(TensorRef),
-    Mark,
+    Str(&'a str),
+    Bytes(&'a [u8]),
+    Node(NodeId),
 }
 
-/// Callables we interpret; everything else is refused.
-const ALLOWED_GLOBALS: &[&str] = &[
-    "collections.OrderedDict",
-    "torch._utils._rebuild_tensor_v2",
-    "torch._utils._rebuild_tensor",
-    "torch._utils._rebuild_parameter",
-    "torch._utils._rebuild_parameter_with_state",
-];
+/// The compound values a weight pickle can build.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Node<'a> {
+    Tuple(Vec<Value<'a>>),
+    List(Vec<Value<'a>>),
+    Dict(Vec<(Value<'a>, Value<'a>)>),
+    Set(Vec<Value<'a>>),
+    /// An allowed callable, `module.name`.
+    Global(String),
+    Storage(StorageRef<'a>),
+    Tensor(TensorRef<'a>),
+    /// A `torch_utils.persistence` object: its class name and its `__dict__` (a dict value).
+    Persistent { class_name: String, state: Value<'a> },
+    /// A numpy dtype: its type string (`f8`, `i8`, `b1`, ...) and byte order (`<`, `>`, `|`, `=`).
+    Dtype { name: String, order: char },
+    /// A numpy array after BUILD: shape, dtype node and raw bytes (C order).
+    NdArray { shape: Vec<usize>, dtype: Option<NodeId>, data: &'a [u8] },
+}
 
+/// A parsed pickle: the arena and the root value.
+#[derive(Debug)]
+pub(crate) struct Pickle<'a> {
+    nodes: Vec<Node<'a>>,
+    pub root: Value<'a>,
+}
+
+impl<'a> Pickle<'a> {
+    /// The node a value refers to, if any.
+    pub fn node(&self, value: Value<'a>) -> Option<&Node<'a>> {
+        match value {
+            Value::Node(id) => self.nodes.get(id),
+            _ => None,
+        }
+    }
+
+    /// The items of a dict value.
+    pub fn dict(&self, value: Value<'a>) -> Option<&[(Value<'a>, Value<'a>)]> {
+        match self.node(value)? {
+            Node::Dict(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The items of a tuple or list value.
+    pub fn sequence(&self, value: Value<'a>) -> Option<&[Value<'a>]> {
+        match self.node(value)? {
+            Node::Tuple(items) | Node::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The value under string key `key` of a dict value.
+    pub fn get(&self, dict: Value<'a>, key: &str) -> Option<Value<'a>> {
+        self.dict(dict)?.iter().find(|(k, _)| *k == Value::Str(key)).map(|(_, v)| *v)
+    }
+}
+
+/// Reads pickles from a byte buffer.
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -121,6 +180,13 @@ impl<'a> Reader<'a> {
         Ok(self.take(N)?.try_into().expect("length checked"))
     }
 
+    /// A length prefix of `N` little-endian bytes (a u64 that does not fit usize is "truncated").
+    fn len<const N: usize>(&mut self) -> Result<usize, GeneratorError> {
+        let mut buf = [0u8; 8];
+        buf[..N].copy_from_slice(&self.le::<N>()?);
+        usize::try_from(u64::from_le_bytes(buf)).map_err(|_| self.err("truncated"))
+    }
+
     fn line(&mut self) -> Result<&'a str, GeneratorError> {
         let rest = &self.bytes[self.pos..];
         let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| self.err("unterminated text line"))?;
@@ -128,262 +194,572 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(&rest[..end]).map_err(|_| self.err("text line is not UTF-8"))
     }
 
-    fn string(&mut self, len: usize) -> Result<String, GeneratorError> {
+    fn string(&mut self, len: usize) -> Result<&'a str, GeneratorError> {
         let raw = self.take(len)?;
-        String::from_utf8(raw.to_vec()).map_err(|_| self.err("string is not UTF-8"))
+        std::str::from_utf8(raw).map_err(|_| self.err("string is not UTF-8"))
     }
 }
 
-fn as_usize(value: &Value) -> Option<usize> {
-    match value {
-        Value::Int(v) if *v >= 0 => Some(*v as usize),
-        _ => None,
-    }
+/// The interpreter's state while reading one pickle.
+struct Machine<'a> {
+    r: Reader<'a>,
+    nodes: Vec<Node<'a>>,
+    stack: Vec<Value<'a>>,
+    /// Positions of MARKs on the stack.
+    marks: Vec<usize>,
+    memo: std::collections::HashMap<u32, Value<'a>>,
+    /// Storages of the zip/legacy formats are little-endian unless the file says otherwise.
+    little_endian: bool,
 }
 
-fn as_usizes(value: &Value) -> Option<Vec<usize>> {
-    match value {
-        Value::Tuple(items) | Value::List(items) => items.iter().map(as_usize).collect(),
-        _ => None,
-    }
-}
-
-/// Reads one pickle from `bytes`, returning the value and the number of bytes it used.
-pub(crate) fn parse(bytes: &[u8], source: &str) -> Result<(Value, usize), GeneratorError> {
-    let mut r = Reader { bytes, pos: 0, source };
-    let mut stack: Vec<Value> = Vec::new();
-    let mut memo: std::collections::HashMap<u64, Value> = std::collections::HashMap::new();
-
-    fn pop(stack: &mut Vec<Value>, r: &Reader) -> Result<Value, GeneratorError> {
-        stack.pop().ok_or_else(|| r.err("stack underflow"))
-    }
-    fn pop_mark(stack: &mut Vec<Value>, r: &Reader) -> Result<Vec<Value>, GeneratorError> {
-        let at = stack.iter().rposition(|v| *v == Value::Mark).ok_or_else(|| r.err("MARK missing"))?;
-        let items = stack.split_off(at + 1);
-        stack.pop();
-        Ok(items)
-    }
-    fn top_mut<'s>(stack: &'s mut [Value], r: &Reader) -> Result<&'s mut Value, GeneratorError> {
-        stack.last_mut().ok_or_else(|| r.err("stack underflow"))
+impl<'a> Machine<'a> {
+    fn add(&mut self, node: Node<'a>) -> Value<'a> {
+        self.nodes.push(node);
+        Value::Node(self.nodes.len() - 1)
     }
 
-    loop {
-        let op = r.u8()?;
+    fn push_node(&mut self, node: Node<'a>) {
+        let v = self.add(node);
+        self.stack.push(v);
+    }
+
+    fn pop(&mut self) -> Result<Value<'a>, GeneratorError> {
+        if self.marks.last().is_some_and(|&m| m == self.stack.len()) {
+            return Err(self.r.err("stack underflow (a MARK is on top)"));
+        }
+        self.stack.pop().ok_or_else(|| self.r.err("stack underflow"))
+    }
+
+    fn pop_mark(&mut self) -> Result<Vec<Value<'a>>, GeneratorError> {
+        let at = self.marks.pop().ok_or_else(|| self.r.err("MARK missing"))?;
+        Ok(self.stack.split_off(at))
+    }
+
+    fn top_node(&mut self) -> Result<&mut Node<'a>, GeneratorError> {
+        let top = match self.stack.last() {
+            Some(&v) if self.marks.last() != Some(&self.stack.len()) => v,
+            _ => return Err(self.r.err("stack underflow")),
+        };
+        match top {
+            Value::Node(id) => Ok(&mut self.nodes[id]),
+            _ => Err(self.r.err("expected a container on the stack")),
+        }
+    }
+
+    fn memo_put(&mut self, id: u32) -> Result<(), GeneratorError> {
+        let top = *self.stack.last().ok_or_else(|| self.r.err("MEMOIZE on an empty stack"))?;
+        self.memo.insert(id, top);
+        Ok(())
+    }
+
+    fn memo_get(&mut self, id: u32) -> Result<(), GeneratorError> {
+        let v = *self.memo.get(&id).ok_or_else(|| self.r.err(format!("memo {id} unset")))?;
+        self.stack.push(v);
+        Ok(())
+    }
+
+    fn int(&mut self, v: i64) {
+        self.stack.push(Value::Int(v));
+    }
+
+    /// Runs to STOP and returns the root value.
+    fn run(&mut self) -> Result<Value<'a>, GeneratorError> {
+        loop {
+            let op = self.r.u8()?;
+            if let Some(root) = self.step(op)? {
+                return Ok(root);
+            }
+        }
+    }
+
+    fn step(&mut self, op: u8) -> Result<Option<Value<'a>>, GeneratorError> {
         match op {
             0x80 => {
-                let proto = r.u8()?;
+                let proto = self.r.u8()?;
                 if proto > 5 {
-                    return Err(r.err(format!("pickle protocol {proto} is not supported")));
+                    return Err(self.r.err(format!("pickle protocol {proto} is not supported")));
                 }
             }
             0x95 => {
-                r.le::<8>()?; // FRAME: a length hint only
+                self.r.le::<8>()?; // FRAME: a length hint only
             }
-            b'.' => {
-                let value = pop(&mut stack, &r)?;
-                return Ok((value, r.pos));
+            b'.' => return self.pop().map(Some),
+            b'(' => self.marks.push(self.stack.len()),
+            b'N' => self.stack.push(Value::None),
+            0x88 => self.stack.push(Value::Bool(true)),
+            0x89 => self.stack.push(Value::Bool(false)),
+            b'J' => {
+                let v = i32::from_le_bytes(self.r.le()?);
+                self.int(v as i64)
             }
-            b'(' => stack.push(Value::Mark),
-            b'N' => stack.push(Value::None),
-            0x88 => stack.push(Value::Bool(true)),
-            0x89 => stack.push(Value::Bool(false)),
-            b'J' => stack.push(Value::Int(i32::from_le_bytes(r.le()?) as i64)),
-            b'K' => stack.push(Value::Int(r.u8()? as i64)),
-            b'M' => stack.push(Value::Int(u16::from_le_bytes(r.le()?) as i64)),
-            0x8a => {
-                let n = r.u8()? as usize;
-                let raw = r.take(n)?;
-                if n > 8 {
-                    // Only the legacy format's magic number is this long; keep its low bits.
-                    let mut low = [0u8; 8];
-                    low.copy_from_slice(&raw[..8]);
-                    stack.push(Value::Int(i64::from_le_bytes(low)));
-                } else {
-                    let mut buf = if raw.last().is_some_and(|b| b & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
-                    buf[..n].copy_from_slice(raw);
-                    stack.push(Value::Int(i64::from_le_bytes(buf)));
-                }
+            b'K' => {
+                let v = self.r.u8()?;
+                self.int(v as i64)
             }
-            b'G' => stack.push(Value::Float(f64::from_be_bytes(r.le()?))),
-            b'X' => {
-                let n = u32::from_le_bytes(r.le()?) as usize;
-                let s = r.string(n)?;
-                stack.push(Value::Str(s));
+            b'M' => {
+                let v = u16::from_le_bytes(self.r.le()?);
+                self.int(v as i64)
             }
-            0x8c => {
-                let n = r.u8()? as usize;
-                let s = r.string(n)?;
-                stack.push(Value::Str(s));
-            }
-            0x8d => {
-                let n = u64::from_le_bytes(r.le()?) as usize;
-                let s = r.string(n)?;
-                stack.push(Value::Str(s));
-            }
-            b'C' => {
-                let n = r.u8()? as usize;
-                stack.push(Value::Bytes(r.take(n)?.to_vec()));
-            }
-            b'B' => {
-                let n = u32::from_le_bytes(r.le()?) as usize;
-                stack.push(Value::Bytes(r.take(n)?.to_vec()));
-            }
-            b')' => stack.push(Value::Tuple(Vec::new())),
+            0x8a => self.long1()?,
+            b'G' => self.stack.push(Value::Float(f64::from_be_bytes(self.r.le()?))),
+            b'X' => self.text::<4>()?,
+            0x8c => self.text::<1>()?,
+            0x8d => self.text::<8>()?,
+            b'C' => self.bytes::<1>()?,
+            b'B' => self.bytes::<4>()?,
+            0x8e => self.bytes::<8>()?,
+            b')' => self.push_node(Node::Tuple(Vec::new())),
             b't' => {
-                let items = pop_mark(&mut stack, &r)?;
-                stack.push(Value::Tuple(items));
+                let items = self.pop_mark()?;
+                self.push_node(Node::Tuple(items));
             }
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
-                if stack.len() < n {
-                    return Err(r.err("stack underflow"));
+                let floor = self.marks.last().copied().unwrap_or(0);
+                if self.stack.len() < floor + n {
+                    return Err(self.r.err("stack underflow"));
                 }
-                let items = stack.split_off(stack.len() - n);
-                stack.push(Value::Tuple(items));
+                let items = self.stack.split_off(self.stack.len() - n);
+                self.push_node(Node::Tuple(items));
             }
-            b']' => stack.push(Value::List(Vec::new())),
+            b']' => self.push_node(Node::List(Vec::new())),
             b'l' => {
-                let items = pop_mark(&mut stack, &r)?;
-                stack.push(Value::List(items));
+                let items = self.pop_mark()?;
+                self.push_node(Node::List(items));
             }
-            b'}' => stack.push(Value::Dict(Vec::new())),
+            b'}' => self.push_node(Node::Dict(Vec::new())),
+            0x8f => self.push_node(Node::Set(Vec::new())),
             b'a' => {
-                let item = pop(&mut stack, &r)?;
-                match top_mut(&mut stack, &r)? {
-                    Value::List(items) => items.push(item),
-                    _ => return Err(r.err("APPEND to a non-list")),
-                }
+                let item = self.pop()?;
+                self.extend(vec![item])?;
             }
-            b'e' => {
-                let new = pop_mark(&mut stack, &r)?;
-                match top_mut(&mut stack, &r)? {
-                    Value::List(items) => items.extend(new),
-                    _ => return Err(r.err("APPENDS to a non-list")),
-                }
+            b'e' | 0x90 => {
+                let items = self.pop_mark()?;
+                self.extend(items)?;
+            }
+            0x91 => {
+                let items = self.pop_mark()?;
+                self.push_node(Node::Set(items));
             }
             b's' => {
-                let value = pop(&mut stack, &r)?;
-                let key = pop(&mut stack, &r)?;
-                match top_mut(&mut stack, &r)? {
-                    Value::Dict(items) => items.push((key, value)),
-                    _ => return Err(r.err("SETITEM on a non-dict")),
-                }
+                let value = self.pop()?;
+                let key = self.pop()?;
+                self.set_items(vec![key, value])?;
             }
             b'u' => {
-                let flat = pop_mark(&mut stack, &r)?;
-                if !flat.len().is_multiple_of(2) {
-                    return Err(r.err("SETITEMS with an odd number of values"));
-                }
-                match top_mut(&mut stack, &r)? {
-                    Value::Dict(items) => {
-                        let mut it = flat.into_iter();
-                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                            items.push((k, v));
-                        }
-                    }
-                    _ => return Err(r.err("SETITEMS on a non-dict")),
-                }
+                let flat = self.pop_mark()?;
+                self.set_items(flat)?;
             }
             b'q' => {
-                let id = r.u8()? as u64;
-                memo.insert(id, top_mut(&mut stack, &r)?.clone());
+                let id = self.r.u8()? as u32;
+                self.memo_put(id)?;
             }
             b'r' => {
-                let id = u32::from_le_bytes(r.le()?) as u64;
-                memo.insert(id, top_mut(&mut stack, &r)?.clone());
+                let id = u32::from_le_bytes(self.r.le()?);
+                self.memo_put(id)?;
             }
             0x94 => {
-                let id = memo.len() as u64;
-                memo.insert(id, top_mut(&mut stack, &r)?.clone());
+                let id = u32::try_from(self.memo.len()).map_err(|_| self.r.err("memo overflow"))?;
+                self.memo_put(id)?;
             }
             b'h' => {
-                let id = r.u8()? as u64;
-                stack.push(memo.get(&id).cloned().ok_or_else(|| r.err(format!("memo {id} unset")))?);
+                let id = self.r.u8()? as u32;
+                self.memo_get(id)?;
             }
             b'j' => {
-                let id = u32::from_le_bytes(r.le()?) as u64;
-                stack.push(memo.get(&id).cloned().ok_or_else(|| r.err(format!("memo {id} unset")))?);
+                let id = u32::from_le_bytes(self.r.le()?);
+                self.memo_get(id)?;
             }
             b'c' => {
-                let module = r.line()?.to_string();
-                let name = r.line()?;
-                stack.push(global(&r, &module, name)?);
+                let module = self.r.line()?;
+                let name = self.r.line()?;
+                let g = global(&self.r, module, name)?;
+                self.push_node(g);
             }
             0x93 => {
-                let name = pop(&mut stack, &r)?;
-                let module = pop(&mut stack, &r)?;
-                match (module, name) {
-                    (Value::Str(m), Value::Str(n)) => stack.push(global(&r, &m, &n)?),
-                    _ => return Err(r.err("STACK_GLOBAL needs two strings")),
-                }
+                let name = self.pop()?;
+                let module = self.pop()?;
+                let (Value::Str(m), Value::Str(n)) = (module, name) else {
+                    return Err(self.r.err("STACK_GLOBAL needs two strings"));
+                };
+                let g = global(&self.r, m, n)?;
+                self.push_node(g);
             }
             b'Q' => {
-                let pid = pop(&mut stack, &r)?;
-                stack.push(persistent_load(&r, pid)?);
+                let pid = self.pop()?;
+                let storage = self.persistent_load(pid)?;
+                self.push_node(storage);
             }
-            b'R' => {
-                let args = pop(&mut stack, &r)?;
-                let callable = pop(&mut stack, &r)?;
-                stack.push(reduce(&r, callable, args)?);
+            b'R' | 0x81 => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                let v = self.reduce(callable, args)?;
+                self.stack.push(v);
             }
             b'b' => {
-                // BUILD sets an object's state (an OrderedDict's `_metadata`): nothing we need.
-                pop(&mut stack, &r)?;
-                top_mut(&mut stack, &r)?;
+                let state = self.pop()?;
+                self.build(state)?;
             }
-            other => return Err(r.err(format!("unsupported pickle opcode 0x{other:02x}"))),
+            other => return Err(self.r.err(format!("unsupported pickle opcode 0x{other:02x}"))),
         }
+        Ok(None)
+    }
+
+    fn long1(&mut self) -> Result<(), GeneratorError> {
+        let n = self.r.u8()? as usize;
+        let raw = self.r.take(n)?;
+        let value = if n > 8 {
+            // Only the legacy format's magic number is this long; keep its low bits.
+            i64::from_le_bytes(raw[..8].try_into().expect("8 bytes"))
+        } else {
+            let mut buf = if raw.last().is_some_and(|b| b & 0x80 != 0) { [0xffu8; 8] } else { [0u8; 8] };
+            buf[..n].copy_from_slice(raw);
+            i64::from_le_bytes(buf)
+        };
+        self.int(value);
+        Ok(())
+    }
+
+    fn text<const N: usize>(&mut self) -> Result<(), GeneratorError> {
+        let n = self.r.len::<N>()?;
+        let s = self.r.string(n)?;
+        self.stack.push(Value::Str(s));
+        Ok(())
+    }
+
+    fn bytes<const N: usize>(&mut self) -> Result<(), GeneratorError> {
+        let n = self.r.len::<N>()?;
+        let b = self.r.take(n)?;
+        self.stack.push(Value::Bytes(b));
+        Ok(())
+    }
+
+    fn extend(&mut self, new: Vec<Value<'a>>) -> Result<(), GeneratorError> {
+        match self.top_node()? {
+            Node::List(items) | Node::Set(items) => {
+                items.extend(new);
+                Ok(())
+            }
+            _ => Err(self.r.err("APPEND/ADDITEMS to a value that is not a list or set")),
+        }
+    }
+
+    fn set_items(&mut self, flat: Vec<Value<'a>>) -> Result<(), GeneratorError> {
+        if !flat.len().is_multiple_of(2) {
+            return Err(self.r.err("SETITEMS with an odd number of values"));
+        }
+        match self.top_node()? {
+            Node::Dict(items) => {
+                items.extend(flat.chunks_exact(2).map(|kv| (kv[0], kv[1])));
+                Ok(())
+            }
+            _ => Err(self.r.err("SETITEM on a value that is not a dict")),
+        }
+    }
+
+    fn sequence(&self, value: Value<'a>) -> Option<&[Value<'a>]> {
+        match value {
+            Value::Node(id) => match &self.nodes[id] {
+                Node::Tuple(items) | Node::List(items) => Some(items),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn global_name(&self, value: Value<'a>) -> Option<&str> {
+        match value {
+            Value::Node(id) => match &self.nodes[id] {
+                Node::Global(name) => Some(name),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn persistent_load(&mut self, pid: Value<'a>) -> Result<Node<'a>, GeneratorError> {
+        let items = self.sequence(pid).ok_or_else(|| self.r.err("persistent id is not a tuple"))?;
+        match items {
+            [Value::Str("storage"), class, Value::Str(key), _location, Value::Int(numel), ..] => {
+                let dtype = self
+                    .global_name(*class)
+                    .and_then(|c| c.strip_prefix("torch."))
+                    .and_then(StorageType::from_name)
+                    .ok_or_else(|| self.r.err("unknown storage type"))?;
+                let numel = usize::try_from(*numel).map_err(|_| self.r.err("storage size is not a count"))?;
+                let key = key.to_string();
+                Ok(Node::Storage(StorageRef { dtype, key, numel, inline: None, little_endian: self.little_endian }))
+            }
+            _ => Err(self.r.err("persistent id is not a tensor storage")),
+        }
+    }
+
+    fn reduce(&mut self, callable: Value<'a>, args: Value<'a>) -> Result<Value<'a>, GeneratorError> {
+        let name = self.global_name(callable).ok_or_else(|| self.r.err("REDUCE on a value that is not a callable"))?;
+        let name = name.to_string();
+        let args = self.sequence(args).ok_or_else(|| self.r.err("REDUCE arguments are not a tuple"))?.to_vec();
+        Ok(match name.as_str() {
+            "collections.OrderedDict" | "dnnlib.util.EasyDict" | "dnnlib.EasyDict" => self.add(Node::Dict(Vec::new())),
+            "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => self.rebuild_tensor(&args)?,
+            "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
+                *args.first().ok_or_else(|| self.r.err("parameter without data"))?
+            }
+            "torch.storage._load_from_bytes" => match args.as_slice() {
+                [Value::Bytes(blob)] => {
+                    let storage = inline_storage(blob, self.r.source)?;
+                    self.add(Node::Storage(storage))
+                }
+                _ => return Err(self.r.err("_load_from_bytes without a bytes argument")),
+            },
+            "torch_utils.persistence._reconstruct_persistent_obj" => self.persistent_object(&args)?,
+            "numpy.dtype" => match args.first() {
+                Some(Value::Str(name)) => self.add(Node::Dtype { name: name.to_string(), order: '=' }),
+                _ => return Err(self.r.err("numpy.dtype without a type string")),
+            },
+            "numpy.core.multiarray.scalar" | "numpy._core.multiarray.scalar" => self.numpy_scalar(&args)?,
+            "numpy.core.multiarray._reconstruct" | "numpy._core.multiarray._reconstruct" => {
+                self.add(Node::NdArray { shape: Vec::new(), dtype: None, data: &[] })
+            }
+            other => {
+                return Err(GeneratorError::UnsafePickle {
+                    source_name: self.r.source.to_string(),
+                    global: other.to_string(),
+                });
+            }
+        })
+    }
+
+    fn rebuild_tensor(&mut self, args: &[Value<'a>]) -> Result<Value<'a>, GeneratorError> {
+        let [Value::Node(storage), offset, shape, stride, ..] = args else {
+            return Err(self.r.err("malformed tensor record"));
+        };
+        let Node::Storage(storage) = &self.nodes[*storage] else { return Err(self.r.err("tensor without a storage")) };
+        let storage = storage.clone();
+        let count = |v: &Value| match v {
+            Value::Int(i) => usize::try_from(*i).ok(),
+            _ => None,
+        };
+        let counts = |v: Value<'a>| self.sequence(v).and_then(|items| items.iter().map(count).collect());
+        let offset = count(offset).ok_or_else(|| self.r.err("tensor offset is not a count"))?;
+        let shape: Vec<usize> = counts(*shape).ok_or_else(|| self.r.err("tensor shape is not a tuple of counts"))?;
+        let stride: Vec<usize> = counts(*stride).ok_or_else(|| self.r.err("tensor stride is not a tuple of counts"))?;
+        if shape.len() != stride.len() {
+            return Err(self.r.err("tensor shape and stride differ in rank"));
+        }
+        Ok(self.add(Node::Tensor(TensorRef { storage, offset, shape, stride })))
+    }
+
+    fn persistent_object(&mut self, args: &[Value<'a>]) -> Result<Value<'a>, GeneratorError> {
+        let meta = *args.first().ok_or_else(|| self.r.err("persistent object without its record"))?;
+        let Value::Node(id) = meta else { return Err(self.r.err("persistent object record is not a dict")) };
+        let Node::Dict(items) = &self.nodes[id] else { return Err(self.r.err("persistent object record is not a dict")) };
+        let field = |key: &str| items.iter().find(|(k, _)| *k == Value::Str(key)).map(|(_, v)| *v);
+        match field("type") {
+            Some(Value::Str("class")) => {}
+            _ => return Err(self.r.err("persistent object of a type other than `class`")),
+        }
+        let Some(Value::Str(class_name)) = field("class_name") else {
+            return Err(self.r.err("persistent object without a class name"));
+        };
+        let state = field("state").ok_or_else(|| self.r.err("persistent object without a state"))?;
+        let class_name = class_name.to_string();
+        Ok(self.add(Node::Persistent { class_name, state }))
+    }
+
+    fn numpy_scalar(&mut self, args: &[Value<'a>]) -> Result<Value<'a>, GeneratorError> {
+        let [Value::Node(dtype), Value::Bytes(raw)] = args else {
+            return Err(self.r.err("numpy scalar without a dtype and bytes"));
+        };
+        let Node::Dtype { name, order } = &self.nodes[*dtype] else {
+            return Err(self.r.err("numpy scalar without a dtype"));
+        };
+        decode_scalar(name, *order, raw).ok_or_else(|| self.r.err(format!("numpy scalar of type {name} not read")))
+    }
+
+    fn build(&mut self, state: Value<'a>) -> Result<(), GeneratorError> {
+        let id = match self.stack.last() {
+            Some(Value::Node(id)) if self.marks.last() != Some(&self.stack.len()) => *id,
+            _ => return Err(self.r.err("BUILD without an object on the stack")),
+        };
+        let items = self.sequence(state).map(<[_]>::to_vec);
+        match &self.nodes[id] {
+            // numpy's dtype state: (version, byte order, ...).
+            Node::Dtype { name, .. } => {
+                if let Some([_, Value::Str(o), ..]) = items.as_deref() {
+                    let name = name.clone();
+                    self.nodes[id] = Node::Dtype { name, order: o.chars().next().unwrap_or('=') };
+                }
+            }
+            // ndarray state: (version, shape, dtype, is_fortran, raw bytes), C order only.
+            Node::NdArray { .. } => {
+                let err = || self.r.err("malformed numpy array state");
+                let Some([_, shape, Value::Node(dtype), Value::Bool(false), Value::Bytes(data)]) = items.as_deref()
+                else {
+                    return Err(err());
+                };
+                let count = |v: &Value| match v {
+                    Value::Int(i) => usize::try_from(*i).ok(),
+                    _ => None,
+                };
+                let shape = self.sequence(*shape).and_then(|s| s.iter().map(count).collect()).ok_or_else(err)?;
+                self.nodes[id] = Node::NdArray { shape, dtype: Some(*dtype), data };
+            }
+            // OrderedDict `_metadata`, EasyDict's empty state: nothing we need.
+            _ => {}
+        }
+        Ok(())
     }
 }
 
-fn global(r: &Reader, module: &str, name: &str) -> Result<Value, GeneratorError> {
+/// The value of a numpy scalar of dtype `name` (`f8`, `f4`, `i8`, `b1`, ...) stored as `raw`.
+fn decode_scalar<'a>(name: &str, order: char, raw: &[u8]) -> Option<Value<'a>> {
+    let mut b = raw.to_vec();
+    if order == '>' {
+        b.reverse();
+    }
+    let arr = |n: usize| -> Option<[u8; 8]> {
+        let mut out = [0u8; 8];
+        (b.len() == n).then(|| out[..n].copy_from_slice(&b))?;
+        Some(out)
+    };
+    Some(match name {
+        "f8" => Value::Float(f64::from_le_bytes(arr(8)?)),
+        "f4" => Value::Float(f32::from_le_bytes(arr(4)?[..4].try_into().ok()?) as f64),
+        "i8" | "u8" => Value::Int(i64::from_le_bytes(arr(8)?)),
+        "i4" => Value::Int(i32::from_le_bytes(arr(4)?[..4].try_into().ok()?) as i64),
+        "u4" => Value::Int(u32::from_le_bytes(arr(4)?[..4].try_into().ok()?) as i64),
+        "b1" | "?" => Value::Bool(*b.first()? != 0),
+        _ => return None,
+    })
+}
+
+/// The callables we interpret. The rest are refused before anything could call them.
+const ALLOWED_GLOBALS: &[&str] = &[
+    "collections.OrderedDict",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch.storage._load_from_bytes",
+    "torch_utils.persistence._reconstruct_persistent_obj",
+    "dnnlib.util.EasyDict",
+    "dnnlib.EasyDict",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "numpy.core.multiarray.scalar",
+    "numpy._core.multiarray.scalar",
+    "numpy.core.multiarray._reconstruct",
+    "numpy._core.multiarray._reconstruct",
+];
+
+fn global<'a>(r: &Reader, module: &str, name: &str) -> Result<Node<'a>, GeneratorError> {
     let full = format!("{module}.{name}");
     let storage = module == "torch" && StorageType::from_name(name).is_some();
     if storage || ALLOWED_GLOBALS.contains(&full.as_str()) {
-        Ok(Value::Global(full))
-    } else {
-        Err(GeneratorError::UnsafePickle { source_name: r.source.to_string(), global: full })
+        return Ok(Node::Global(full));
     }
+    if module.starts_with("dnnlib.tflib") {
+        return Err(crate::error::format_error(
+            r.source,
+            "a TensorFlow-era StyleGAN pickle (dnnlib.tflib networks): convert it first with NVIDIA's \
+             `legacy.py` from stylegan2-ada-pytorch or stylegan3 (`python legacy.py --source=OLD.pkl --dest=NEW.pkl`)",
+        ));
+    }
+    Err(GeneratorError::UnsafePickle { source_name: r.source.to_string(), global: full })
 }
 
-fn persistent_load(r: &Reader, pid: Value) -> Result<Value, GeneratorError> {
-    let Value::Tuple(items) = pid else { return Err(r.err("persistent id is not a tuple")) };
-    match items.as_slice() {
-        [Value::Str(kind), Value::Global(class), Value::Str(key), _location, numel, ..] if kind == "storage" => {
-            let dtype = class
-                .strip_prefix("torch.")
-                .and_then(StorageType::from_name)
-                .ok_or_else(|| r.err(format!("unknown storage type {class}")))?;
-            let numel = as_usize(numel).ok_or_else(|| r.err("storage size is not a count"))?;
-            Ok(Value::Storage(StorageRef { dtype, key: key.clone(), numel }))
-        }
-        _ => Err(r.err("persistent id is not a tensor storage")),
-    }
+/// Reads one pickle from `bytes`, returning it and the number of bytes it used.
+pub(crate) fn parse<'a>(bytes: &'a [u8], source: &'a str) -> Result<(Pickle<'a>, usize), GeneratorError> {
+    parse_with_order(bytes, source, true)
 }
 
-fn reduce(r: &Reader, callable: Value, args: Value) -> Result<Value, GeneratorError> {
-    let Value::Global(name) = callable else { return Err(r.err("REDUCE on a value that is not a callable")) };
-    let Value::Tuple(args) = args else { return Err(r.err("REDUCE arguments are not a tuple")) };
-    match name.as_str() {
-        "collections.OrderedDict" => Ok(Value::Dict(Vec::new())),
-        "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => {
-            let (storage, offset, shape, stride) = match args.as_slice() {
-                [Value::Storage(s), offset, shape, stride, ..] => (s.clone(), offset, shape, stride),
-                _ => return Err(r.err("malformed tensor record")),
-            };
-            let offset = as_usize(offset).ok_or_else(|| r.err("tensor offset is not a count"))?;
-            let shape = as_usizes(shape).ok_or_else(|| r.err("tensor shape is not a tuple of counts"))?;
-            let stride = as_usizes(stride).ok_or_else(|| r.err("tensor stride is not a tuple of counts"))?;
-            if shape.len() != stride.len() {
-                return Err(r.err("tensor shape and stride differ in rank"));
-            }
-            Ok(Value::Tensor(TensorRef { storage, offset, shape, stride }))
-        }
-        "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
-            args.into_iter().next().ok_or_else(|| r.err("parameter without data"))
-        }
-        other => Err(GeneratorError::UnsafePickle { source_name: r.source.to_string(), global: other.to_string() }),
+fn parse_with_order<'a>(
+    bytes: &'a [u8],
+    source: &'a str,
+    little_endian: bool,
+) -> Result<(Pickle<'a>, usize), GeneratorError> {
+    let mut m = Machine {
+        r: Reader { bytes, pos: 0, source },
+        nodes: Vec::new(),
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Default::default(),
+        little_endian,
+    };
+    let root = m.run()?;
+    Ok((Pickle { nodes: m.nodes, root }, m.r.pos))
+}
+
+/// The bytes that open every legacy `torch.save` stream: protocol 2, then the magic number as LONG1.
+pub(crate) const LEGACY_PREFIX: &[u8] = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.";
+
+/// The magic number that opens a legacy (pre-zip) `torch.save` stream.
+pub(crate) const LEGACY_MAGIC: i64 = 0x1950a86a20f9469cfc6cu128 as i64;
+
+/// The pickles that open a legacy `torch.save` stream: the root value, the storage keys, where the
+/// raw storages start, and their byte order.
+pub(crate) struct LegacyHeader<'a> {
+    pub root: Pickle<'a>,
+    pub keys: Vec<&'a str>,
+    pub data_start: usize,
+    pub little_endian: bool,
+}
+
+/// Reads a legacy stream's magic, protocol, system info, main pickle and key list.
+pub(crate) fn legacy_header<'a>(bytes: &'a [u8], source: &'a str) -> Result<LegacyHeader<'a>, GeneratorError> {
+    let fail = |reason: &str| crate::error::format_error(source, reason.to_string());
+    let mut pos = 0;
+    let next = |pos: &mut usize, little_endian: bool| -> Result<Pickle<'a>, GeneratorError> {
+        let (value, used) = parse_with_order(&bytes[*pos..], source, little_endian)?;
+        *pos += used;
+        Ok(value)
+    };
+    if next(&mut pos, true)?.root != Value::Int(LEGACY_MAGIC) {
+        return Err(fail(
+            "a pickle, but not a PyTorch checkpoint (no legacy magic number); whole pickled Python objects are not read",
+        ));
     }
+    match next(&mut pos, true)?.root {
+        Value::Int(1001) => {}
+        other => return Err(fail(&format!("unsupported legacy protocol version {other:?}"))),
+    }
+    let info = next(&mut pos, true)?;
+    let little_endian = info.get(info.root, "little_endian") != Some(Value::Bool(false));
+    let root = next(&mut pos, little_endian)?;
+    let key_list = next(&mut pos, little_endian)?;
+    let keys = key_list
+        .sequence(key_list.root)
+        .ok_or_else(|| fail("legacy checkpoint without its list of storage keys"))?
+        .iter()
+        .map(|k| match k {
+            Value::Str(s) => Ok(*s),
+            _ => Err(fail("storage key is not a string")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(LegacyHeader { root, keys, data_start: pos, little_endian })
+}
+
+/// `torch.storage._load_from_bytes(blob)`: the blob is a legacy `torch.save` of one storage.
+fn inline_storage<'a>(blob: &'a [u8], source: &'a str) -> Result<StorageRef<'a>, GeneratorError> {
+    let fail = |reason: String| crate::error::format_error(source, format!("embedded storage: {reason}"));
+    let header = legacy_header(blob, source)?;
+    let Some(Node::Storage(storage)) = header.root.node(header.root.root) else {
+        return Err(fail("the blob does not hold a storage".into()));
+    };
+    if header.keys != [storage.key.as_str()] {
+        return Err(fail("the blob's key list does not name its one storage".into()));
+    }
+    let mut rest = &blob[header.data_start..];
+    let count = rest.get(..8).ok_or_else(|| fail("truncated before the element count".into()))?;
+    let count: [u8; 8] = count.try_into().expect("8 bytes");
+    let count = if header.little_endian { u64::from_le_bytes(count) } else { u64::from_be_bytes(count) };
+    rest = &rest[8..];
+    let len = usize::try_from(count)
+        .ok()
+        .and_then(|c| c.checked_mul(storage.dtype.size()))
+        .filter(|&len| len <= rest.len() && count as usize == storage.numel)
+        .ok_or_else(|| fail(format!("{count} elements do not fit the blob or its storage record")))?;
+    Ok(StorageRef { inline: Some(&rest[..len]), little_endian: header.little_endian, ..storage.clone() })
 }
 
 #[cfg(test)]
@@ -402,16 +778,63 @@ mod tests {
     fn reads_containers_and_numbers() {
         // pickle.dumps({'a': [1, -2, 300, 70000], 'b': (1.5, None, True)}, protocol=2)
         let bytes = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]q\x02(K\x01J\xfe\xff\xff\xffM,\x01J\x70\x11\x01\x00eX\x01\x00\x00\x00bq\x03G?\xf8\x00\x00\x00\x00\x00\x00N\x88\x87q\x04u.";
-        let (value, used) = parse(bytes, "t").unwrap();
+        let (p, used) = parse(bytes, "t").unwrap();
         assert_eq!(used, bytes.len());
-        let Value::Dict(items) = value else { panic!() };
-        assert_eq!(items[0].1, Value::List(vec![Value::Int(1), Value::Int(-2), Value::Int(300), Value::Int(70000)]));
-        assert_eq!(items[1].1, Value::Tuple(vec![Value::Float(1.5), Value::None, Value::Bool(true)]));
+        let a = p.get(p.root, "a").unwrap();
+        assert_eq!(p.sequence(a).unwrap(), [Value::Int(1), Value::Int(-2), Value::Int(300), Value::Int(70000)]);
+        let b = p.get(p.root, "b").unwrap();
+        assert_eq!(p.sequence(b).unwrap(), [Value::Float(1.5), Value::None, Value::Bool(true)]);
+    }
+
+    #[test]
+    fn memo_refers_to_the_same_container() {
+        // x = []; pickle.dumps([x, x]) after x.append(1): the memoised list is filled after MEMOIZE,
+        // and the second reference must see the item (a copy taken at MEMOIZE would be empty).
+        let bytes = b"\x80\x04]\x94(]\x94K\x01ah\x01e.";
+        let (p, _) = parse(bytes, "t").unwrap();
+        let outer = p.sequence(p.root).unwrap();
+        assert_eq!(outer[0], outer[1]);
+        assert_eq!(p.sequence(outer[1]).unwrap(), [Value::Int(1)]);
+    }
+
+    #[test]
+    fn memo_bomb_stays_linear() {
+        // Ten levels, each a list holding ten references to the level below: 10^10 leaves if
+        // copied, 10 nodes here.
+        let mut bytes = b"\x80\x04]\x94".to_vec();
+        for level in 0..10u8 {
+            bytes.extend_from_slice(b"(");
+            for _ in 0..10 {
+                bytes.extend_from_slice(&[b'h', level]);
+            }
+            bytes.extend_from_slice(b"l\x94");
+        }
+        bytes.push(b'.');
+        let (p, _) = parse(&bytes, "bomb").unwrap();
+        assert_eq!(p.nodes.len(), 11);
+    }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let depth = 1_000_000;
+        let mut bytes = b"\x80\x04".to_vec();
+        bytes.extend(std::iter::repeat_n(b'(', depth));
+        bytes.extend(std::iter::repeat_n(b'l', depth));
+        bytes.push(b'.');
+        let (p, _) = parse(&bytes, "deep").unwrap();
+        assert_eq!(p.nodes.len(), depth);
     }
 
     #[test]
     fn truncated_is_an_error() {
         let err = parse(b"\x80\x02}q\x00(X\x01\x00", "cut.pth").unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn tensorflow_pickles_name_the_converter() {
+        let bytes = b"\x80\x03cdnnlib.tflib.network\nNetwork\nq\x00.";
+        let err = parse(bytes, "old.pkl").unwrap_err();
+        assert!(err.to_string().contains("legacy.py"), "{err}");
     }
 }

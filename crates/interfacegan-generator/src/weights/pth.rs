@@ -4,15 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
-use super::pickle::{self, StorageType, TensorRef, Value};
+use super::pickle::{self, MAX_DEPTH, Node, Pickle, StorageType, TensorRef, Value};
 use super::{FileDtype, WeightTensor};
 use crate::error::{GeneratorError, format_error};
-
-/// Raw bytes of each storage, by key, and their byte order.
-struct Storages {
-    bytes: HashMap<String, Vec<u8>>,
-    little_endian: bool,
-}
 
 /// Reads a zip checkpoint: `<folder>/data.pkl` plus one file per storage, `<folder>/data/<key>`.
 pub(super) fn read_zip(bytes: &[u8], source: &str) -> Result<BTreeMap<String, WeightTensor>, GeneratorError> {
@@ -24,140 +18,136 @@ pub(super) fn read_zip(bytes: &[u8], source: &str) -> Result<BTreeMap<String, We
         .map(str::to_string)
         .ok_or_else(|| format_error(source, "zip file without a `<folder>/data.pkl`: not a PyTorch checkpoint"))?;
     let folder = pickle_name.trim_end_matches("data.pkl").to_string();
-    let mut read_entry = |name: &str| -> Result<Option<Vec<u8>>, GeneratorError> {
-        let Ok(mut entry) = archive.by_name(name) else { return Ok(None) };
-        let mut out = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut out).map_err(|e| format_error(source, format!("damaged zip entry {name}: {e}")))?;
+    // Entries are read only up to the size their record declares, and only when that size is at most
+    // `limit`: a header that claims more, or a stream that inflates further, is an error.
+    let mut read_entry = |name: &str, limit: usize| -> Result<Option<Vec<u8>>, GeneratorError> {
+        let Ok(entry) = archive.by_name(name) else { return Ok(None) };
+        let declared = usize::try_from(entry.size()).unwrap_or(usize::MAX);
+        if declared > limit {
+            return Err(format_error(source, format!("zip entry {name} declares {declared} bytes, expected {limit}")));
+        }
+        let mut out = Vec::with_capacity(declared);
+        entry
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format_error(source, format!("damaged zip entry {name}: {e}")))?;
+        if out.len() > declared {
+            return Err(format_error(source, format!("zip entry {name} inflates past its declared size")));
+        }
         Ok(Some(out))
     };
-    let pkl = read_entry(&pickle_name)?.expect("listed above");
-    let little_endian = match read_entry(&format!("{folder}byteorder"))? {
+    // The pickle itself is small next to the tensors it describes.
+    let pkl = read_entry(&pickle_name, bytes.len().saturating_mul(4).max(1 << 20))?.expect("listed above");
+    let little_endian = match read_entry(&format!("{folder}byteorder"), 16)? {
         None => true,
         Some(b) if b.as_slice() == b"little" => true,
         Some(b) if b.as_slice() == b"big" => false,
         Some(_) => return Err(format_error(source, "unknown byte order in the checkpoint")),
     };
     let (root, _) = pickle::parse(&pkl, source)?;
-    let mut storages = Storages { bytes: HashMap::new(), little_endian };
-    for tensor in tensor_refs(&root) {
-        let key = &tensor.storage.key;
-        if !storages.bytes.contains_key(key) {
-            let data = read_entry(&format!("{folder}data/{key}"))?
-                .ok_or_else(|| format_error(source, format!("storage `data/{key}` is missing from the archive")))?;
-            storages.bytes.insert(key.clone(), data);
+    let tensors = tensors_under(&root, root.root, source)?;
+    let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
+    for (_, tensor) in &tensors {
+        let storage = &tensor.storage;
+        if !storages.contains_key(&storage.key) {
+            let expected = storage.numel.checked_mul(storage.dtype.size()).unwrap_or(usize::MAX);
+            let data = read_entry(&format!("{folder}data/{}", storage.key), expected)?.ok_or_else(|| {
+                format_error(source, format!("storage `data/{}` is missing from the archive", storage.key))
+            })?;
+            storages.insert(storage.key.clone(), data);
         }
     }
-    collect(&root, &storages, source)
+    materialise_all(tensors, source, |t| Some((storages.get(&t.storage.key)?.as_slice(), little_endian)))
 }
 
 /// Reads the legacy stream: magic, protocol, system info, the main pickle, the storage keys, then
 /// for each key an int64 element count and the raw elements.
 pub(super) fn read_legacy(bytes: &[u8], source: &str) -> Result<BTreeMap<String, WeightTensor>, GeneratorError> {
-    const MAGIC: i64 = 0x1950a86a20f9469cfc6cu128 as i64;
-    let mut pos = 0;
-    let next = |pos: &mut usize| -> Result<Value, GeneratorError> {
-        let (value, used) = pickle::parse(&bytes[*pos..], source)?;
-        *pos += used;
-        Ok(value)
-    };
-    let magic = next(&mut pos)?;
-    if magic != Value::Int(MAGIC) {
-        return Err(format_error(
-            source,
-            "a pickle, but not a PyTorch checkpoint (no legacy magic number); whole pickled Python objects are not read",
-        ));
-    }
-    match next(&mut pos)? {
-        Value::Int(1001) => {}
-        other => return Err(format_error(source, format!("unsupported legacy protocol version {other:?}"))),
-    }
-    let little_endian = match next(&mut pos)? {
-        Value::Dict(items) => {
-            !items.iter().any(|(k, v)| *k == Value::Str("little_endian".into()) && *v == Value::Bool(false))
-        }
-        _ => true,
-    };
-    let root = next(&mut pos)?;
-    let keys = match next(&mut pos)? {
-        Value::List(keys) => keys,
-        _ => return Err(format_error(source, "legacy checkpoint without its list of storage keys")),
-    };
-    let types: HashMap<String, StorageType> =
-        tensor_refs(&root).into_iter().map(|t| (t.storage.key.clone(), t.storage.dtype)).collect();
-    let mut storages = Storages { bytes: HashMap::new(), little_endian };
-    for key in keys {
-        let Value::Str(key) = key else { return Err(format_error(source, "storage key is not a string")) };
-        let dtype = types.get(&key).copied().unwrap_or(StorageType::F32);
+    let header = pickle::legacy_header(bytes, source)?;
+    let tensors = tensors_under(&header.root, header.root.root, source)?;
+    let types: HashMap<&str, StorageType> =
+        tensors.iter().map(|(_, t)| (t.storage.key.as_str(), t.storage.dtype)).collect();
+    let mut storages: HashMap<&str, &[u8]> = HashMap::new();
+    let mut pos = header.data_start;
+    for key in header.keys {
+        let dtype = types.get(key).copied().unwrap_or(StorageType::F32);
         let count_bytes =
             bytes.get(pos..pos + 8).ok_or_else(|| format_error(source, format!("truncated before storage {key}")))?;
         let raw_count: [u8; 8] = count_bytes.try_into().expect("8 bytes");
-        let count = if little_endian { u64::from_le_bytes(raw_count) } else { u64::from_be_bytes(raw_count) } as usize;
+        let count = if header.little_endian { u64::from_le_bytes(raw_count) } else { u64::from_be_bytes(raw_count) };
         pos += 8;
-        let len = count
-            .checked_mul(dtype.size())
+        let len = usize::try_from(count)
+            .ok()
+            .and_then(|c| c.checked_mul(dtype.size()))
             .filter(|&len| len <= bytes.len() - pos)
             .ok_or_else(|| format_error(source, format!("truncated: storage {key} needs {count} elements")))?;
-        storages.bytes.insert(key, bytes[pos..pos + len].to_vec());
+        storages.insert(key, &bytes[pos..pos + len]);
         pos += len;
     }
-    collect(&root, &storages, source)
+    let little_endian = header.little_endian;
+    materialise_all(tensors, source, |t| Some((*storages.get(t.storage.key.as_str())?, little_endian)))
 }
 
-fn tensor_refs(value: &Value) -> Vec<&TensorRef> {
+/// The tensors in nested dicts under `value`, with dotted keys (`netG.main.0.weight`).
+pub(super) fn tensors_under<'p, 'a>(
+    pickle: &'p Pickle<'a>,
+    value: Value<'a>,
+    source: &str,
+) -> Result<Vec<(String, &'p TensorRef<'a>)>, GeneratorError> {
     let mut out = Vec::new();
-    fn walk<'v>(value: &'v Value, out: &mut Vec<&'v TensorRef>) {
-        match value {
-            Value::Tensor(t) => out.push(t),
-            Value::Dict(items) => items.iter().for_each(|(_, v)| walk(v, out)),
-            Value::List(items) | Value::Tuple(items) => items.iter().for_each(|v| walk(v, out)),
-            _ => {}
+    let mut pending = vec![(String::new(), value, 0usize)];
+    while let Some((prefix, value, depth)) = pending.pop() {
+        if depth > MAX_DEPTH {
+            return Err(format_error(source, format!("containers nested deeper than {MAX_DEPTH} levels")));
         }
-    }
-    walk(value, &mut out);
-    out
-}
-
-/// Flattens nested dicts of tensors to dotted keys and materialises each tensor.
-fn collect(root: &Value, storages: &Storages, source: &str) -> Result<BTreeMap<String, WeightTensor>, GeneratorError> {
-    let mut out = BTreeMap::new();
-    fn walk(
-        value: &Value,
-        prefix: &str,
-        storages: &Storages,
-        source: &str,
-        out: &mut BTreeMap<String, WeightTensor>,
-    ) -> Result<(), GeneratorError> {
-        match value {
-            Value::Tensor(t) => {
-                out.insert(prefix.to_string(), materialise(t, storages, source, prefix)?);
-            }
-            Value::Dict(items) => {
-                for (k, v) in items {
+        match pickle.node(value) {
+            Some(Node::Tensor(t)) => out.push((prefix, t)),
+            Some(Node::Dict(items)) => {
+                for (k, v) in items.iter().rev() {
                     let name = match k {
-                        Value::Str(s) => s.clone(),
+                        Value::Str(s) => s.to_string(),
                         Value::Int(i) => i.to_string(),
                         _ => continue,
                     };
                     let key = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
-                    walk(v, &key, storages, source, out)?;
+                    pending.push((key, *v, depth + 1));
                 }
             }
             _ => {}
         }
-        Ok(())
     }
-    walk(root, "", storages, source, &mut out)?;
+    Ok(out)
+}
+
+/// Materialises each tensor from the bytes `storage` finds for it (and their byte order).
+pub(super) fn materialise_all<'s, 'a>(
+    tensors: Vec<(String, &TensorRef<'a>)>,
+    source: &str,
+    storage: impl Fn(&TensorRef<'a>) -> Option<(&'s [u8], bool)>,
+) -> Result<BTreeMap<String, WeightTensor>, GeneratorError> {
+    let mut out = BTreeMap::new();
+    for (key, t) in tensors {
+        let (raw, little_endian) = storage(t)
+            .ok_or_else(|| format_error(source, format!("tensor `{key}`: storage {} is missing", t.storage.key)))?;
+        let tensor = materialise(t, raw, little_endian, source, &key)?;
+        out.insert(key, tensor);
+    }
     if out.is_empty() {
         return Err(format_error(source, "the checkpoint holds no tensors"));
     }
     Ok(out)
 }
 
-fn materialise(t: &TensorRef, storages: &Storages, source: &str, key: &str) -> Result<WeightTensor, GeneratorError> {
-    let raw = storages
-        .bytes
-        .get(&t.storage.key)
-        .ok_or_else(|| format_error(source, format!("tensor `{key}`: storage {} is missing", t.storage.key)))?;
+/// One tensor's values as f32, row-major, from its storage's bytes. A view that would repeat storage
+/// elements (stride 0, overlapping strides) is refused: it could claim far more memory than the file
+/// holds, and no weight file needs one.
+fn materialise(
+    t: &TensorRef,
+    raw: &[u8],
+    little_endian: bool,
+    source: &str,
+    key: &str,
+) -> Result<WeightTensor, GeneratorError> {
     let size = t.storage.dtype.size();
     let available = raw.len() / size;
     // Shapes and strides come from the file: checked arithmetic, and the view must lie inside the storage.
@@ -172,11 +162,17 @@ fn materialise(t: &TensorRef, storages: &Storages, source: &str, key: &str) -> R
         if last.is_none_or(|last| last >= available) {
             return Err(too_big());
         }
+        if numel > available {
+            return Err(format_error(
+                source,
+                format!("tensor `{key}`: {numel} elements in a storage of {available}: repeated (strided) views are refused"),
+            ));
+        }
     }
     let element = |i: usize| -> f32 {
         let mut b = [0u8; 8];
         b[..size].copy_from_slice(&raw[i * size..(i + 1) * size]);
-        if !storages.little_endian {
+        if !little_endian {
             b[..size].reverse();
         }
         match t.storage.dtype {

@@ -1,0 +1,599 @@
+//! StyleGAN2 (Karras et al. 2020) as NVIDIA's `networks_stylegan2.Generator` (stylegan2-ada-pytorch,
+//! stylegan3): a mapping network with 2nd-moment normalisation and learning-rate-scaled layers,
+//! truncation `w_avg.lerp(w, psi)` on the first `cutoff` layers, and synthesis blocks of modulated,
+//! demodulated 3x3 convolutions (the first of each block up-sampling by a stride-2 transposed
+//! convolution and the [1, 3, 3, 1] filter), constant or random noise, `bias_act` with `conv_clamp`,
+//! and ToRGB outputs summed over up-sampled images (`skip`), taken at the end only (`orig`), or with
+//! residual blocks (`resnet`).
+//!
+//! The configuration is read from the pickle's module records, never guessed from shapes. Blocks
+//! that NVIDIA's code runs in fp16 on CUDA run in fp32 here, as the official code does off CUDA.
+
+use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Device, Distribution, Tensor};
+
+use super::nvidia::Modules;
+use crate::error::GeneratorError;
+use crate::generator::{Generator, GeneratorInfo, LatentSpace, check_code_tensor};
+use crate::ops::{channel_vector, tensor, to_vec};
+use crate::weights::{TensorTaker, Weights};
+use crate::{NoiseMode, Truncation};
+
+/// The key every StyleGAN2 generator's state dict has.
+pub(crate) const ANCHOR: &str = "synthesis.b4.const";
+const SQRT_2: f64 = std::f64::consts::SQRT_2;
+
+/// How a synthesis block turns features into the image (`architecture` in NVIDIA's code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockArchitecture {
+    /// Only the last block has a ToRGB layer.
+    Orig,
+    /// Every block adds its ToRGB output to the up-sampled image (all released models).
+    Skip,
+    /// Residual blocks with a 1x1 up-sampling skip convolution; ToRGB at the end.
+    Resnet,
+}
+
+/// One synthesis block's shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockConfig {
+    /// Output resolution of the block.
+    pub resolution: usize,
+    /// Input channels (0 for the first block, which starts from a learned constant).
+    pub in_channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Whether NVIDIA's code runs the block in fp16 on CUDA (here it runs in fp32).
+    pub use_fp16: bool,
+}
+
+/// A StyleGAN2 generator's configuration, read from its network pickle.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StyleGan2Config {
+    /// Dimension of z.
+    pub z_dim: usize,
+    /// Dimension of w.
+    pub w_dim: usize,
+    /// Output resolution.
+    pub resolution: usize,
+    /// Output channels.
+    pub img_channels: usize,
+    /// Number of w codes the synthesis network takes (W+ layers).
+    pub num_ws: usize,
+    /// Fully connected layers of the mapping network.
+    pub mapping_layers: usize,
+    /// The mapping network's learning-rate multiplier (its layers' weight and bias gains).
+    pub mapping_lr_multiplier: f64,
+    /// Block architecture.
+    pub architecture: BlockArchitecture,
+    /// `conv_clamp`: synthesis activations are clamped to +-this (None: no clamp).
+    pub conv_clamp: Option<f64>,
+    /// The synthesis blocks, 4 px first.
+    pub blocks: Vec<BlockConfig>,
+}
+
+const CLASSES: &[&str] = &[
+    "Generator",
+    "MappingNetwork",
+    "FullyConnectedLayer",
+    "SynthesisNetwork",
+    "SynthesisBlock",
+    "SynthesisLayer",
+    "ToRGBLayer",
+    "Conv2dLayer",
+];
+
+impl StyleGan2Config {
+    /// Reads the configuration from the module records of a network pickle.
+    pub fn from_modules(weights: &Weights) -> Result<Self, GeneratorError> {
+        let modules = Modules::new(weights, "StyleGAN2 generator")?;
+        modules.check_classes(CLASSES)?;
+        let g = modules.module("", "Generator")?;
+        let (z_dim, w_dim, resolution) = (g.usize("z_dim")?, g.usize("w_dim")?, g.usize("img_resolution")?);
+        let (img_channels, num_ws) = (g.usize("img_channels")?, g.usize("num_ws")?);
+        if g.usize("c_dim")? != 0 {
+            return Err(modules.error("a conditional generator (c_dim > 0): class labels are not supported"));
+        }
+        let mapping = modules.module("mapping", "MappingNetwork")?;
+        mapping.expect_usize("z_dim", z_dim)?;
+        mapping.expect_usize("w_dim", w_dim)?;
+        mapping.expect_usize("num_ws", num_ws)?;
+        let mapping_layers = mapping.usize("num_layers")?;
+        let fc0 = modules.module("mapping.fc0", "FullyConnectedLayer")?;
+        let mapping_lr_multiplier = fc0.f64("bias_gain")?;
+        let synthesis = modules.module("synthesis", "SynthesisNetwork")?;
+        synthesis.expect_usize("num_ws", num_ws)?;
+        synthesis.expect_usize("img_resolution", resolution)?;
+        if resolution < 4 || !resolution.is_power_of_two() {
+            return Err(modules.error(format!("img_resolution {resolution} is not a power of two >= 4")));
+        }
+        let mut blocks = Vec::new();
+        let mut architecture = None;
+        let mut conv_clamp = None;
+        let mut res = 4;
+        while res <= resolution {
+            let path = format!("synthesis.b{res}");
+            let b = modules.module(&path, "SynthesisBlock")?;
+            b.expect_usize("resolution", res)?;
+            b.expect_usize("img_channels", img_channels)?;
+            let arch = match b.str("architecture")? {
+                "orig" => BlockArchitecture::Orig,
+                "skip" => BlockArchitecture::Skip,
+                "resnet" => BlockArchitecture::Resnet,
+                other => return Err(modules.error(format!("{path}: unknown architecture '{other}'"))),
+            };
+            if *architecture.get_or_insert(arch) != arch {
+                return Err(modules.error(format!("{path}: blocks of different architectures")));
+            }
+            let conv1 = modules.module(&format!("{path}.conv1"), "SynthesisLayer")?;
+            let clamp = conv1.opt_f64("conv_clamp")?;
+            if res == 4 {
+                conv_clamp = clamp;
+            } else if clamp != conv_clamp {
+                return Err(modules.error(format!("{path}: conv_clamp differs between blocks")));
+            }
+            blocks.push(BlockConfig {
+                resolution: res,
+                in_channels: b.usize("in_channels")?,
+                out_channels: conv1.usize("out_channels")?,
+                use_fp16: b.bool("use_fp16")?,
+            });
+            res *= 2;
+        }
+        let architecture = architecture.expect("at least the 4 px block");
+        let config = Self {
+            z_dim,
+            w_dim,
+            resolution,
+            img_channels,
+            num_ws,
+            mapping_layers,
+            mapping_lr_multiplier,
+            architecture,
+            conv_clamp,
+            blocks,
+        };
+        if config.expected_num_ws() != num_ws {
+            return Err(modules.error(format!("num_ws {num_ws} does not fit {} blocks", config.blocks.len())));
+        }
+        Ok(config)
+    }
+
+    /// The number of w codes the blocks consume: two per block but one for the first, plus the last ToRGB.
+    fn expected_num_ws(&self) -> usize {
+        2 * self.blocks.len()
+    }
+}
+
+/// A fully connected layer with its gains folded in: `act(x W^T * weight_gain + b * bias_gain)`.
+struct Dense {
+    /// `[in, out]`.
+    weight: Tensor<2>,
+    bias: Tensor<2>,
+    lrelu: bool,
+}
+
+impl Dense {
+    fn load(t: &mut TensorTaker, path: &str, m: &Modules, lrelu: bool, device: &Device) -> Result<Self, GeneratorError> {
+        let module = m.module(path, "FullyConnectedLayer")?;
+        let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
+        module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
+        let weight_gain = module.f64("weight_gain")? as f32;
+        let bias_gain = module.f64("bias_gain")? as f32;
+        let w = t.take(&format!("{path}.weight"), &[out, inp])?;
+        let mut transposed = vec![0f32; inp * out];
+        for o in 0..out {
+            for i in 0..inp {
+                transposed[i * out + o] = w[o * inp + i] * weight_gain;
+            }
+        }
+        let bias: Vec<f32> = t.take(&format!("{path}.bias"), &[out])?.iter().map(|b| b * bias_gain).collect();
+        Ok(Self { weight: tensor(&transposed, [inp, out], device), bias: tensor(&bias, [1, out], device), lrelu })
+    }
+
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let y = x.matmul(self.weight.clone()) + self.bias.clone();
+        if self.lrelu { burn::tensor::activation::leaky_relu(y, 0.2).mul_scalar(SQRT_2 as f32) } else { y }
+    }
+}
+
+/// A modulated convolution with its epilogue (SynthesisLayer, ToRGBLayer).
+struct ModConv {
+    affine: Dense,
+    /// Scales the styles (ToRGB's `weight_gain`; 1 for synthesis layers).
+    style_gain: f32,
+    /// `[O, I, k, k]`, or for the up-sampling layer `[I, O, k, k]` (transposed convolution).
+    weight: Tensor<4>,
+    /// `sum_k weight[o, i, k]^2` as `[I, O]`, for demodulation (None: no demodulation, ToRGB).
+    weight_sq: Option<Tensor<2>>,
+    /// The up-sampling layer's low-pass filter as a depthwise kernel `[O, 1, 4, 4]`, gain 4 folded in.
+    up_filter: Option<Tensor<4>>,
+    padding: usize,
+    /// `noise_const * noise_strength` as `[1, 1, R, R]`, and the strength for random noise.
+    noise: Option<(Tensor<4>, f32)>,
+    bias: Tensor<4>,
+    /// Leaky ReLU with gain sqrt(2) (synthesis layers) or linear (ToRGB).
+    lrelu: bool,
+    clamp: Option<f64>,
+}
+
+impl ModConv {
+    fn load(
+        t: &mut TensorTaker,
+        path: &str,
+        m: &Modules,
+        config: &StyleGan2Config,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
+        let torgb = path.ends_with("torgb");
+        let module = m.module(path, if torgb { "ToRGBLayer" } else { "SynthesisLayer" })?;
+        let (cin, cout) = (module.usize("in_channels")?, module.usize("out_channels")?);
+        module.expect_usize("w_dim", config.w_dim)?;
+        if module.opt_f64("conv_clamp")? != config.conv_clamp {
+            return Err(m.error(format!("{path}: conv_clamp differs from the rest of the network")));
+        }
+        let affine = Dense::load(t, &format!("{path}.affine"), m, false, device)?;
+        let weight_shape = t.shape(&format!("{path}.weight")).map(<[usize]>::to_vec).unwrap_or_default();
+        let k = match weight_shape.as_slice() {
+            [_, _, k, k2] if k == k2 && k % 2 == 1 => *k,
+            other => return Err(m.error(format!("{path}.weight has shape {other:?}, not [O, I, k, k] with odd k"))),
+        };
+        let w = t.take(&format!("{path}.weight"), &[cout, cin, k, k])?.to_vec();
+        let weight_sq: Vec<f32> = (0..cin * cout)
+            .map(|io| {
+                let (i, o) = (io / cout, io % cout);
+                w[(o * cin + i) * k * k..][..k * k].iter().map(|v| v * v).sum()
+            })
+            .collect();
+        let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
+        if torgb {
+            let style_gain = module.f64("weight_gain")? as f32;
+            let weight = tensor(&w, [cout, cin, k, k], device);
+            let clamp = config.conv_clamp;
+            let (up_filter, noise) = (None, None);
+            return Ok(Self { affine, style_gain, weight, weight_sq: None, up_filter, padding: 0, noise, bias, lrelu: false, clamp });
+        }
+        module.expect_str("activation", "lrelu")?;
+        let up = module.usize("up")?;
+        let resolution = module.usize("resolution")?;
+        if module.usize("padding")? != k / 2 || !matches!(up, 1 | 2) {
+            return Err(m.error(format!("{path}: padding or up-sampling factor outside StyleGAN2's")));
+        }
+        let (weight, up_filter) = if up == 2 {
+            let mut transposed = vec![0f32; w.len()];
+            for o in 0..cout {
+                for i in 0..cin {
+                    transposed[(i * cout + o) * k * k..][..k * k].copy_from_slice(&w[(o * cin + i) * k * k..][..k * k]);
+                }
+            }
+            let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?;
+            (tensor(&transposed, [cin, cout, k, k], device), Some(depthwise_filter(filter, cout, 4.0, device)))
+        } else {
+            t.take(&format!("{path}.resample_filter"), &[4, 4])?;
+            (tensor(&w, [cout, cin, k, k], device), None)
+        };
+        let noise = if module.bool("use_noise")? {
+            let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
+            let konst: Vec<f32> =
+                t.take(&format!("{path}.noise_const"), &[resolution, resolution])?.iter().map(|v| v * strength).collect();
+            Some((tensor(&konst, [1, 1, resolution, resolution], device), strength))
+        } else {
+            None
+        };
+        let weight_sq = Some(tensor(&weight_sq, [cin, cout], device));
+        let clamp = config.conv_clamp;
+        Ok(Self { affine, style_gain: 1.0, weight, weight_sq, up_filter, padding: k / 2, noise, bias, lrelu: true, clamp })
+    }
+
+    /// `x` `[N, I, H, W]` modulated by `w` `[N, D]`; `gain` scales the activation and its clamp.
+    fn forward(&self, x: Tensor<4>, w: Tensor<2>, noise_mode: NoiseMode, gain: f64) -> Tensor<4> {
+        let [n, cin, _, _] = x.dims();
+        let mut styles = self.affine.forward(w);
+        if self.style_gain != 1.0 {
+            styles = styles.mul_scalar(self.style_gain);
+        }
+        let x = x * styles.clone().reshape([n, cin, 1, 1]);
+        let mut x = match &self.up_filter {
+            Some(filter) => {
+                let options = ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1);
+                let x = conv_transpose2d(x, self.weight.clone(), None, options);
+                let channels = filter.dims()[0];
+                conv2d(x, filter.clone(), None, ConvOptions::new([1, 1], [1, 1], [1, 1], channels))
+            }
+            None => {
+                let p = self.padding;
+                conv2d(x, self.weight.clone(), None, ConvOptions::new([1, 1], [p, p], [1, 1], 1))
+            }
+        };
+        let [_, cout, h, wd] = x.dims();
+        if let Some(weight_sq) = &self.weight_sq {
+            let dcoefs = styles.square().matmul(weight_sq.clone()).add_scalar(1e-8).sqrt().recip();
+            x = x * dcoefs.reshape([n, cout, 1, 1]);
+        }
+        if let Some((konst, strength)) = &self.noise {
+            match noise_mode {
+                NoiseMode::Const => x = x + konst.clone(),
+                NoiseMode::Random => {
+                    let noise = Tensor::<4>::random([n, 1, h, wd], Distribution::Normal(0.0, 1.0), &x.device());
+                    x = x + noise.mul_scalar(*strength);
+                }
+                NoiseMode::None => {}
+            }
+        }
+        let mut x = x + self.bias.clone();
+        if self.lrelu {
+            x = burn::tensor::activation::leaky_relu(x, 0.2).mul_scalar((SQRT_2 * gain) as f32);
+        } else if gain != 1.0 {
+            x = x.mul_scalar(gain as f32);
+        }
+        match self.clamp {
+            Some(c) => x.clamp(-(c * gain) as f32, (c * gain) as f32),
+            None => x,
+        }
+    }
+}
+
+/// A 2-D low-pass filter `[4, 4]` as a depthwise kernel `[C, 1, 4, 4]` scaled by `gain`. NVIDIA's
+/// `upfirdn2d` convolves (flips the filter); the stored filters are symmetric, and flipping keeps it exact.
+fn depthwise_filter(filter: &[f32], channels: usize, gain: f32, device: &Device) -> Tensor<4> {
+    let flipped: Vec<f32> = (0..16).map(|i| filter[15 - i] * gain).collect();
+    let all: Vec<f32> = (0..channels).flat_map(|_| flipped.iter().copied()).collect();
+    tensor(&all, [channels, 1, 4, 4], device)
+}
+
+/// `upfirdn2d.upsample2d` with the 4x4 filter: zero insertion, then the filter (padding 2, 1).
+/// As a depthwise transposed convolution of stride 2 and padding 1, whose kernel is the filter unflipped.
+fn upsample2d(x: Tensor<4>, filter: &Tensor<4>) -> Tensor<4> {
+    let channels = filter.dims()[0];
+    let options = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], channels);
+    conv_transpose2d(x, filter.clone(), None, options)
+}
+
+struct Block {
+    config: BlockConfig,
+    konst: Option<Tensor<4>>,
+    conv0: Option<ModConv>,
+    conv1: ModConv,
+    torgb: Option<ModConv>,
+    /// The resnet skip: a 1x1 convolution `[O, I, 1, 1]` (gain folded), then up-sampling.
+    skip: Option<(Tensor<4>, Tensor<4>)>,
+    /// The block's filter for up-sampling the image (unflipped, gain 4), `[C_img, 1, 4, 4]`.
+    image_filter: Tensor<4>,
+}
+
+impl Block {
+    fn num_conv(&self) -> usize {
+        1 + usize::from(self.conv0.is_some())
+    }
+
+    fn load(
+        t: &mut TensorTaker,
+        m: &Modules,
+        block: &BlockConfig,
+        config: &StyleGan2Config,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
+        let path = format!("synthesis.b{}", block.resolution);
+        let (cin, cout, res) = (block.in_channels, block.out_channels, block.resolution);
+        let is_last = res == config.resolution;
+        m.module(&path, "SynthesisBlock")?.expect_usize("num_torgb", usize::from(is_last || config.architecture == BlockArchitecture::Skip))?;
+        let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?.to_vec();
+        let konst = if cin == 0 {
+            Some(tensor(t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
+        } else {
+            None
+        };
+        let conv0 = if cin == 0 { None } else { Some(ModConv::load(t, &format!("{path}.conv0"), m, config, device)?) };
+        let conv1 = ModConv::load(t, &format!("{path}.conv1"), m, config, device)?;
+        let torgb = if is_last || config.architecture == BlockArchitecture::Skip {
+            Some(ModConv::load(t, &format!("{path}.torgb"), m, config, device)?)
+        } else {
+            None
+        };
+        let skip = if cin != 0 && config.architecture == BlockArchitecture::Resnet {
+            let p = format!("{path}.skip");
+            let module = m.module(&p, "Conv2dLayer")?;
+            module.expect_usize("up", 2)?;
+            let gain = module.f64("weight_gain")? as f32;
+            let w: Vec<f32> = t.take(&format!("{p}.weight"), &[cout, cin, 1, 1])?.iter().map(|v| v * gain).collect();
+            let f = t.take(&format!("{p}.resample_filter"), &[4, 4])?;
+            let unflipped = depthwise_filter(&f.iter().rev().copied().collect::<Vec<_>>(), cout, 4.0, device);
+            Some((tensor(&w, [cout, cin, 1, 1], device), unflipped))
+        } else {
+            None
+        };
+        let image_filter = depthwise_filter(&filter.iter().rev().copied().collect::<Vec<_>>(), config.img_channels, 4.0, device);
+        Ok(Self { config: block.clone(), konst, conv0, conv1, torgb, skip, image_filter })
+    }
+
+    /// One block: features and image in, features and image out; `ws` are the block's codes.
+    fn forward(
+        &self,
+        x: Option<Tensor<4>>,
+        img: Option<Tensor<4>>,
+        ws: &[Tensor<2>],
+        noise_mode: NoiseMode,
+    ) -> (Tensor<4>, Option<Tensor<4>>) {
+        let n = ws[0].dims()[0];
+        let x = match (&self.konst, x) {
+            (Some(k), _) => self.conv1.forward(k.clone().repeat_dim(0, n), ws[0].clone(), noise_mode, 1.0),
+            (None, Some(x)) => {
+                let conv0 = self.conv0.as_ref().expect("blocks after the first have conv0");
+                match &self.skip {
+                    Some((weight, filter)) => {
+                        let y = conv2d(x.clone(), weight.clone(), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+                        let y = upsample2d(y, filter).mul_scalar(std::f32::consts::FRAC_1_SQRT_2);
+                        let x = conv0.forward(x, ws[0].clone(), noise_mode, 1.0);
+                        y + self.conv1.forward(x, ws[1].clone(), noise_mode, std::f64::consts::FRAC_1_SQRT_2)
+                    }
+                    None => {
+                        let x = conv0.forward(x, ws[0].clone(), noise_mode, 1.0);
+                        self.conv1.forward(x, ws[1].clone(), noise_mode, 1.0)
+                    }
+                }
+            }
+            (None, None) => unreachable!("the first block has the constant"),
+        };
+        let img = img.map(|img| upsample2d(img, &self.image_filter));
+        let img = match &self.torgb {
+            Some(torgb) => {
+                let y = torgb.forward(x.clone(), ws[self.num_conv()].clone(), noise_mode, 1.0);
+                Some(match img {
+                    Some(img) => img + y,
+                    None => y,
+                })
+            }
+            None => img,
+        };
+        (x, img)
+    }
+}
+
+/// The StyleGAN2 generator.
+pub struct StyleGan2 {
+    mapping: Vec<Dense>,
+    w_avg: Tensor<2>,
+    blocks: Vec<Block>,
+    truncation: Truncation,
+    noise_mode: NoiseMode,
+    config: StyleGan2Config,
+    info: GeneratorInfo,
+    device: Device,
+}
+
+impl StyleGan2 {
+    /// Loads `G_ema` of an NVIDIA network pickle (read by [`Weights::from_file`]).
+    pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
+        let config = StyleGan2Config::from_modules(weights)?;
+        let m = Modules::new(weights, "StyleGAN2 generator")?;
+        let mut t = weights.taker("", "stylegan2");
+        let mut mapping = Vec::new();
+        for i in 0..config.mapping_layers {
+            mapping.push(Dense::load(&mut t, &format!("mapping.fc{i}"), &m, true, device)?);
+            m.module(&format!("mapping.fc{i}"), "FullyConnectedLayer")?.expect_close("bias_gain", config.mapping_lr_multiplier)?;
+        }
+        let w_avg = tensor(t.take("mapping.w_avg", &[config.w_dim])?, [1, config.w_dim], device);
+        let blocks =
+            config.blocks.iter().map(|b| Block::load(&mut t, &m, b, &config, device)).collect::<Result<Vec<_>, _>>()?;
+        t.finish()?;
+        let info = GeneratorInfo {
+            architecture: "stylegan2",
+            resolution: config.resolution,
+            channels: config.img_channels,
+            latent_dim: config.z_dim,
+            spaces: if config.z_dim == config.w_dim {
+                vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus]
+            } else {
+                vec![LatentSpace::Z]
+            },
+            wp_layers: config.num_ws,
+        };
+        Ok(Self {
+            mapping,
+            w_avg,
+            blocks,
+            truncation: Truncation::none(),
+            noise_mode: NoiseMode::Const,
+            config,
+            info,
+            device: device.clone(),
+        })
+    }
+
+    /// The configuration read from the pickle.
+    pub fn config(&self) -> &StyleGan2Config {
+        &self.config
+    }
+
+    /// Sets the truncation of codes given in Z or W (never in W+): `psi` on the first `layers` ws.
+    pub fn set_truncation(&mut self, truncation: Truncation) -> Result<(), GeneratorError> {
+        if truncation.psi.is_some_and(|p| !p.is_finite()) {
+            return Err(GeneratorError::InvalidOption("truncation psi must be finite".into()));
+        }
+        self.truncation = truncation;
+        Ok(())
+    }
+
+    /// Sets the noise inputs: the stored constant noise (default), fresh noise, or none.
+    pub fn set_noise_mode(&mut self, mode: NoiseMode) {
+        self.noise_mode = mode;
+    }
+
+    /// `w = mapping(z)`: `[N, z_dim]` to `[N, w_dim]`.
+    pub fn mapping(&self, z: Tensor<2>) -> Tensor<2> {
+        let x = z.clone() * z.square().mean_dim(1).add_scalar(1e-8).sqrt().recip();
+        self.mapping.iter().fold(x, |x, dense| dense.forward(x))
+    }
+
+    /// `w` `[N, D]` to `ws` `[N, num_ws, D]` with the truncation set.
+    pub fn truncate(&self, w: Tensor<2>) -> Tensor<3> {
+        let [n, d] = w.dims();
+        truncate(w.reshape([n, 1, d]).expand([n, self.config.num_ws, d]), &self.w_avg, self.truncation)
+    }
+
+    /// The synthesis network: `ws` `[N, num_ws, D]` to raw images `[N, C, R, R]`.
+    pub fn synthesis(&self, ws: Tensor<3>) -> Tensor<4> {
+        let [n, _, d] = ws.dims();
+        let per_layer: Vec<Tensor<2>> = (0..self.config.num_ws).map(|l| ws.clone().narrow(1, l, 1).reshape([n, d])).collect();
+        let (mut x, mut img) = (None, None);
+        let mut w_idx = 0;
+        for block in &self.blocks {
+            let (next, image) = block.forward(x, img, &per_layer[w_idx..], self.noise_mode);
+            (x, img) = (Some(next), image);
+            w_idx += block.num_conv();
+        }
+        img.expect("the last block has a ToRGB layer")
+    }
+}
+
+/// `w_avg.lerp(ws, psi)` on the first `layers` codes, with torch's lerp formula (exact at both ends).
+pub(crate) fn truncate(ws: Tensor<3>, w_avg: &Tensor<2>, truncation: Truncation) -> Tensor<3> {
+    let [n, l, d] = ws.dims();
+    let Some(psi) = truncation.psi.filter(|&p| p != 1.0) else { return ws };
+    let cut = truncation.layers.min(l);
+    if cut == 0 {
+        return ws;
+    }
+    let avg = w_avg.clone().reshape([1, 1, d]);
+    let head = ws.clone().narrow(1, 0, cut);
+    let lerped = if psi < 0.5 {
+        avg.clone() + (head - avg).mul_scalar(psi)
+    } else {
+        head.clone() - (head - avg).mul_scalar(1.0 - psi)
+    };
+    if cut == l { lerped } else { Tensor::cat(vec![lerped, ws.narrow(1, cut, l - cut)], 1).reshape([n, l, d]) }
+}
+
+impl Generator for StyleGan2 {
+    fn info(&self) -> &GeneratorInfo {
+        &self.info
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError> {
+        let n = check_code_tensor(&self.info, &codes, space)?;
+        let ws = match space {
+            LatentSpace::WPlus => codes,
+            LatentSpace::W => self.truncate(codes.reshape([n, self.config.w_dim])),
+            LatentSpace::Z => self.truncate(self.mapping(codes.reshape([n, self.config.z_dim]))),
+        };
+        Ok(self.synthesis(ws))
+    }
+
+    fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
+        let w_avg = to_vec(self.w_avg.clone())?;
+        Ok(match space {
+            LatentSpace::Z => vec![0.0; self.config.z_dim],
+            LatentSpace::W => w_avg,
+            LatentSpace::WPlus => w_avg.repeat(self.config.num_ws),
+        })
+    }
+
+    fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<crate::Synthesis, GeneratorError> {
+        super::synthesize_via_w(self, codes, space, |z| self.mapping(z), |w| self.truncate(w), |ws| self.synthesis(ws))
+    }
+}
