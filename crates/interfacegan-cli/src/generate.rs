@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use interfacegan::generator::{Architecture, LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
+use interfacegan::generator::{LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
 use interfacegan::io::NpyStreamWriter;
 
 use crate::CliError;
@@ -89,9 +89,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     let out = |name: &str| args.output.join(name);
     // Which code files this run writes: the space given and, for StyleGAN, every later one.
-    let written_spaces: Vec<LatentSpace> = match (architecture, space) {
-        (Architecture::StyleGan, LatentSpace::Z) => vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
-        (Architecture::StyleGan, LatentSpace::W) => vec![LatentSpace::W, LatentSpace::WPlus],
+    let with_w = architecture.has_w() && info.spaces.contains(&LatentSpace::W);
+    let written_spaces: Vec<LatentSpace> = match (with_w, space) {
+        (true, LatentSpace::Z) => vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
+        (true, LatentSpace::W) => vec![LatentSpace::W, LatentSpace::WPlus],
         (_, s) => vec![s],
     };
     let mut planned: Vec<PathBuf> = written_spaces.iter().map(|s| out(&format!("{}.npy", s.short_name()))).collect();

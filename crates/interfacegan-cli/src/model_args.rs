@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use interfacegan::attributes::Engine;
 use interfacegan::generator::{
-    Architecture, Device, Generator, LoadOptions, Truncation, Weights, default_generator, device_by_name,
-    load_generator,
+    Architecture, Device, Generator, LoadOptions, NoiseMode, Weights, default_generator, device_by_name, load_generator,
 };
 
 use crate::CliError;
@@ -15,21 +14,25 @@ pub struct GeneratorArgs {
     /// Built-in model: `dcgan`, the embedded DigiFace-1M DCGAN (64 px faces).
     #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
     model: String,
-    /// Weights of another generator: PyTorch .pth (zip or legacy) or .safetensors.
+    /// Weights of another generator: an NVIDIA StyleGAN2 network pickle (.pkl), PyTorch .pth (zip or
+    /// legacy) or .safetensors.
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
-    /// Architecture of --weights (detected from the tensor names when left out).
-    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan"])]
+    /// Architecture of --weights (detected from the file when left out).
+    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan", "stylegan2"])]
     arch: Option<String>,
-    /// StyleGAN truncation factor for z and w codes.
-    #[arg(long, default_value_t = 0.7)]
-    truncation_psi: f32,
-    /// StyleGAN: how many of the first layers are truncated.
-    #[arg(long, default_value_t = 8)]
-    truncation_layers: usize,
-    /// StyleGAN: no truncation.
-    #[arg(long)]
+    /// Truncation factor psi for z and w codes [default: 0.7 for StyleGAN (InterFaceGAN), 1 for StyleGAN2 (NVIDIA)].
+    #[arg(long, value_name = "PSI")]
+    truncation_psi: Option<f32>,
+    /// How many of the first W+ layers are truncated (the cutoff) [default: 8 for StyleGAN, all for StyleGAN2].
+    #[arg(long, value_name = "N")]
+    truncation_layers: Option<usize>,
+    /// No truncation.
+    #[arg(long, conflicts_with = "truncation_psi")]
     no_truncation: bool,
+    /// StyleGAN2 noise inputs: `const` (the stored noise), `random` or `none`.
+    #[arg(long, value_name = "MODE", default_value = "const", value_parser = ["const", "random", "none"])]
+    noise_mode: String,
     /// cpu, or wgpu in builds with the `wgpu` feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -67,9 +70,22 @@ impl GeneratorArgs {
                     Some(name) => Architecture::parse(name)?,
                     None => Architecture::detect(&weights)?,
                 };
-                let psi = (!self.no_truncation).then_some(self.truncation_psi);
-                let truncation = Some(Truncation { psi, layers: self.truncation_layers });
-                let options = LoadOptions { architecture: Some(architecture), truncation, lod: None };
+                let mut truncation = architecture.default_truncation();
+                if let Some(psi) = self.truncation_psi {
+                    truncation.psi = Some(psi);
+                }
+                if let Some(layers) = self.truncation_layers {
+                    truncation.layers = layers;
+                }
+                if self.no_truncation {
+                    truncation.psi = None;
+                }
+                let options = LoadOptions {
+                    architecture: Some(architecture),
+                    truncation: Some(truncation),
+                    noise_mode: Some(NoiseMode::parse(&self.noise_mode)?),
+                    lod: None,
+                };
                 Ok((load_generator(&weights, &options, device)?, architecture))
             }
         }

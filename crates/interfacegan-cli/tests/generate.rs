@@ -94,3 +94,61 @@ fn bad_input_is_one_line_and_exit_2() {
     }
     assert!(!o.join("z.npy").exists(), "nothing written on bad input");
 }
+
+/// An array of a golden `.npz` file, with its shape.
+fn npz(rel: &str, key: &str) -> NpyArray<f32> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(golden(rel)).unwrap()).unwrap();
+    let mut raw = Vec::new();
+    archive.by_name(&format!("{key}.npy")).unwrap().read_to_end(&mut raw).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.npy"), raw).unwrap();
+    read_f32(dir.path().join("a.npy")).unwrap()
+}
+
+#[test]
+fn nvidia_stylegan2_pickle_reproduces_the_official_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = golden("nvlabs/sg2_128_clamp.pkl");
+    let (z, ws) = (dir.path().join("z.npy"), dir.path().join("ws.npy"));
+    write_npy(&z, &npz("nvlabs/sg2_128_clamp.npz", "z"), false).unwrap();
+    write_npy(&ws, &npz("nvlabs/sg2_128_clamp.npz", "ws_random"), false).unwrap();
+    let close = |file: &Path, want: &str, relative: f32| {
+        let (a, b) = (read_f32(file).unwrap(), npz("nvlabs/sg2_128_clamp.npz", want));
+        assert_eq!(a.shape(), b.shape(), "{want}");
+        let largest = b.data().iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = a.data().iter().zip(b.data()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(diff <= relative * largest.max(1.0), "{want}: {diff}");
+    };
+    let from_z = dir.path().join("from_z");
+    let args = ["generate", "--weights", weights.to_str().unwrap(), "-i", z.to_str().unwrap(), "--raw"];
+    let o = run(&[&args[..], &["--truncation-psi", "0.7", "--no-images", "-o", from_z.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    close(&from_z.join("wp.npy"), "ws_psi0.7", 1e-5);
+    close(&from_z.join("images.npy"), "img_psi0.7", 1e-4);
+    let from_ws = dir.path().join("from_ws");
+    let args = ["generate", "--weights", weights.to_str().unwrap(), "-s", "wp", "-i", ws.to_str().unwrap()];
+    let o = run(&[&args[..], &["--raw", "--no-images", "-o", from_ws.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    close(&from_ws.join("images.npy"), "img_ws_random", 1e-4);
+}
+
+#[test]
+fn a_pickle_that_runs_code_is_refused_with_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let evil = dir.path().join("evil.pkl");
+    let command = format!("touch {}", marker.display());
+    let mut bytes = b"\x80\x02}X\x05\x00\x00\x00G_emacposix\nsystem\n(X".to_vec();
+    bytes.extend((command.len() as u32).to_le_bytes());
+    bytes.extend(command.as_bytes());
+    bytes.extend(b"tRs.");
+    std::fs::write(&evil, bytes).unwrap();
+    let out = dir.path().join("out");
+    let o = run(&["generate", "--weights", evil.to_str().unwrap(), "-n", "2", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(err.contains("evil.pkl") && err.contains("posix.system"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!out.exists() && !marker.exists());
+}

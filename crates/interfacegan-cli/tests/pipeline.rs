@@ -68,6 +68,20 @@ fn demo_writes_the_report_and_the_official_files() {
 }
 
 #[test]
+fn demo_runs_on_a_stylegan2_network_pickle() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("demo");
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/nvlabs/sg2_32_demo.pkl");
+    let args = ["demo", "--weights", p(&weights), "-n", "200", "-a", "gender,smile", "--edit-samples", "1"];
+    let out = ok(&[&args[..], &["--rescore-samples", "8", "--rescore-distances", "-1,1", "-o", p(&run_dir)]].concat());
+    assert!(out.contains("smile: validation accuracy") && out.contains("report.html"), "{out}");
+    assert_eq!(read_header(run_dir.join("z.npy")).unwrap().shape, vec![200, 32]);
+    assert!(run_dir.join("smile_without_gender_boundary.npy").exists());
+    let edit = image::open(run_dir.join("edits").join("smile").join("000_000.png")).unwrap();
+    assert_eq!((edit.width(), edit.height()), (32, 32));
+}
+
+#[test]
 fn shards_merge_edit_and_rescore() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name);

@@ -30,9 +30,9 @@ pub use images::{grid, postprocess, save_image, to_rgb_images};
 pub use load::{
     Architecture, DEFAULT_WEIGHTS, LoadOptions, cpu_device, default_generator, device_by_name, load_generator,
 };
+pub use models::NoiseMode;
 pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};
-pub use models::NoiseMode;
 pub use models::stylegan::{StyleGan, StyleGanConfig, Truncation};
 pub use models::stylegan2::{BlockArchitecture, BlockConfig, StyleGan2, StyleGan2Config};
 pub use sampling::{ZSampler, normalize_z, sample_z};

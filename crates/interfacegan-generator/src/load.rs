@@ -5,9 +5,11 @@ use burn::tensor::Device;
 use crate::error::GeneratorError;
 use crate::generator::Generator;
 use crate::models::{
+    NoiseMode,
     dcgan::Dcgan,
     pggan::Pggan,
     stylegan::{StyleGan, Truncation},
+    stylegan2::StyleGan2,
 };
 use crate::weights::Weights;
 
@@ -24,25 +26,47 @@ pub enum Architecture {
     Pggan,
     /// StyleGAN, genforce layout.
     StyleGan,
+    /// StyleGAN2 (and StyleGAN2-ADA), NVIDIA network pickle.
+    StyleGan2,
 }
 
 impl Architecture {
-    /// Parses `dcgan`, `pggan` or `stylegan`.
+    /// Parses `dcgan`, `pggan`, `stylegan` or `stylegan2`.
     pub fn parse(name: &str) -> Result<Self, GeneratorError> {
         match name.to_ascii_lowercase().as_str() {
             "dcgan" => Ok(Self::Dcgan),
             "pggan" => Ok(Self::Pggan),
             "stylegan" => Ok(Self::StyleGan),
-            other => {
-                Err(GeneratorError::InvalidOption(format!("unknown architecture `{other}` (dcgan, pggan, stylegan)")))
-            }
+            "stylegan2" => Ok(Self::StyleGan2),
+            other => Err(GeneratorError::InvalidOption(format!(
+                "unknown architecture `{other}` (dcgan, pggan, stylegan, stylegan2)"
+            ))),
         }
     }
 
-    /// Recognises the architecture from the keys of a state dict.
+    /// Recognises the architecture from the module records of a network pickle, or the keys of a
+    /// state dict.
     pub fn detect(weights: &Weights) -> Result<Self, GeneratorError> {
+        if let Some(root) = weights.modules().get("") {
+            return match (root.class_name.as_str(), weights.modules().contains_key("synthesis.b4")) {
+                ("Generator", true) => Ok(Self::StyleGan2),
+                (class, _) => Err(GeneratorError::Architecture {
+                    source_name: weights.source().to_string(),
+                    reason: format!(
+                        "the network pickle's G_ema is a {class}{}, not a StyleGAN2 generator",
+                        if weights.modules().contains_key("synthesis.input") {
+                            " with a Fourier-feature input (StyleGAN3, not supported yet)"
+                        } else {
+                            ""
+                        }
+                    ),
+                }),
+            };
+        }
         // StyleGAN first: its anchor is the most specific.
-        if weights.prefix_of(crate::models::stylegan::ANCHOR).is_some() {
+        if weights.prefix_of(crate::models::stylegan2::ANCHOR).is_some() {
+            Ok(Self::StyleGan2)
+        } else if weights.prefix_of(crate::models::stylegan::ANCHOR).is_some() {
             Ok(Self::StyleGan)
         } else if weights.prefix_of(crate::models::pggan::ANCHOR).is_some() {
             Ok(Self::Pggan)
@@ -61,9 +85,25 @@ impl Architecture {
         }
     }
 
-    /// Whether the official code applies `z / ||z|| * sqrt(dim)` to sampled Z codes.
+    /// Whether the official code applies `z / ||z|| * sqrt(dim)` to sampled Z codes (InterFaceGAN
+    /// does for its PGGAN and StyleGAN; NVIDIA's code samples plain Gaussian z, and its mapping
+    /// network normalises z anyway).
     pub fn normalizes_z(self) -> bool {
-        !matches!(self, Self::Dcgan)
+        matches!(self, Self::Pggan | Self::StyleGan)
+    }
+
+    /// Whether the generator has a mapping network, so W and W+ codes exist.
+    pub fn has_w(self) -> bool {
+        matches!(self, Self::StyleGan | Self::StyleGan2)
+    }
+
+    /// The truncation the reference code of this architecture uses by default: InterFaceGAN's
+    /// psi 0.7 on 8 layers for StyleGAN, none (psi 1) in NVIDIA's code for StyleGAN2.
+    pub fn default_truncation(self) -> Truncation {
+        match self {
+            Self::StyleGan => Truncation::default(),
+            _ => Truncation::none(),
+        }
     }
 }
 
@@ -72,8 +112,11 @@ impl Architecture {
 pub struct LoadOptions {
     /// The architecture; detected from the tensor names when `None`.
     pub architecture: Option<Architecture>,
-    /// StyleGAN's truncation (the official psi 0.7 on 8 layers when `None`); other models have none.
+    /// StyleGAN's truncation (the architecture's [`Architecture::default_truncation`] when `None`);
+    /// other models have none.
     pub truncation: Option<Truncation>,
+    /// StyleGAN2's noise inputs (the stored constant noise when `None`).
+    pub noise_mode: Option<NoiseMode>,
     /// PGGAN/StyleGAN level of detail (the file's `lod`, 0 in released models, when `None`).
     pub lod: Option<f32>,
 }
@@ -100,6 +143,16 @@ pub fn load_generator(
             }
             if let Some(lod) = options.lod {
                 g.set_lod(lod)?;
+            }
+            Box::new(g)
+        }
+        Architecture::StyleGan2 => {
+            let mut g = StyleGan2::from_weights(weights, device)?;
+            if let Some(t) = options.truncation {
+                g.set_truncation(t)?;
+            }
+            if let Some(mode) = options.noise_mode {
+                g.set_noise_mode(mode);
             }
             Box::new(g)
         }

@@ -23,7 +23,11 @@ fn check_stylegan2(name: &str) {
         let want = npz(&npz_file, &format!("img_psi{psi}"));
         let diff = max_abs_diff(&out.images, &want);
         eprintln!("{name} psi {psi}: ws {ws_diff:.2e}, image {diff:.2e} of largest {:.3}", largest(&want));
-        assert!(diff <= 1e-4 * largest(&want), "{name} psi {psi}: image max |diff| {diff} (largest {})", largest(&want));
+        assert!(
+            diff <= 1e-4 * largest(&want),
+            "{name} psi {psi}: image max |diff| {diff} (largest {})",
+            largest(&want)
+        );
     }
     let ws = npz(&npz_file, "ws_random");
     let out = g.synthesize(&ws, LatentSpace::WPlus).unwrap();

@@ -31,11 +31,6 @@ impl<'w> Modules<'w> {
         GeneratorError::Architecture { source_name: self.weights.source().to_string(), reason: reason.into() }
     }
 
-    /// Whether a module exists at `path`.
-    pub fn has(&self, path: &str) -> bool {
-        self.weights.modules().contains_key(path)
-    }
-
     /// The module at `path`, which must be of class `class`.
     pub fn module(&self, path: &str, class: &str) -> Result<Module<'_>, GeneratorError> {
         let record = self
@@ -44,10 +39,9 @@ impl<'w> Modules<'w> {
             .get(path)
             .ok_or_else(|| self.error(format!("{}: module `{path}` ({class}) is missing", self.model)))?;
         if record.class_name != class {
-            return Err(self.error(format!(
-                "module `{path}` is a {}, a {} has a {class} there",
-                record.class_name, self.model
-            )));
+            return Err(
+                self.error(format!("module `{path}` is a {}, a {} has a {class} there", record.class_name, self.model))
+            );
         }
         Ok(Module { record, path: path.to_string(), modules: self })
     }

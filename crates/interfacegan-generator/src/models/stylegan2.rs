@@ -175,7 +175,13 @@ struct Dense {
 }
 
 impl Dense {
-    fn load(t: &mut TensorTaker, path: &str, m: &Modules, lrelu: bool, device: &Device) -> Result<Self, GeneratorError> {
+    fn load(
+        t: &mut TensorTaker,
+        path: &str,
+        m: &Modules,
+        lrelu: bool,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
         let module = m.module(path, "FullyConnectedLayer")?;
         let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
         module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
@@ -252,7 +258,18 @@ impl ModConv {
             let weight = tensor(&w, [cout, cin, k, k], device);
             let clamp = config.conv_clamp;
             let (up_filter, noise) = (None, None);
-            return Ok(Self { affine, style_gain, weight, weight_sq: None, up_filter, padding: 0, noise, bias, lrelu: false, clamp });
+            return Ok(Self {
+                affine,
+                style_gain,
+                weight,
+                weight_sq: None,
+                up_filter,
+                padding: 0,
+                noise,
+                bias,
+                lrelu: false,
+                clamp,
+            });
         }
         module.expect_str("activation", "lrelu")?;
         let up = module.usize("up")?;
@@ -275,15 +292,29 @@ impl ModConv {
         };
         let noise = if module.bool("use_noise")? {
             let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
-            let konst: Vec<f32> =
-                t.take(&format!("{path}.noise_const"), &[resolution, resolution])?.iter().map(|v| v * strength).collect();
+            let konst: Vec<f32> = t
+                .take(&format!("{path}.noise_const"), &[resolution, resolution])?
+                .iter()
+                .map(|v| v * strength)
+                .collect();
             Some((tensor(&konst, [1, 1, resolution, resolution], device), strength))
         } else {
             None
         };
         let weight_sq = Some(tensor(&weight_sq, [cin, cout], device));
         let clamp = config.conv_clamp;
-        Ok(Self { affine, style_gain: 1.0, weight, weight_sq, up_filter, padding: k / 2, noise, bias, lrelu: true, clamp })
+        Ok(Self {
+            affine,
+            style_gain: 1.0,
+            weight,
+            weight_sq,
+            up_filter,
+            padding: k / 2,
+            noise,
+            bias,
+            lrelu: true,
+            clamp,
+        })
     }
 
     /// `x` `[N, I, H, W]` modulated by `w` `[N, D]`; `gain` scales the activation and its clamp.
@@ -351,7 +382,6 @@ fn upsample2d(x: Tensor<4>, filter: &Tensor<4>) -> Tensor<4> {
 }
 
 struct Block {
-    config: BlockConfig,
     konst: Option<Tensor<4>>,
     conv0: Option<ModConv>,
     conv1: ModConv,
@@ -377,7 +407,8 @@ impl Block {
         let path = format!("synthesis.b{}", block.resolution);
         let (cin, cout, res) = (block.in_channels, block.out_channels, block.resolution);
         let is_last = res == config.resolution;
-        m.module(&path, "SynthesisBlock")?.expect_usize("num_torgb", usize::from(is_last || config.architecture == BlockArchitecture::Skip))?;
+        m.module(&path, "SynthesisBlock")?
+            .expect_usize("num_torgb", usize::from(is_last || config.architecture == BlockArchitecture::Skip))?;
         let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?.to_vec();
         let konst = if cin == 0 {
             Some(tensor(t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
@@ -403,8 +434,9 @@ impl Block {
         } else {
             None
         };
-        let image_filter = depthwise_filter(&filter.iter().rev().copied().collect::<Vec<_>>(), config.img_channels, 4.0, device);
-        Ok(Self { config: block.clone(), konst, conv0, conv1, torgb, skip, image_filter })
+        let image_filter =
+            depthwise_filter(&filter.iter().rev().copied().collect::<Vec<_>>(), config.img_channels, 4.0, device);
+        Ok(Self { konst, conv0, conv1, torgb, skip, image_filter })
     }
 
     /// One block: features and image in, features and image out; `ws` are the block's codes.
@@ -471,7 +503,8 @@ impl StyleGan2 {
         let mut mapping = Vec::new();
         for i in 0..config.mapping_layers {
             mapping.push(Dense::load(&mut t, &format!("mapping.fc{i}"), &m, true, device)?);
-            m.module(&format!("mapping.fc{i}"), "FullyConnectedLayer")?.expect_close("bias_gain", config.mapping_lr_multiplier)?;
+            m.module(&format!("mapping.fc{i}"), "FullyConnectedLayer")?
+                .expect_close("bias_gain", config.mapping_lr_multiplier)?;
         }
         let w_avg = tensor(t.take("mapping.w_avg", &[config.w_dim])?, [1, config.w_dim], device);
         let blocks =
@@ -535,7 +568,8 @@ impl StyleGan2 {
     /// The synthesis network: `ws` `[N, num_ws, D]` to raw images `[N, C, R, R]`.
     pub fn synthesis(&self, ws: Tensor<3>) -> Tensor<4> {
         let [n, _, d] = ws.dims();
-        let per_layer: Vec<Tensor<2>> = (0..self.config.num_ws).map(|l| ws.clone().narrow(1, l, 1).reshape([n, d])).collect();
+        let per_layer: Vec<Tensor<2>> =
+            (0..self.config.num_ws).map(|l| ws.clone().narrow(1, l, 1).reshape([n, d])).collect();
         let (mut x, mut img) = (None, None);
         let mut w_idx = 0;
         for block in &self.blocks {

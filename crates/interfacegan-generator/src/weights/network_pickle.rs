@@ -28,9 +28,9 @@ pub(super) fn read(bytes: &[u8], source: &str) -> Result<Network, GeneratorError
     let (pickle, _) = pickle::parse(bytes, source)?;
     let generator = match pickle.node(pickle.root) {
         Some(Node::Persistent { .. }) => pickle.root,
-        Some(Node::Dict(_)) => pickle.get(pickle.root, "G_ema").ok_or_else(|| {
-            format_error(source, "a pickled dict without `G_ema`: not an NVIDIA training snapshot")
-        })?,
+        Some(Node::Dict(_)) => pickle
+            .get(pickle.root, "G_ema")
+            .ok_or_else(|| format_error(source, "a pickled dict without `G_ema`: not an NVIDIA training snapshot"))?,
         _ => return Err(format_error(source, "a pickle that holds neither a network snapshot dict nor a module")),
     };
     let mut tensors: Vec<(String, &TensorRef)> = Vec::new();

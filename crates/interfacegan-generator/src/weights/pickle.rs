@@ -106,11 +106,21 @@ pub(crate) enum Node<'a> {
     Storage(StorageRef<'a>),
     Tensor(TensorRef<'a>),
     /// A `torch_utils.persistence` object: its class name and its `__dict__` (a dict value).
-    Persistent { class_name: String, state: Value<'a> },
+    Persistent {
+        class_name: String,
+        state: Value<'a>,
+    },
     /// A numpy dtype: its type string (`f8`, `i8`, `b1`, ...) and byte order (`<`, `>`, `|`, `=`).
-    Dtype { name: String, order: char },
+    Dtype {
+        name: String,
+        order: char,
+    },
     /// A numpy array after BUILD: shape, dtype node and raw bytes (C order).
-    NdArray { shape: Vec<usize>, dtype: Option<NodeId>, data: &'a [u8] },
+    NdArray {
+        shape: Vec<usize>,
+        dtype: Option<NodeId>,
+        data: &'a [u8],
+    },
 }
 
 /// A parsed pickle: the arena and the root value.
@@ -552,7 +562,9 @@ impl<'a> Machine<'a> {
     fn persistent_object(&mut self, args: &[Value<'a>]) -> Result<Value<'a>, GeneratorError> {
         let meta = *args.first().ok_or_else(|| self.r.err("persistent object without its record"))?;
         let Value::Node(id) = meta else { return Err(self.r.err("persistent object record is not a dict")) };
-        let Node::Dict(items) = &self.nodes[id] else { return Err(self.r.err("persistent object record is not a dict")) };
+        let Node::Dict(items) = &self.nodes[id] else {
+            return Err(self.r.err("persistent object record is not a dict"));
+        };
         let field = |key: &str| items.iter().find(|(k, _)| *k == Value::Str(key)).map(|(_, v)| *v);
         match field("type") {
             Some(Value::Str("class")) => {}

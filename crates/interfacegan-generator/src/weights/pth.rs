@@ -50,7 +50,7 @@ pub(super) fn read_zip(bytes: &[u8], source: &str) -> Result<BTreeMap<String, We
     for (_, tensor) in &tensors {
         let storage = &tensor.storage;
         if !storages.contains_key(&storage.key) {
-            let expected = storage.numel.checked_mul(storage.dtype.size()).unwrap_or(usize::MAX);
+            let expected = storage.numel.saturating_mul(storage.dtype.size());
             let data = read_entry(&format!("{folder}data/{}", storage.key), expected)?.ok_or_else(|| {
                 format_error(source, format!("storage `data/{}` is missing from the archive", storage.key))
             })?;
@@ -165,7 +165,9 @@ fn materialise(
         if numel > available {
             return Err(format_error(
                 source,
-                format!("tensor `{key}`: {numel} elements in a storage of {available}: repeated (strided) views are refused"),
+                format!(
+                    "tensor `{key}`: {numel} elements in a storage of {available}: repeated (strided) views are refused"
+                ),
             ));
         }
     }
