@@ -14,23 +14,23 @@ pub struct GeneratorArgs {
     /// Built-in model: `dcgan`, the embedded DigiFace-1M DCGAN (64 px faces).
     #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
     model: String,
-    /// Weights of another generator: an NVIDIA StyleGAN2 network pickle (.pkl), PyTorch .pth (zip or
-    /// legacy) or .safetensors.
+    /// Weights of another generator: an NVIDIA StyleGAN2/StyleGAN3 network pickle (.pkl), PyTorch .pth
+    /// (zip or legacy) or .safetensors.
     #[arg(long, value_name = "FILE")]
     weights: Option<PathBuf>,
     /// Architecture of --weights (detected from the file when left out).
-    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan", "stylegan2"])]
+    #[arg(long, value_parser = ["dcgan", "pggan", "stylegan", "stylegan2", "stylegan3"])]
     arch: Option<String>,
-    /// Truncation factor psi for z and w codes [default: 0.7 for StyleGAN (InterFaceGAN), 1 for StyleGAN2 (NVIDIA)].
+    /// Truncation factor psi for z and w codes [default: 0.7 for StyleGAN (InterFaceGAN), 1 for StyleGAN2/3 (NVIDIA)].
     #[arg(long, value_name = "PSI")]
     truncation_psi: Option<f32>,
-    /// How many of the first W+ layers are truncated (the cutoff) [default: 8 for StyleGAN, all for StyleGAN2].
+    /// How many of the first W+ layers are truncated (the cutoff) [default: 8 for StyleGAN, all for StyleGAN2/3].
     #[arg(long, value_name = "N")]
     truncation_layers: Option<usize>,
     /// No truncation.
     #[arg(long, conflicts_with = "truncation_psi")]
     no_truncation: bool,
-    /// StyleGAN2 noise inputs: `const` (the stored noise), `random` or `none`.
+    /// StyleGAN2 noise inputs: `const` (the stored noise), `random` or `none` (StyleGAN3 has none).
     #[arg(long, value_name = "MODE", default_value = "const", value_parser = ["const", "random", "none"])]
     noise_mode: String,
     /// cpu, or wgpu in builds with the `wgpu` feature.

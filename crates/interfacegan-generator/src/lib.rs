@@ -35,5 +35,6 @@ pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};
 pub use models::stylegan::{StyleGan, StyleGanConfig, Truncation};
 pub use models::stylegan2::{BlockArchitecture, BlockConfig, StyleGan2, StyleGan2Config};
+pub use models::stylegan3::{StyleGan3, StyleGan3Config};
 pub use sampling::{ZSampler, normalize_z, sample_z};
 pub use weights::{FileDtype, ModuleRecord, TensorTaker, WeightTensor, Weights};

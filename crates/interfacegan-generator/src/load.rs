@@ -10,6 +10,7 @@ use crate::models::{
     pggan::Pggan,
     stylegan::{StyleGan, Truncation},
     stylegan2::StyleGan2,
+    stylegan3::StyleGan3,
 };
 use crate::weights::Weights;
 
@@ -28,18 +29,21 @@ pub enum Architecture {
     StyleGan,
     /// StyleGAN2 (and StyleGAN2-ADA), NVIDIA network pickle.
     StyleGan2,
+    /// StyleGAN3 (configs T and R), NVIDIA network pickle.
+    StyleGan3,
 }
 
 impl Architecture {
-    /// Parses `dcgan`, `pggan`, `stylegan` or `stylegan2`.
+    /// Parses `dcgan`, `pggan`, `stylegan`, `stylegan2` or `stylegan3`.
     pub fn parse(name: &str) -> Result<Self, GeneratorError> {
         match name.to_ascii_lowercase().as_str() {
             "dcgan" => Ok(Self::Dcgan),
             "pggan" => Ok(Self::Pggan),
             "stylegan" => Ok(Self::StyleGan),
             "stylegan2" => Ok(Self::StyleGan2),
+            "stylegan3" => Ok(Self::StyleGan3),
             other => Err(GeneratorError::InvalidOption(format!(
-                "unknown architecture `{other}` (dcgan, pggan, stylegan, stylegan2)"
+                "unknown architecture `{other}` (dcgan, pggan, stylegan, stylegan2, stylegan3)"
             ))),
         }
     }
@@ -48,24 +52,23 @@ impl Architecture {
     /// state dict.
     pub fn detect(weights: &Weights) -> Result<Self, GeneratorError> {
         if let Some(root) = weights.modules().get("") {
-            return match (root.class_name.as_str(), weights.modules().contains_key("synthesis.b4")) {
-                ("Generator", true) => Ok(Self::StyleGan2),
-                (class, _) => Err(GeneratorError::Architecture {
+            let has = |path: &str| weights.modules().contains_key(path);
+            return match (root.class_name.as_str(), has("synthesis.b4"), has("synthesis.input")) {
+                ("Generator", true, false) => Ok(Self::StyleGan2),
+                ("Generator", false, true) => Ok(Self::StyleGan3),
+                (class, _, _) => Err(GeneratorError::Architecture {
                     source_name: weights.source().to_string(),
                     reason: format!(
-                        "the network pickle's G_ema is a {class}{}, not a StyleGAN2 generator",
-                        if weights.modules().contains_key("synthesis.input") {
-                            " with a Fourier-feature input (StyleGAN3, not supported yet)"
-                        } else {
-                            ""
-                        }
+                        "the network pickle's G_ema is a {class} of neither StyleGAN2's nor StyleGAN3's layout"
                     ),
                 }),
             };
         }
-        // StyleGAN first: its anchor is the most specific.
+        // The NVIDIA layouts and StyleGAN first: their anchors are the most specific.
         if weights.prefix_of(crate::models::stylegan2::ANCHOR).is_some() {
             Ok(Self::StyleGan2)
+        } else if weights.prefix_of(crate::models::stylegan3::ANCHOR).is_some() {
+            Ok(Self::StyleGan3)
         } else if weights.prefix_of(crate::models::stylegan::ANCHOR).is_some() {
             Ok(Self::StyleGan)
         } else if weights.prefix_of(crate::models::pggan::ANCHOR).is_some() {
@@ -94,11 +97,11 @@ impl Architecture {
 
     /// Whether the generator has a mapping network, so W and W+ codes exist.
     pub fn has_w(self) -> bool {
-        matches!(self, Self::StyleGan | Self::StyleGan2)
+        matches!(self, Self::StyleGan | Self::StyleGan2 | Self::StyleGan3)
     }
 
     /// The truncation the reference code of this architecture uses by default: InterFaceGAN's
-    /// psi 0.7 on 8 layers for StyleGAN, none (psi 1) in NVIDIA's code for StyleGAN2.
+    /// psi 0.7 on 8 layers for StyleGAN, none (psi 1) in NVIDIA's code for StyleGAN2 and StyleGAN3.
     pub fn default_truncation(self) -> Truncation {
         match self {
             Self::StyleGan => Truncation::default(),
@@ -153,6 +156,13 @@ pub fn load_generator(
             }
             if let Some(mode) = options.noise_mode {
                 g.set_noise_mode(mode);
+            }
+            Box::new(g)
+        }
+        Architecture::StyleGan3 => {
+            let mut g = StyleGan3::from_weights(weights, device)?;
+            if let Some(t) = options.truncation {
+                g.set_truncation(t)?;
             }
             Box::new(g)
         }

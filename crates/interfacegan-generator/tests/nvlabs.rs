@@ -3,17 +3,21 @@
 
 mod common;
 use common::*;
-use interfacegan_generator::{Generator, LatentSpace, StyleGan2, Truncation, Weights};
+use interfacegan_generator::{Generator, LatentSpace, StyleGan2, StyleGan3, Truncation, Weights};
 
 fn largest(values: &[f32]) -> f32 {
     values.iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
 /// ws within 1e-5; images within 1e-4 of the largest |pixel|, for psi 0.7 and 1 from z and for random ws.
-fn check_stylegan2(name: &str) {
+fn check_parity(name: &str) {
     let npz_file = format!("nvlabs/{name}.npz");
     let weights = Weights::from_file(golden(&format!("nvlabs/{name}.pkl"))).unwrap();
-    let mut g = StyleGan2::from_weights(&weights, &cpu()).unwrap();
+    let mut g: Box<dyn Tunable> = if name.starts_with("sg2") {
+        Box::new(StyleGan2::from_weights(&weights, &cpu()).unwrap())
+    } else {
+        Box::new(StyleGan3::from_weights(&weights, &cpu()).unwrap())
+    };
     let z = npz(&npz_file, "z");
     for psi in ["0.7", "1.0"] {
         g.set_truncation(Truncation { psi: Some(psi.parse().unwrap()), layers: usize::MAX }).unwrap();
@@ -37,12 +41,39 @@ fn check_stylegan2(name: &str) {
     assert_eq!(g.latent_mean(LatentSpace::W).unwrap(), npz(&npz_file, "w_avg"));
 }
 
+/// The generators with a settable truncation.
+trait Tunable: Generator {
+    fn set_truncation(&mut self, t: Truncation) -> Result<(), interfacegan_generator::GeneratorError>;
+}
+
+impl Tunable for StyleGan2 {
+    fn set_truncation(&mut self, t: Truncation) -> Result<(), interfacegan_generator::GeneratorError> {
+        StyleGan2::set_truncation(self, t)
+    }
+}
+
+impl Tunable for StyleGan3 {
+    fn set_truncation(&mut self, t: Truncation) -> Result<(), interfacegan_generator::GeneratorError> {
+        StyleGan3::set_truncation(self, t)
+    }
+}
+
 #[test]
 fn stylegan2_skip_64_matches_nvidia() {
-    check_stylegan2("sg2_64_skip");
+    check_parity("sg2_64_skip");
 }
 
 #[test]
 fn stylegan2_128_with_fp16_blocks_and_clamp_matches_nvidia() {
-    check_stylegan2("sg2_128_clamp");
+    check_parity("sg2_128_clamp");
+}
+
+#[test]
+fn stylegan3_t_matches_nvidia() {
+    check_parity("sg3t_64");
+}
+
+#[test]
+fn stylegan3_r_matches_nvidia() {
+    check_parity("sg3r_64");
 }

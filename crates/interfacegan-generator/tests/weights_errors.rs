@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use interfacegan_generator::{GeneratorError, Pggan, WeightTensor, Weights};
+use interfacegan_generator::{GeneratorError, Pggan, StyleGan2, WeightTensor, Weights};
 
 fn bytes(rel: &str) -> Vec<u8> {
     std::fs::read(golden(rel)).unwrap()
@@ -100,5 +100,70 @@ fn safetensors_round_trip() {
     assert_eq!(back.len(), w.len());
     for k in w.keys() {
         assert_eq!(back.get(k).unwrap().values, w.get(k).unwrap().values, "{k}");
+    }
+}
+
+/// `sg2_64_skip.pkl` with every occurrence of `from` replaced by `to` (same length, so every length
+/// prefix stays right).
+fn edited_pickle(from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut data = bytes("nvlabs/sg2_64_skip.pkl");
+    let mut found = 0;
+    let mut i = 0;
+    while i + from.len() <= data.len() {
+        if &data[i..i + from.len()] == from {
+            data[i..i + from.len()].copy_from_slice(to);
+            found += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert!(found > 0, "{}", String::from_utf8_lossy(from));
+    data
+}
+
+fn stylegan2_error(data: &[u8]) -> String {
+    let weights = Weights::from_bytes(data, "edited.pkl").and_then(|w| StyleGan2::from_weights(&w, &cpu()).map(|_| ()));
+    let message = weights.unwrap_err().to_string();
+    assert!(message.starts_with("edited.pkl: "), "{message}");
+    message
+}
+
+#[test]
+fn network_pickles_that_do_not_fit_their_architecture_name_the_problem() {
+    // A module class we do not implement.
+    let message = stylegan2_error(&edited_pickle(b"ToRGBLayer", b"ToRGBLayez"));
+    assert!(message.contains("ToRGBLayez"), "{message}");
+    // An unknown block architecture.
+    let message = stylegan2_error(&edited_pickle(b"\x8c\x04skip", b"\x8c\x04skiq"));
+    assert!(message.contains("skiq"), "{message}");
+    // A buffer under another name: the expected one is missing.
+    let message = stylegan2_error(&edited_pickle(b"noise_const", b"noise_cons_"));
+    assert!(message.contains("noise_const"), "{message}");
+    // An attribute the configuration needs is missing.
+    let message = stylegan2_error(&edited_pickle(b"\x8c\x0aresolution", b"\x8c\x0aresolutioN"));
+    assert!(message.contains("resolution"), "{message}");
+    // Cut anywhere: an error, never a panic.
+    let full = bytes("nvlabs/sg2_64_skip.pkl");
+    for cut in (0..full.len()).step_by(full.len() / 61 + 1) {
+        assert!(Weights::from_bytes(&full[..cut], "cut.pkl").is_err(), "cut at {cut} loaded");
+    }
+}
+
+#[test]
+fn stylegan2_and_stylegan3_are_detected_and_tensors_alone_are_refused() {
+    use interfacegan_generator::Architecture;
+    for (file, arch) in
+        [("nvlabs/sg2_64_skip.pkl", Architecture::StyleGan2), ("nvlabs/sg3r_64.pkl", Architecture::StyleGan3)]
+    {
+        let weights = Weights::from_file(golden(file)).unwrap();
+        assert_eq!(Architecture::detect(&weights).unwrap(), arch);
+        // The same tensors without the module records (a state-dict export) say what is missing.
+        let tensors =
+            Weights::from_tensors(weights.keys().map(|k| (k.to_string(), weights.get(k).unwrap().clone())), "sd.pth");
+        assert_eq!(Architecture::detect(&tensors).unwrap(), arch);
+        let err = StyleGan2::from_weights(&tensors, &cpu()).map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("network pickle"), "{err}");
     }
 }

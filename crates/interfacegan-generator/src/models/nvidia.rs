@@ -1,10 +1,15 @@
 //! Reading a network's configuration from the module records of an NVIDIA network pickle, with
 //! every value cross-checked against the module's `_init_kwargs` where both hold it.
 
+use burn::tensor::{Device, Tensor};
 use serde_json::Value as Json;
 
+use crate::Truncation;
 use crate::error::GeneratorError;
-use crate::weights::{ModuleRecord, Weights};
+use crate::ops::tensor;
+use crate::weights::{ModuleRecord, TensorTaker, Weights};
+
+const SQRT_2: f64 = std::f64::consts::SQRT_2;
 
 /// The module records of one network pickle, for a model called `model`.
 pub(crate) struct Modules<'w> {
@@ -137,6 +142,27 @@ impl Module<'_> {
         Ok(s)
     }
 
+    /// A list of counts (or a numpy array of them).
+    pub fn usizes(&self, key: &str) -> Result<Vec<usize>, GeneratorError> {
+        let values = self.i64s(key)?;
+        values.iter().map(|&v| usize::try_from(v).map_err(|_| self.bad(key, "a list of counts"))).collect()
+    }
+
+    /// A list of integers (or a numpy array of them).
+    pub fn i64s(&self, key: &str) -> Result<Vec<i64>, GeneratorError> {
+        let v = self.attr(key).ok_or_else(|| self.bad(key, "a list of integers"))?;
+        let items = v.as_array().ok_or_else(|| self.bad(key, "a list of integers"))?;
+        let values = items.iter().map(Json::as_i64).collect::<Option<Vec<_>>>();
+        values.ok_or_else(|| self.bad(key, "a list of integers"))
+    }
+
+    /// A list of strings.
+    pub fn strs(&self, key: &str) -> Result<Vec<String>, GeneratorError> {
+        let v = self.attr(key).ok_or_else(|| self.bad(key, "a list of names"))?;
+        let items = v.as_array().ok_or_else(|| self.bad(key, "a list of names"))?;
+        items.iter().map(|s| s.as_str().map(str::to_string).ok_or_else(|| self.bad(key, "a list of names"))).collect()
+    }
+
     /// Fails unless attribute `key` equals `expected`.
     pub fn expect_usize(&self, key: &str, expected: usize) -> Result<(), GeneratorError> {
         let found = self.usize(key)?;
@@ -157,4 +183,96 @@ impl Module<'_> {
             Err(self.bad(key, &format!("{expected}")))
         }
     }
+}
+
+/// A fully connected layer with its gains folded in: `act(x W^T * weight_gain + b * bias_gain)`.
+pub(crate) struct Dense {
+    /// `[in, out]`.
+    weight: Tensor<2>,
+    bias: Tensor<2>,
+    lrelu: bool,
+}
+
+impl Dense {
+    pub fn load(
+        t: &mut TensorTaker,
+        path: &str,
+        m: &Modules,
+        lrelu: bool,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
+        let module = m.module(path, "FullyConnectedLayer")?;
+        let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
+        module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
+        let weight_gain = module.f64("weight_gain")? as f32;
+        let bias_gain = module.f64("bias_gain")? as f32;
+        let w = t.take(&format!("{path}.weight"), &[out, inp])?;
+        let mut transposed = vec![0f32; inp * out];
+        for o in 0..out {
+            for i in 0..inp {
+                transposed[i * out + o] = w[o * inp + i] * weight_gain;
+            }
+        }
+        let bias: Vec<f32> = t.take(&format!("{path}.bias"), &[out])?.iter().map(|b| b * bias_gain).collect();
+        Ok(Self { weight: tensor(&transposed, [inp, out], device), bias: tensor(&bias, [1, out], device), lrelu })
+    }
+
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        let y = x.matmul(self.weight.clone()) + self.bias.clone();
+        if self.lrelu { burn::tensor::activation::leaky_relu(y, 0.2).mul_scalar(SQRT_2 as f32) } else { y }
+    }
+}
+
+/// NVIDIA's `MappingNetwork` (StyleGAN2 and StyleGAN3 alike): `normalize_2nd_moment(z)`, then
+/// `num_layers` leaky-ReLU layers; `w_avg` for truncation.
+pub(crate) struct Mapping {
+    layers: Vec<Dense>,
+    pub w_avg: Tensor<2>,
+}
+
+impl Mapping {
+    /// Loads `mapping.fc*` and `mapping.w_avg` for a generator of `z_dim`, `w_dim` and `num_ws`.
+    pub fn load(
+        t: &mut TensorTaker,
+        m: &Modules,
+        (z_dim, w_dim, num_ws): (usize, usize, usize),
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
+        let mapping = m.module("mapping", "MappingNetwork")?;
+        mapping.expect_usize("z_dim", z_dim)?;
+        mapping.expect_usize("w_dim", w_dim)?;
+        mapping.expect_usize("num_ws", num_ws)?;
+        if mapping.usize("c_dim")? != 0 {
+            return Err(m.error("a conditional generator (c_dim > 0): class labels are not supported"));
+        }
+        let count = mapping.usize("num_layers")?;
+        let layers =
+            (0..count).map(|i| Dense::load(t, &format!("mapping.fc{i}"), m, true, device)).collect::<Result<_, _>>()?;
+        let w_avg = tensor(t.take("mapping.w_avg", &[w_dim])?, [1, w_dim], device);
+        Ok(Self { layers, w_avg })
+    }
+
+    /// `[N, z_dim]` to `[N, w_dim]`.
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        let x = z.clone() * z.square().mean_dim(1).add_scalar(1e-8).sqrt().recip();
+        self.layers.iter().fold(x, |x, dense| dense.forward(x))
+    }
+}
+
+/// `w_avg.lerp(ws, psi)` on the first `layers` codes, with torch's lerp formula (exact at both ends).
+pub(crate) fn truncate(ws: Tensor<3>, w_avg: &Tensor<2>, truncation: Truncation) -> Tensor<3> {
+    let [n, l, d] = ws.dims();
+    let Some(psi) = truncation.psi.filter(|&p| p != 1.0) else { return ws };
+    let cut = truncation.layers.min(l);
+    if cut == 0 {
+        return ws;
+    }
+    let avg = w_avg.clone().reshape([1, 1, d]);
+    let head = ws.clone().narrow(1, 0, cut);
+    let lerped = if psi < 0.5 {
+        avg.clone() + (head - avg).mul_scalar(psi)
+    } else {
+        head.clone() - (head - avg).mul_scalar(1.0 - psi)
+    };
+    if cut == l { lerped } else { Tensor::cat(vec![lerped, ws.narrow(1, cut, l - cut)], 1).reshape([n, l, d]) }
 }

@@ -13,7 +13,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::nvidia::Modules;
+use super::nvidia::{Dense, Mapping, Modules, truncate};
 use crate::error::GeneratorError;
 use crate::generator::{Generator, GeneratorInfo, LatentSpace, check_code_tensor};
 use crate::ops::{channel_vector, tensor, to_vec};
@@ -163,44 +163,6 @@ impl StyleGan2Config {
     /// The number of w codes the blocks consume: two per block but one for the first, plus the last ToRGB.
     fn expected_num_ws(&self) -> usize {
         2 * self.blocks.len()
-    }
-}
-
-/// A fully connected layer with its gains folded in: `act(x W^T * weight_gain + b * bias_gain)`.
-struct Dense {
-    /// `[in, out]`.
-    weight: Tensor<2>,
-    bias: Tensor<2>,
-    lrelu: bool,
-}
-
-impl Dense {
-    fn load(
-        t: &mut TensorTaker,
-        path: &str,
-        m: &Modules,
-        lrelu: bool,
-        device: &Device,
-    ) -> Result<Self, GeneratorError> {
-        let module = m.module(path, "FullyConnectedLayer")?;
-        let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
-        module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
-        let weight_gain = module.f64("weight_gain")? as f32;
-        let bias_gain = module.f64("bias_gain")? as f32;
-        let w = t.take(&format!("{path}.weight"), &[out, inp])?;
-        let mut transposed = vec![0f32; inp * out];
-        for o in 0..out {
-            for i in 0..inp {
-                transposed[i * out + o] = w[o * inp + i] * weight_gain;
-            }
-        }
-        let bias: Vec<f32> = t.take(&format!("{path}.bias"), &[out])?.iter().map(|b| b * bias_gain).collect();
-        Ok(Self { weight: tensor(&transposed, [inp, out], device), bias: tensor(&bias, [1, out], device), lrelu })
-    }
-
-    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.weight.clone()) + self.bias.clone();
-        if self.lrelu { burn::tensor::activation::leaky_relu(y, 0.2).mul_scalar(SQRT_2 as f32) } else { y }
     }
 }
 
@@ -484,8 +446,7 @@ impl Block {
 
 /// The StyleGAN2 generator.
 pub struct StyleGan2 {
-    mapping: Vec<Dense>,
-    w_avg: Tensor<2>,
+    mapping: Mapping,
     blocks: Vec<Block>,
     truncation: Truncation,
     noise_mode: NoiseMode,
@@ -500,13 +461,11 @@ impl StyleGan2 {
         let config = StyleGan2Config::from_modules(weights)?;
         let m = Modules::new(weights, "StyleGAN2 generator")?;
         let mut t = weights.taker("", "stylegan2");
-        let mut mapping = Vec::new();
+        let mapping = Mapping::load(&mut t, &m, (config.z_dim, config.w_dim, config.num_ws), device)?;
         for i in 0..config.mapping_layers {
-            mapping.push(Dense::load(&mut t, &format!("mapping.fc{i}"), &m, true, device)?);
             m.module(&format!("mapping.fc{i}"), "FullyConnectedLayer")?
                 .expect_close("bias_gain", config.mapping_lr_multiplier)?;
         }
-        let w_avg = tensor(t.take("mapping.w_avg", &[config.w_dim])?, [1, config.w_dim], device);
         let blocks =
             config.blocks.iter().map(|b| Block::load(&mut t, &m, b, &config, device)).collect::<Result<Vec<_>, _>>()?;
         t.finish()?;
@@ -524,7 +483,6 @@ impl StyleGan2 {
         };
         Ok(Self {
             mapping,
-            w_avg,
             blocks,
             truncation: Truncation::none(),
             noise_mode: NoiseMode::Const,
@@ -555,14 +513,13 @@ impl StyleGan2 {
 
     /// `w = mapping(z)`: `[N, z_dim]` to `[N, w_dim]`.
     pub fn mapping(&self, z: Tensor<2>) -> Tensor<2> {
-        let x = z.clone() * z.square().mean_dim(1).add_scalar(1e-8).sqrt().recip();
-        self.mapping.iter().fold(x, |x, dense| dense.forward(x))
+        self.mapping.forward(z)
     }
 
     /// `w` `[N, D]` to `ws` `[N, num_ws, D]` with the truncation set.
     pub fn truncate(&self, w: Tensor<2>) -> Tensor<3> {
         let [n, d] = w.dims();
-        truncate(w.reshape([n, 1, d]).expand([n, self.config.num_ws, d]), &self.w_avg, self.truncation)
+        truncate(w.reshape([n, 1, d]).expand([n, self.config.num_ws, d]), &self.mapping.w_avg, self.truncation)
     }
 
     /// The synthesis network: `ws` `[N, num_ws, D]` to raw images `[N, C, R, R]`.
@@ -579,24 +536,6 @@ impl StyleGan2 {
         }
         img.expect("the last block has a ToRGB layer")
     }
-}
-
-/// `w_avg.lerp(ws, psi)` on the first `layers` codes, with torch's lerp formula (exact at both ends).
-pub(crate) fn truncate(ws: Tensor<3>, w_avg: &Tensor<2>, truncation: Truncation) -> Tensor<3> {
-    let [n, l, d] = ws.dims();
-    let Some(psi) = truncation.psi.filter(|&p| p != 1.0) else { return ws };
-    let cut = truncation.layers.min(l);
-    if cut == 0 {
-        return ws;
-    }
-    let avg = w_avg.clone().reshape([1, 1, d]);
-    let head = ws.clone().narrow(1, 0, cut);
-    let lerped = if psi < 0.5 {
-        avg.clone() + (head - avg).mul_scalar(psi)
-    } else {
-        head.clone() - (head - avg).mul_scalar(1.0 - psi)
-    };
-    if cut == l { lerped } else { Tensor::cat(vec![lerped, ws.narrow(1, cut, l - cut)], 1).reshape([n, l, d]) }
 }
 
 impl Generator for StyleGan2 {
@@ -619,7 +558,7 @@ impl Generator for StyleGan2 {
     }
 
     fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
-        let w_avg = to_vec(self.w_avg.clone())?;
+        let w_avg = to_vec(self.mapping.w_avg.clone())?;
         Ok(match space {
             LatentSpace::Z => vec![0.0; self.config.z_dim],
             LatentSpace::W => w_avg,
