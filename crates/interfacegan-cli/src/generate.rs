@@ -189,13 +189,30 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let seconds = start.elapsed().as_secs_f64();
     println!(
-        "{count} {}x{} images from a {} generator ({}) in {seconds:.2} s ({:.1} images/s) -> {}",
+        "{count} {}x{} images from a {} generator ({}) in {seconds:.2} s ({} images/s) -> {}",
         info.resolution,
         info.resolution,
         info.architecture,
         written_spaces.iter().map(|s| format!("{}.npy", s.short_name())).collect::<Vec<_>>().join(", "),
-        count as f64 / seconds,
+        rate(count as f64 / seconds),
         args.output.display()
     );
     Ok(())
+}
+
+/// A rate with three significant digits (0.0371, 4.12, 320).
+fn rate(per_second: f64) -> String {
+    let decimals = if per_second > 0.0 { (2.0 - per_second.log10().floor()).clamp(0.0, 6.0) as usize } else { 0 };
+    format!("{per_second:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_keep_three_significant_digits() {
+        assert_eq!(super::rate(320.4), "320");
+        assert_eq!(super::rate(4.123), "4.12");
+        assert_eq!(super::rate(0.03712), "0.0371");
+        assert_eq!(super::rate(0.0), "0");
+    }
 }

@@ -15,8 +15,10 @@ use crate::codes_input::read_codes;
 
 #[derive(clap::Args)]
 pub struct InversionArgs {
-    /// Where the optimisation starts: `encoder` (the embedded DCGAN encoder, or --encoder) or `random`.
-    #[arg(long, default_value = "encoder", value_parser = ["encoder", "random"], conflicts_with = "start_codes")]
+    /// Where the optimisation starts: `encoder` (the embedded DCGAN encoder, or --encoder), `random`
+    /// (z ~ N(0, I) in Z; the average code w_avg in W and W+, as NVIDIA's projector), or `auto`: the
+    /// encoder where there is one, else `random`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "encoder", "random"], conflicts_with = "start_codes")]
     init: String,
     /// Encoder weights written by `interfacegan train-encoder` (default: the embedded DCGAN encoder).
     #[arg(long, value_name = "FILE.safetensors")]
@@ -168,7 +170,8 @@ impl InversionArgs {
             }
             return Ok(Some(codes));
         }
-        if self.init == "random" {
+        let has_encoder = self.encoder.is_some() || (embedded_generator && space == LatentSpace::Z);
+        if self.init == "random" || (self.init == "auto" && !has_encoder) {
             return Ok(None);
         }
         let encoder = match &self.encoder {

@@ -151,3 +151,17 @@ fn train_encoder_writes_an_encoder_invert_can_use() {
     let o = run(&["invert", &photo, "-o", path(&out), "--steps", "1", "--encoder", path(&enc)]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+#[test]
+fn a_stylegan2_pickle_inverts_in_wp_without_an_encoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = fixture("golden/nvlabs/sg2_32_demo.pkl");
+    let faces = dir.path().join("faces");
+    let o = run(&["generate", "--weights", &weights, "-n", "1", "-o", path(&faces)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = dir.path().join("inv");
+    let face = faces.join("000000.png");
+    let o = run(&["invert", "--weights", &weights, path(&face), "--space", "wp", "--steps", "5", "-o", path(&out)]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(read_header(out.join("codes.npy")).unwrap().shape, vec![1, 8, 32]);
+}

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | [`interfacegan_boundary`] | official sample selection, exact linear SVM, [`Boundary`] and its files |
 //! | [`interfacegan_subspace`] | [`conditional_direction`], [`linear_interpolate`], cosine and correlation measures |
-//! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN and StyleGAN on burn; `.pth`/safetensors weights; images |
+//! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN, StyleGAN, StyleGAN2 and StyleGAN3 on burn; `.pth`/safetensors weights and NVIDIA network pickles; images |
 //! | [`interfacegan_attributes`] | gender, age and smile scorers (embedded ONNX nets on burn), Pillow-exact preprocessing |
 //! | [`interfacegan_pipeline`] | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
 //! | [`interfacegan_inversion`] | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |

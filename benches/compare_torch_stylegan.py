@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Times a full-size StyleGAN2 (config F, 1024 px, 512-d z/w, 8 mapping layers, fp16 blocks and conv_clamp 256
-as NVIDIA's released models) in interfacegan-rs (`interfacegan generate --weights X.pkl`, the whole process)
-against the same network pickle in PyTorch CPU with NVIDIA's own code, in one run, and prints images/s.
+"""Times a full-size StyleGAN2 (config F: 1024 px, 512-d z/w, 8 mapping layers, fp16 blocks and conv_clamp 256)
+or StyleGAN3 (config T or R, 1024 px, as NVIDIA's released models) in interfacegan-rs (`interfacegan generate
+--weights X.pkl`, the whole process) against the same network pickle in PyTorch CPU with NVIDIA's own code, in
+one run, and prints images/s.
 
-    python3 benches/compare_torch_stylegan2.py --nvlabs NVLABS_DIR [--binary target/release/interfacegan]
-        [--images 4] [--batch 1] [--threads 2] [--resolution 1024] [--keep model.pkl]
+    python3 benches/compare_torch_stylegan.py --nvlabs NVLABS_DIR [--arch stylegan2|stylegan3-t|stylegan3-r]
+        [--binary target/release/interfacegan] [--images 4] [--batch 1] [--threads 2] [--resolution 1024]
+        [--keep model.pkl]
 
 NVLABS_DIR is a checkout of NVlabs/stylegan3 (c233a91 was used). The network gets NVIDIA's own random
 initialisation; both sides synthesise the same z with psi 1 and constant noise, and the script checks that their
@@ -23,7 +25,7 @@ import types
 import numpy as np
 
 
-def nvidia_generator(nvlabs, resolution):
+def nvidia_generator(nvlabs, arch, resolution):
     sys.path.insert(0, nvlabs)
     try:
         import pkg_resources  # noqa: F401
@@ -31,16 +33,25 @@ def nvidia_generator(nvlabs, resolution):
         import packaging.version
         sys.modules["pkg_resources"] = types.SimpleNamespace(parse_version=packaging.version.parse)
     import torch
-    from training import networks_stylegan2
+    from training import networks_stylegan2, networks_stylegan3
     torch.manual_seed(0)
-    return networks_stylegan2.Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3,
-                                        mapping_kwargs=dict(num_layers=8), channel_base=32768, channel_max=512,
-                                        num_fp16_res=4, conv_clamp=256).eval()
+    common = dict(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3)
+    if arch == "stylegan2":  # train.py --cfg=stylegan2
+        return networks_stylegan2.Generator(**common, mapping_kwargs=dict(num_layers=8), channel_base=32768,
+                                            channel_max=512, num_fp16_res=4, conv_clamp=256).eval()
+    if arch == "stylegan3-t":  # train.py --cfg=stylegan3-t
+        return networks_stylegan3.Generator(**common, mapping_kwargs=dict(num_layers=2), channel_base=32768,
+                                            channel_max=512, magnitude_ema_beta=0.999).eval()
+    # train.py --cfg=stylegan3-r
+    return networks_stylegan3.Generator(**common, mapping_kwargs=dict(num_layers=2), channel_base=65536,
+                                        channel_max=1024, magnitude_ema_beta=0.999, conv_kernel=1,
+                                        use_radial_filters=True).eval()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nvlabs", required=True)
+    ap.add_argument("--arch", default="stylegan2", choices=["stylegan2", "stylegan3-t", "stylegan3-r"])
     ap.add_argument("--binary", default="target/release/interfacegan")
     ap.add_argument("--images", type=int, default=4)
     ap.add_argument("--batch", type=int, default=1)
@@ -51,7 +62,7 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
-    G = nvidia_generator(args.nvlabs, args.resolution)
+    G = nvidia_generator(args.nvlabs, args.arch, args.resolution)
     z = np.random.default_rng(0).standard_normal((args.images, 512)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         pkl = args.keep or os.path.join(tmp, "g.pkl")
@@ -59,7 +70,7 @@ def main():
             pickle.dump(dict(G=None, D=None, G_ema=G, augment_pipe=None, training_set_kwargs=None), f)
         np.save(os.path.join(tmp, "z.npy"), z)
         # PyTorch: the official forward, warm-up batch excluded.
-        G(torch.from_numpy(z[: args.batch]), None, noise_mode="const", force_fp32=True)
+        G(torch.from_numpy(z[: args.batch]), None, noise_mode="const", force_fp32=True)  # warm-up
         t0 = time.perf_counter()
         torch_images = [G(torch.from_numpy(z[i:i + args.batch]), None, noise_mode="const", force_fp32=True).numpy()
                         for i in range(0, args.images, args.batch)]
@@ -80,7 +91,7 @@ def main():
         largest = float(np.abs(torch_images).max())
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, threads {args.threads}; "
           f"torch {torch.__version__}")
-    print(f"StyleGAN2 {args.resolution} px, {args.images} images, batch {args.batch}")
+    print(f"{args.arch} {args.resolution} px, {args.images} images, batch {args.batch}")
     print(f"PyTorch (NVIDIA code, forward only): {torch_s:.2f} s = {args.images / torch_s:.3f} images/s")
     print(f"interfacegan generate (whole process, pickle load included): {ours_s:.2f} s = "
           f"{args.images / ours_s:.3f} images/s; {proc.stdout.strip()}")
