@@ -194,18 +194,15 @@ pub(crate) struct Dense {
 }
 
 impl Dense {
-    pub fn load(
+    /// The `[out, in]` weight and `[out]` bias at `path`, with their gains folded in.
+    pub fn new(
         t: &mut TensorTaker,
         path: &str,
-        m: &Modules,
+        [inp, out]: [usize; 2],
+        (weight_gain, bias_gain): (f32, f32),
         lrelu: bool,
         device: &Device,
     ) -> Result<Self, GeneratorError> {
-        let module = m.module(path, "FullyConnectedLayer")?;
-        let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
-        module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
-        let weight_gain = module.f64("weight_gain")? as f32;
-        let bias_gain = module.f64("bias_gain")? as f32;
         let w = t.take(&format!("{path}.weight"), &[out, inp])?;
         let mut transposed = vec![0f32; inp * out];
         for o in 0..out {
@@ -215,6 +212,25 @@ impl Dense {
         }
         let bias: Vec<f32> = t.take(&format!("{path}.bias"), &[out])?.iter().map(|b| b * bias_gain).collect();
         Ok(Self { weight: tensor(&transposed, [inp, out], device), bias: tensor(&bias, [1, out], device), lrelu })
+    }
+
+    /// A `FullyConnectedLayer` as its module record says.
+    pub fn load(t: &mut TensorTaker, path: &str, m: &Modules, lrelu: bool, device: &Device) -> Result<Self, GeneratorError> {
+        let module = m.module(path, "FullyConnectedLayer")?;
+        let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
+        module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
+        let gains = (module.f64("weight_gain")? as f32, module.f64("bias_gain")? as f32);
+        Self::new(t, path, [inp, out], gains, lrelu, device)
+    }
+
+    /// Checks that the `FullyConnectedLayer` at `path` is `[in, out]` with learning-rate multiplier `lr`.
+    pub fn check(m: &Modules, path: &str, [inp, out]: [usize; 2], lr: f64, lrelu: bool) -> Result<(), GeneratorError> {
+        let module = m.module(path, "FullyConnectedLayer")?;
+        module.expect_usize("in_features", inp)?;
+        module.expect_usize("out_features", out)?;
+        module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;
+        module.expect_close("weight_gain", lr / (inp as f64).sqrt())?;
+        module.expect_close("bias_gain", lr)
     }
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
@@ -231,7 +247,34 @@ pub(crate) struct Mapping {
 }
 
 impl Mapping {
-    /// Loads `mapping.fc*` and `mapping.w_avg` for a generator of `z_dim`, `w_dim` and `num_ws`.
+    /// `count` layers `mapping.fc{i}` of learning-rate multiplier `lr` and `mapping.w_avg`; without
+    /// a stored `w_avg`, the mean of `w` over 4096 seeded z (as rosinality's `mean_latent`).
+    pub fn new(
+        t: &mut TensorTaker,
+        count: usize,
+        (z_dim, w_dim): (usize, usize),
+        lr: f64,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
+        let layers = (0..count)
+            .map(|i| {
+                let inp = if i == 0 { z_dim } else { w_dim };
+                let gains = ((lr / (inp as f64).sqrt()) as f32, lr as f32);
+                Dense::new(t, &format!("mapping.fc{i}"), [inp, w_dim], gains, true, device)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut mapping = Self { layers, w_avg: Tensor::zeros([1, w_dim], device) };
+        mapping.w_avg = match t.take_optional("mapping.w_avg", &[w_dim])? {
+            Some(w_avg) => tensor(w_avg, [1, w_dim], device),
+            None => {
+                let z = tensor(&crate::sample_z(4096, z_dim, 0), [4096, z_dim], device);
+                mapping.forward(z).mean_dim(0)
+            }
+        };
+        Ok(mapping)
+    }
+
+    /// The `MappingNetwork` of a network pickle, checked against its module records.
     pub fn load(
         t: &mut TensorTaker,
         m: &Modules,
@@ -246,10 +289,14 @@ impl Mapping {
             return Err(m.error("a conditional generator (c_dim > 0): class labels are not supported"));
         }
         let count = mapping.usize("num_layers")?;
-        let layers =
-            (0..count).map(|i| Dense::load(t, &format!("mapping.fc{i}"), m, true, device)).collect::<Result<_, _>>()?;
-        let w_avg = tensor(t.take("mapping.w_avg", &[w_dim])?, [1, w_dim], device);
-        Ok(Self { layers, w_avg })
+        let lr = m.module("mapping.fc0", "FullyConnectedLayer")?.f64("bias_gain")?;
+        for i in 0..count {
+            Dense::check(m, &format!("mapping.fc{i}"), [if i == 0 { z_dim } else { w_dim }, w_dim], lr, true)?;
+        }
+        if !t.contains("mapping.w_avg") {
+            return Err(m.error("the mapping network has no w_avg"));
+        }
+        Self::new(t, count, (z_dim, w_dim), lr, device)
     }
 
     /// `[N, z_dim]` to `[N, w_dim]`.

@@ -69,6 +69,8 @@ pub struct StyleGan2Config {
     pub architecture: BlockArchitecture,
     /// `conv_clamp`: synthesis activations are clamped to +-this (None: no clamp).
     pub conv_clamp: Option<f64>,
+    /// Whether the synthesis layers have noise inputs.
+    pub use_noise: bool,
     /// The synthesis blocks, 4 px first.
     pub blocks: Vec<BlockConfig>,
 }
@@ -142,6 +144,7 @@ impl StyleGan2Config {
             res *= 2;
         }
         let architecture = architecture.expect("at least the 4 px block");
+        let use_noise = modules.module("synthesis.b4.conv1", "SynthesisLayer")?.bool("use_noise")?;
         let config = Self {
             z_dim,
             w_dim,
@@ -152,18 +155,88 @@ impl StyleGan2Config {
             mapping_lr_multiplier,
             architecture,
             conv_clamp,
+            use_noise,
             blocks,
         };
         if config.expected_num_ws() != num_ws {
             return Err(modules.error(format!("num_ws {num_ws} does not fit {} blocks", config.blocks.len())));
         }
+        config.check_layers(&modules)?;
         Ok(config)
+    }
+
+    /// Checks every layer's module record against the configuration (the gains and shapes the loader
+    /// derives from it).
+    fn check_layers(&self, m: &Modules) -> Result<(), GeneratorError> {
+        for i in 0..self.mapping_layers {
+            let inp = if i == 0 { self.z_dim } else { self.w_dim };
+            Dense::check(m, &format!("mapping.fc{i}"), [inp, self.w_dim], self.mapping_lr_multiplier, true)?;
+        }
+        for block in &self.blocks {
+            for spec in self.layers(block) {
+                let module = m.module(&spec.path, if spec.torgb { "ToRGBLayer" } else { "SynthesisLayer" })?;
+                module.expect_usize("in_channels", spec.cin)?;
+                module.expect_usize("out_channels", spec.cout)?;
+                module.expect_usize("w_dim", self.w_dim)?;
+                if module.opt_f64("conv_clamp")? != self.conv_clamp {
+                    return Err(m.error(format!("{}: conv_clamp differs from the rest of the network", spec.path)));
+                }
+                Dense::check(m, &format!("{}.affine", spec.path), [self.w_dim, spec.cin], 1.0, false)?;
+                if spec.torgb {
+                    module.expect_close("weight_gain", 1.0 / (spec.cin as f64).sqrt())?;
+                    continue;
+                }
+                module.expect_str("activation", "lrelu")?;
+                module.expect_usize("up", if spec.up { 2 } else { 1 })?;
+                module.expect_usize("resolution", block.resolution)?;
+                module.expect_usize("padding", 1)?;
+                if module.bool("use_noise")? != self.use_noise {
+                    return Err(m.error(format!("{}: use_noise differs from the rest of the network", spec.path)));
+                }
+            }
+            let b = m.module(&format!("synthesis.b{}", block.resolution), "SynthesisBlock")?;
+            b.expect_usize("num_torgb", usize::from(self.has_torgb(block)))?;
+            if block.in_channels != 0 && self.architecture == BlockArchitecture::Resnet {
+                let skip = m.module(&format!("synthesis.b{}.skip", block.resolution), "Conv2dLayer")?;
+                skip.expect_usize("up", 2)?;
+                skip.expect_close("weight_gain", 1.0 / (block.in_channels as f64).sqrt())?;
+            }
+        }
+        Ok(())
+    }
+
+    fn has_torgb(&self, block: &BlockConfig) -> bool {
+        block.resolution == self.resolution || self.architecture == BlockArchitecture::Skip
+    }
+
+    /// The modulated layers of a block: conv0 (up-sampling, after the first block), conv1, torgb.
+    fn layers(&self, block: &BlockConfig) -> Vec<LayerSpec> {
+        let path = format!("synthesis.b{}", block.resolution);
+        let (cin, cout) = (block.in_channels, block.out_channels);
+        let mut layers = Vec::new();
+        if cin != 0 {
+            layers.push(LayerSpec { path: format!("{path}.conv0"), cin, cout, up: true, torgb: false });
+        }
+        layers.push(LayerSpec { path: format!("{path}.conv1"), cin: cout, cout, up: false, torgb: false });
+        if self.has_torgb(block) {
+            layers.push(LayerSpec { path: format!("{path}.torgb"), cin: cout, cout: self.img_channels, up: false, torgb: true });
+        }
+        layers
     }
 
     /// The number of w codes the blocks consume: two per block but one for the first, plus the last ToRGB.
     fn expected_num_ws(&self) -> usize {
         2 * self.blocks.len()
     }
+}
+
+/// Where a modulated layer's tensors are and its shape.
+struct LayerSpec {
+    path: String,
+    cin: usize,
+    cout: usize,
+    up: bool,
+    torgb: bool,
 }
 
 /// A modulated convolution with its epilogue (SynthesisLayer, ToRGBLayer).
@@ -187,96 +260,55 @@ struct ModConv {
 }
 
 impl ModConv {
-    fn load(
-        t: &mut TensorTaker,
-        path: &str,
-        m: &Modules,
-        config: &StyleGan2Config,
-        device: &Device,
-    ) -> Result<Self, GeneratorError> {
-        let torgb = path.ends_with("torgb");
-        let module = m.module(path, if torgb { "ToRGBLayer" } else { "SynthesisLayer" })?;
-        let (cin, cout) = (module.usize("in_channels")?, module.usize("out_channels")?);
-        module.expect_usize("w_dim", config.w_dim)?;
-        if module.opt_f64("conv_clamp")? != config.conv_clamp {
-            return Err(m.error(format!("{path}: conv_clamp differs from the rest of the network")));
-        }
-        let affine = Dense::load(t, &format!("{path}.affine"), m, false, device)?;
-        let weight_shape = t.shape(&format!("{path}.weight")).map(<[usize]>::to_vec).unwrap_or_default();
-        let k = match weight_shape.as_slice() {
-            [_, _, k, k2] if k == k2 && k % 2 == 1 => *k,
-            other => return Err(m.error(format!("{path}.weight has shape {other:?}, not [O, I, k, k] with odd k"))),
+    fn load(t: &mut TensorTaker, spec: &LayerSpec, config: &StyleGan2Config, device: &Device) -> Result<Self, GeneratorError> {
+        let (path, cin, cout) = (spec.path.as_str(), spec.cin, spec.cout);
+        let affine_gains = ((1.0 / (config.w_dim as f64).sqrt()) as f32, 1.0);
+        let affine = Dense::new(t, &format!("{path}.affine"), [config.w_dim, cin], affine_gains, false, device)?;
+        let k = match t.shape(&format!("{path}.weight")) {
+            Some(&[_, _, k, k2]) if k == k2 && k % 2 == 1 => k,
+            other => return Err(GeneratorError::Architecture {
+                source_name: t.source().to_string(),
+                reason: format!("{path}.weight has shape {other:?}, not [O, I, k, k] with odd k"),
+            }),
         };
         let w = t.take(&format!("{path}.weight"), &[cout, cin, k, k])?.to_vec();
+        let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
+        let clamp = config.conv_clamp;
+        if spec.torgb {
+            let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
+            let weight = tensor(&w, [cout, cin, k, k], device);
+            let (up_filter, noise, weight_sq) = (None, None, None);
+            return Ok(Self { affine, style_gain, weight, weight_sq, up_filter, padding: 0, noise, bias, lrelu: false, clamp });
+        }
         let weight_sq: Vec<f32> = (0..cin * cout)
             .map(|io| {
                 let (i, o) = (io / cout, io % cout);
                 w[(o * cin + i) * k * k..][..k * k].iter().map(|v| v * v).sum()
             })
             .collect();
-        let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
-        if torgb {
-            let style_gain = module.f64("weight_gain")? as f32;
-            let weight = tensor(&w, [cout, cin, k, k], device);
-            let clamp = config.conv_clamp;
-            let (up_filter, noise) = (None, None);
-            return Ok(Self {
-                affine,
-                style_gain,
-                weight,
-                weight_sq: None,
-                up_filter,
-                padding: 0,
-                noise,
-                bias,
-                lrelu: false,
-                clamp,
-            });
-        }
-        module.expect_str("activation", "lrelu")?;
-        let up = module.usize("up")?;
-        let resolution = module.usize("resolution")?;
-        if module.usize("padding")? != k / 2 || !matches!(up, 1 | 2) {
-            return Err(m.error(format!("{path}: padding or up-sampling factor outside StyleGAN2's")));
-        }
-        let (weight, up_filter) = if up == 2 {
+        let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?;
+        let (weight, up_filter) = if spec.up {
             let mut transposed = vec![0f32; w.len()];
             for o in 0..cout {
                 for i in 0..cin {
                     transposed[(i * cout + o) * k * k..][..k * k].copy_from_slice(&w[(o * cin + i) * k * k..][..k * k]);
                 }
             }
-            let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?;
             (tensor(&transposed, [cin, cout, k, k], device), Some(depthwise_filter(filter, cout, 4.0, device)))
         } else {
-            t.take(&format!("{path}.resample_filter"), &[4, 4])?;
             (tensor(&w, [cout, cin, k, k], device), None)
         };
-        let noise = if module.bool("use_noise")? {
+        let noise = if config.use_noise {
+            let resolution = t.shape(&format!("{path}.noise_const")).map_or(0, |s| s[0]);
             let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
-            let konst: Vec<f32> = t
-                .take(&format!("{path}.noise_const"), &[resolution, resolution])?
-                .iter()
-                .map(|v| v * strength)
-                .collect();
+            let konst: Vec<f32> =
+                t.take(&format!("{path}.noise_const"), &[resolution, resolution])?.iter().map(|v| v * strength).collect();
             Some((tensor(&konst, [1, 1, resolution, resolution], device), strength))
         } else {
             None
         };
         let weight_sq = Some(tensor(&weight_sq, [cin, cout], device));
-        let clamp = config.conv_clamp;
-        Ok(Self {
-            affine,
-            style_gain: 1.0,
-            weight,
-            weight_sq,
-            up_filter,
-            padding: k / 2,
-            noise,
-            bias,
-            lrelu: true,
-            clamp,
-        })
+        Ok(Self { affine, style_gain: 1.0, weight, weight_sq, up_filter, padding: k / 2, noise, bias, lrelu: true, clamp })
     }
 
     /// `x` `[N, I, H, W]` modulated by `w` `[N, D]`; `gain` scales the activation and its clamp.
@@ -359,36 +391,22 @@ impl Block {
         1 + usize::from(self.conv0.is_some())
     }
 
-    fn load(
-        t: &mut TensorTaker,
-        m: &Modules,
-        block: &BlockConfig,
-        config: &StyleGan2Config,
-        device: &Device,
-    ) -> Result<Self, GeneratorError> {
+    fn load(t: &mut TensorTaker, block: &BlockConfig, config: &StyleGan2Config, device: &Device) -> Result<Self, GeneratorError> {
         let path = format!("synthesis.b{}", block.resolution);
         let (cin, cout, res) = (block.in_channels, block.out_channels, block.resolution);
-        let is_last = res == config.resolution;
-        m.module(&path, "SynthesisBlock")?
-            .expect_usize("num_torgb", usize::from(is_last || config.architecture == BlockArchitecture::Skip))?;
         let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?.to_vec();
         let konst = if cin == 0 {
             Some(tensor(t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
         } else {
             None
         };
-        let conv0 = if cin == 0 { None } else { Some(ModConv::load(t, &format!("{path}.conv0"), m, config, device)?) };
-        let conv1 = ModConv::load(t, &format!("{path}.conv1"), m, config, device)?;
-        let torgb = if is_last || config.architecture == BlockArchitecture::Skip {
-            Some(ModConv::load(t, &format!("{path}.torgb"), m, config, device)?)
-        } else {
-            None
-        };
+        let mut layers = config.layers(block).into_iter();
+        let conv0 = if cin == 0 { None } else { Some(ModConv::load(t, &layers.next().expect("conv0"), config, device)?) };
+        let conv1 = ModConv::load(t, &layers.next().expect("conv1"), config, device)?;
+        let torgb = layers.next().map(|spec| ModConv::load(t, &spec, config, device)).transpose()?;
         let skip = if cin != 0 && config.architecture == BlockArchitecture::Resnet {
             let p = format!("{path}.skip");
-            let module = m.module(&p, "Conv2dLayer")?;
-            module.expect_usize("up", 2)?;
-            let gain = module.f64("weight_gain")? as f32;
+            let gain = (1.0 / (cin as f64).sqrt()) as f32;
             let w: Vec<f32> = t.take(&format!("{p}.weight"), &[cout, cin, 1, 1])?.iter().map(|v| v * gain).collect();
             let f = t.take(&format!("{p}.resample_filter"), &[4, 4])?;
             let unflipped = depthwise_filter(&f.iter().rev().copied().collect::<Vec<_>>(), cout, 4.0, device);
@@ -396,8 +414,8 @@ impl Block {
         } else {
             None
         };
-        let image_filter =
-            depthwise_filter(&filter.iter().rev().copied().collect::<Vec<_>>(), config.img_channels, 4.0, device);
+        let unflipped: Vec<f32> = filter.iter().rev().copied().collect();
+        let image_filter = depthwise_filter(&unflipped, config.img_channels, 4.0, device);
         Ok(Self { konst, conv0, conv1, torgb, skip, image_filter })
     }
 
@@ -456,18 +474,36 @@ pub struct StyleGan2 {
 }
 
 impl StyleGan2 {
-    /// Loads `G_ema` of an NVIDIA network pickle (read by [`Weights::from_file`]).
+    /// Loads `G_ema` of an NVIDIA network pickle (read by [`Weights::from_file`]), configured by its
+    /// module records.
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
         let config = StyleGan2Config::from_modules(weights)?;
-        let m = Modules::new(weights, "StyleGAN2 generator")?;
-        let mut t = weights.taker("", "stylegan2");
-        let mapping = Mapping::load(&mut t, &m, (config.z_dim, config.w_dim, config.num_ws), device)?;
-        for i in 0..config.mapping_layers {
-            m.module(&format!("mapping.fc{i}"), "FullyConnectedLayer")?
-                .expect_close("bias_gain", config.mapping_lr_multiplier)?;
+        if !weights.get("mapping.w_avg").is_some_and(|t| t.shape == [config.w_dim]) {
+            return Err(GeneratorError::MissingTensor {
+                source_name: weights.source().to_string(),
+                key: "mapping.w_avg".into(),
+                expected: vec![config.w_dim],
+            });
         }
-        let blocks =
-            config.blocks.iter().map(|b| Block::load(&mut t, &m, b, &config, device)).collect::<Result<Vec<_>, _>>()?;
+        Self::with_config(weights, config, device)
+    }
+
+    /// Loads tensors named as NVIDIA's `G_ema.state_dict()` with an explicit configuration (other
+    /// layouts are renamed to these keys first). Without `mapping.w_avg`, the mean of w over 4096
+    /// seeded z stands in.
+    pub fn with_config(weights: &Weights, config: StyleGan2Config, device: &Device) -> Result<Self, GeneratorError> {
+        if config.blocks.is_empty() || config.expected_num_ws() != config.num_ws {
+            return Err(GeneratorError::InvalidOption(format!(
+                "a StyleGAN2 of {} blocks takes {} ws, not {}",
+                config.blocks.len(),
+                config.expected_num_ws(),
+                config.num_ws
+            )));
+        }
+        let mut t = weights.taker("", "stylegan2");
+        let dims = (config.z_dim, config.w_dim);
+        let mapping = Mapping::new(&mut t, config.mapping_layers, dims, config.mapping_lr_multiplier, device)?;
+        let blocks = config.blocks.iter().map(|b| Block::load(&mut t, b, &config, device)).collect::<Result<Vec<_>, _>>()?;
         t.finish()?;
         let info = GeneratorInfo {
             architecture: "stylegan2",

@@ -160,6 +160,11 @@ pub struct TensorTaker<'a> {
 }
 
 impl TensorTaker<'_> {
+    /// The file the tensors come from, for messages.
+    pub fn source(&self) -> &str {
+        self.weights.source()
+    }
+
     /// The shape of `key` (under the prefix), if present: for inferring a configuration.
     pub fn shape(&self, key: &str) -> Option<&[usize]> {
         self.weights.get(&format!("{}{key}", self.prefix)).map(|t| t.shape.as_slice())
