@@ -65,7 +65,8 @@ impl Architecture {
             };
         }
         // The NVIDIA layouts and StyleGAN first: their anchors are the most specific.
-        if weights.prefix_of(crate::models::stylegan2::ANCHOR).is_some() {
+        let stylegan2 = [crate::models::stylegan2::ANCHOR, crate::models::stylegan2_layouts::ROSINALITY_ANCHOR];
+        if stylegan2.iter().any(|anchor| weights.prefix_of(anchor).is_some()) {
             Ok(Self::StyleGan2)
         } else if weights.prefix_of(crate::models::stylegan3::ANCHOR).is_some() {
             Ok(Self::StyleGan3)

@@ -5,6 +5,7 @@ mod nvidia;
 pub mod pggan;
 pub mod stylegan;
 pub mod stylegan2;
+pub(crate) mod stylegan2_layouts;
 pub mod stylegan3;
 
 use burn::tensor::Tensor;

@@ -215,7 +215,13 @@ impl Dense {
     }
 
     /// A `FullyConnectedLayer` as its module record says.
-    pub fn load(t: &mut TensorTaker, path: &str, m: &Modules, lrelu: bool, device: &Device) -> Result<Self, GeneratorError> {
+    pub fn load(
+        t: &mut TensorTaker,
+        path: &str,
+        m: &Modules,
+        lrelu: bool,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
         let module = m.module(path, "FullyConnectedLayer")?;
         let (inp, out) = (module.usize("in_features")?, module.usize("out_features")?);
         module.expect_str("activation", if lrelu { "lrelu" } else { "linear" })?;

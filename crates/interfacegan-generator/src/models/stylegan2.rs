@@ -219,7 +219,13 @@ impl StyleGan2Config {
         }
         layers.push(LayerSpec { path: format!("{path}.conv1"), cin: cout, cout, up: false, torgb: false });
         if self.has_torgb(block) {
-            layers.push(LayerSpec { path: format!("{path}.torgb"), cin: cout, cout: self.img_channels, up: false, torgb: true });
+            layers.push(LayerSpec {
+                path: format!("{path}.torgb"),
+                cin: cout,
+                cout: self.img_channels,
+                up: false,
+                torgb: true,
+            });
         }
         layers
     }
@@ -260,16 +266,23 @@ struct ModConv {
 }
 
 impl ModConv {
-    fn load(t: &mut TensorTaker, spec: &LayerSpec, config: &StyleGan2Config, device: &Device) -> Result<Self, GeneratorError> {
+    fn load(
+        t: &mut TensorTaker,
+        spec: &LayerSpec,
+        config: &StyleGan2Config,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
         let (path, cin, cout) = (spec.path.as_str(), spec.cin, spec.cout);
         let affine_gains = ((1.0 / (config.w_dim as f64).sqrt()) as f32, 1.0);
         let affine = Dense::new(t, &format!("{path}.affine"), [config.w_dim, cin], affine_gains, false, device)?;
         let k = match t.shape(&format!("{path}.weight")) {
             Some(&[_, _, k, k2]) if k == k2 && k % 2 == 1 => k,
-            other => return Err(GeneratorError::Architecture {
-                source_name: t.source().to_string(),
-                reason: format!("{path}.weight has shape {other:?}, not [O, I, k, k] with odd k"),
-            }),
+            other => {
+                return Err(GeneratorError::Architecture {
+                    source_name: t.source().to_string(),
+                    reason: format!("{path}.weight has shape {other:?}, not [O, I, k, k] with odd k"),
+                });
+            }
         };
         let w = t.take(&format!("{path}.weight"), &[cout, cin, k, k])?.to_vec();
         let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
@@ -278,7 +291,18 @@ impl ModConv {
             let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
             let weight = tensor(&w, [cout, cin, k, k], device);
             let (up_filter, noise, weight_sq) = (None, None, None);
-            return Ok(Self { affine, style_gain, weight, weight_sq, up_filter, padding: 0, noise, bias, lrelu: false, clamp });
+            return Ok(Self {
+                affine,
+                style_gain,
+                weight,
+                weight_sq,
+                up_filter,
+                padding: 0,
+                noise,
+                bias,
+                lrelu: false,
+                clamp,
+            });
         }
         let weight_sq: Vec<f32> = (0..cin * cout)
             .map(|io| {
@@ -286,8 +310,13 @@ impl ModConv {
                 w[(o * cin + i) * k * k..][..k * k].iter().map(|v| v * v).sum()
             })
             .collect();
-        let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?;
+        // Every NVIDIA layer stores the filter; only the up-sampling ones use it.
+        let filter_key = format!("{path}.resample_filter");
+        if !spec.up {
+            t.ignore(&filter_key);
+        }
         let (weight, up_filter) = if spec.up {
+            let filter = t.take(&filter_key, &[4, 4])?;
             let mut transposed = vec![0f32; w.len()];
             for o in 0..cout {
                 for i in 0..cin {
@@ -301,14 +330,28 @@ impl ModConv {
         let noise = if config.use_noise {
             let resolution = t.shape(&format!("{path}.noise_const")).map_or(0, |s| s[0]);
             let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
-            let konst: Vec<f32> =
-                t.take(&format!("{path}.noise_const"), &[resolution, resolution])?.iter().map(|v| v * strength).collect();
+            let konst: Vec<f32> = t
+                .take(&format!("{path}.noise_const"), &[resolution, resolution])?
+                .iter()
+                .map(|v| v * strength)
+                .collect();
             Some((tensor(&konst, [1, 1, resolution, resolution], device), strength))
         } else {
             None
         };
         let weight_sq = Some(tensor(&weight_sq, [cin, cout], device));
-        Ok(Self { affine, style_gain: 1.0, weight, weight_sq, up_filter, padding: k / 2, noise, bias, lrelu: true, clamp })
+        Ok(Self {
+            affine,
+            style_gain: 1.0,
+            weight,
+            weight_sq,
+            up_filter,
+            padding: k / 2,
+            noise,
+            bias,
+            lrelu: true,
+            clamp,
+        })
     }
 
     /// `x` `[N, I, H, W]` modulated by `w` `[N, D]`; `gain` scales the activation and its clamp.
@@ -391,17 +434,30 @@ impl Block {
         1 + usize::from(self.conv0.is_some())
     }
 
-    fn load(t: &mut TensorTaker, block: &BlockConfig, config: &StyleGan2Config, device: &Device) -> Result<Self, GeneratorError> {
+    fn load(
+        t: &mut TensorTaker,
+        block: &BlockConfig,
+        config: &StyleGan2Config,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
         let path = format!("synthesis.b{}", block.resolution);
         let (cin, cout, res) = (block.in_channels, block.out_channels, block.resolution);
-        let filter = t.take(&format!("{path}.resample_filter"), &[4, 4])?.to_vec();
+        // The first block stores the image filter too, but has no image to up-sample.
+        let filter_key = format!("{path}.resample_filter");
+        let filter = if cin == 0 {
+            t.ignore(&filter_key);
+            vec![0.0; 16]
+        } else {
+            t.take(&filter_key, &[4, 4])?.to_vec()
+        };
         let konst = if cin == 0 {
             Some(tensor(t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
         } else {
             None
         };
         let mut layers = config.layers(block).into_iter();
-        let conv0 = if cin == 0 { None } else { Some(ModConv::load(t, &layers.next().expect("conv0"), config, device)?) };
+        let conv0 =
+            if cin == 0 { None } else { Some(ModConv::load(t, &layers.next().expect("conv0"), config, device)?) };
         let conv1 = ModConv::load(t, &layers.next().expect("conv1"), config, device)?;
         let torgb = layers.next().map(|spec| ModConv::load(t, &spec, config, device)).transpose()?;
         let skip = if cin != 0 && config.architecture == BlockArchitecture::Resnet {
@@ -476,7 +532,14 @@ pub struct StyleGan2 {
 impl StyleGan2 {
     /// Loads `G_ema` of an NVIDIA network pickle (read by [`Weights::from_file`]), configured by its
     /// module records.
+    ///
+    /// Checkpoints in rosinality's layout (no module records) are renamed to NVIDIA's keys and
+    /// configured from their shapes (`docs/generator.md`).
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
+        if weights.modules().is_empty() && weights.prefix_of(super::stylegan2_layouts::ROSINALITY_ANCHOR).is_some() {
+            let (renamed, config) = super::stylegan2_layouts::rosinality(weights)?;
+            return Self::with_config(&renamed, config, device);
+        }
         let config = StyleGan2Config::from_modules(weights)?;
         if !weights.get("mapping.w_avg").is_some_and(|t| t.shape == [config.w_dim]) {
             return Err(GeneratorError::MissingTensor {
@@ -503,7 +566,8 @@ impl StyleGan2 {
         let mut t = weights.taker("", "stylegan2");
         let dims = (config.z_dim, config.w_dim);
         let mapping = Mapping::new(&mut t, config.mapping_layers, dims, config.mapping_lr_multiplier, device)?;
-        let blocks = config.blocks.iter().map(|b| Block::load(&mut t, b, &config, device)).collect::<Result<Vec<_>, _>>()?;
+        let blocks =
+            config.blocks.iter().map(|b| Block::load(&mut t, b, &config, device)).collect::<Result<Vec<_>, _>>()?;
         t.finish()?;
         let info = GeneratorInfo {
             architecture: "stylegan2",

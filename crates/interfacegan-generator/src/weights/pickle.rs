@@ -509,7 +509,9 @@ impl<'a> Machine<'a> {
         let name = name.to_string();
         let args = self.sequence(args).ok_or_else(|| self.r.err("REDUCE arguments are not a tuple"))?.to_vec();
         Ok(match name.as_str() {
-            "collections.OrderedDict" | "dnnlib.util.EasyDict" | "dnnlib.EasyDict" => self.add(Node::Dict(Vec::new())),
+            "collections.OrderedDict" | "dnnlib.util.EasyDict" | "dnnlib.EasyDict" | "argparse.Namespace" => {
+                self.add(Node::Dict(Vec::new()))
+            }
             "torch._utils._rebuild_tensor_v2" | "torch._utils._rebuild_tensor" => self.rebuild_tensor(&args)?,
             "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
                 *args.first().ok_or_else(|| self.r.err("parameter without data"))?
@@ -656,6 +658,7 @@ const ALLOWED_GLOBALS: &[&str] = &[
     "torch_utils.persistence._reconstruct_persistent_obj",
     "dnnlib.util.EasyDict",
     "dnnlib.EasyDict",
+    "argparse.Namespace",
     "numpy.dtype",
     "numpy.ndarray",
     "numpy.core.multiarray.scalar",

@@ -1,0 +1,188 @@
+//! Other StyleGAN2 checkpoint layouts, renamed to NVIDIA's `G_ema.state_dict()` keys so that one
+//! implementation ([`StyleGan2`]) runs them all. What a layout does not store (the mapping's
+//! learning-rate multiplier, `conv_clamp`) is the value its code hard-wires, stated below.
+//!
+//! **rosinality** (`rosinality/stylegan2-pytorch`, `.pt` from `train.py` or `convert_weight.py`):
+//! `{"g_ema": state_dict, "latent_avg": w_avg, ...}`; mapping `style.{1..}` (lr 0.01, `lr_mlp`'s
+//! default), `input.input`, `conv1`, `to_rgb1`, `convs.{2k, 2k+1}` (up-sampling, then plain),
+//! `to_rgbs.{k}`, `noises.noise_{i}`; conv weights carry a leading batch axis of 1; blur kernels are
+//! stored with the up-sampling gain 4 folded in; no `conv_clamp`; the `skip` architecture.
+
+use std::collections::BTreeMap;
+
+use crate::error::GeneratorError;
+use crate::models::stylegan2::{BlockArchitecture, BlockConfig, StyleGan2Config};
+use crate::weights::{FileDtype, WeightTensor, Weights};
+
+/// The key that marks a rosinality checkpoint (under `g_ema.` in a full one).
+pub(crate) const ROSINALITY_ANCHOR: &str = "conv1.conv.modulation.weight";
+
+/// Renames a rosinality checkpoint and reads its configuration from the tensor shapes.
+pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config), GeneratorError> {
+    let prefix = super::model_prefix(weights, ROSINALITY_ANCHOR, "rosinality StyleGAN2")?;
+    let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new() };
+    let fail = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
+    let mapping_layers = (1..).take_while(|i| r.has(&format!("style.{i}.weight"))).count();
+    let w_dim = r.shape("style.1.weight").map_or(0, |s| s[0]);
+    let const_shape = r.shape("input.input").ok_or_else(|| fail("no `input.input`".into()))?;
+    let [1, c4, 4, 4] = const_shape[..] else { return Err(fail(format!("input.input has shape {const_shape:?}"))) };
+    for i in 0..mapping_layers {
+        r.rename(&format!("style.{}.weight", i + 1), &format!("mapping.fc{i}.weight"), None)?;
+        r.rename(&format!("style.{}.bias", i + 1), &format!("mapping.fc{i}.bias"), None)?;
+    }
+    r.rename("input.input", "synthesis.b4.const", Some(vec![c4, 4, 4]))?;
+    r.styled_conv("conv1", "synthesis.b4.conv1", "noises.noise_0", false)?;
+    r.to_rgb("to_rgb1", "synthesis.b4.torgb")?;
+    let mut blocks = vec![BlockConfig { resolution: 4, in_channels: 0, out_channels: c4, use_fp16: false }];
+    for k in 0.. {
+        if !r.has(&format!("to_rgbs.{k}.conv.weight")) {
+            break;
+        }
+        let res = 8 << k;
+        let b = format!("synthesis.b{res}");
+        let (cin, cout) =
+            (blocks[k].out_channels, r.shape(&format!("convs.{}.conv.weight", 2 * k)).map_or(0, |s| s[1]));
+        r.styled_conv(
+            &format!("convs.{}", 2 * k),
+            &format!("{b}.conv0"),
+            &format!("noises.noise_{}", 2 * k + 1),
+            true,
+        )?;
+        r.styled_conv(
+            &format!("convs.{}", 2 * k + 1),
+            &format!("{b}.conv1"),
+            &format!("noises.noise_{}", 2 * k + 2),
+            false,
+        )?;
+        r.to_rgb(&format!("to_rgbs.{k}"), &format!("{b}.torgb"))?;
+        r.filter(&format!("to_rgbs.{k}.upsample.kernel"), &format!("{b}.resample_filter"))?;
+        blocks.push(BlockConfig { resolution: res, in_channels: cin, out_channels: cout, use_fp16: false });
+    }
+    if let Some(avg) = weights.get("latent_avg").filter(|t| t.shape == [w_dim]) {
+        r.out.insert("mapping.w_avg".into(), avg.clone());
+    }
+    let resolution = blocks.last().map_or(4, |b| b.resolution);
+    let config = StyleGan2Config {
+        z_dim: w_dim,
+        w_dim,
+        resolution,
+        img_channels: 3,
+        num_ws: 2 * blocks.len(),
+        mapping_layers,
+        mapping_lr_multiplier: 0.01,
+        architecture: BlockArchitecture::Skip,
+        conv_clamp: None,
+        use_noise: true,
+        blocks,
+    };
+    r.check_all_used()?;
+    Ok((Weights::from_tensors(r.out, weights.source()), config))
+}
+
+/// Copies tensors of one layout to NVIDIA's keys, reshaped where the layouts differ.
+struct Renamer<'w> {
+    weights: &'w Weights,
+    prefix: &'w str,
+    out: BTreeMap<String, WeightTensor>,
+}
+
+impl Renamer<'_> {
+    fn has(&self, key: &str) -> bool {
+        self.weights.get(&format!("{}{key}", self.prefix)).is_some()
+    }
+
+    fn shape(&self, key: &str) -> Option<Vec<usize>> {
+        self.weights.get(&format!("{}{key}", self.prefix)).map(|t| t.shape.clone())
+    }
+
+    fn get(&self, key: &str) -> Result<&WeightTensor, GeneratorError> {
+        let full = format!("{}{key}", self.prefix);
+        self.weights.get(&full).ok_or_else(|| GeneratorError::MissingTensor {
+            source_name: self.weights.source().to_string(),
+            key: full,
+            expected: Vec::new(),
+        })
+    }
+
+    /// Copies `from` to `to`, reshaped to `shape` (same element count) when given.
+    fn rename(&mut self, from: &str, to: &str, shape: Option<Vec<usize>>) -> Result<(), GeneratorError> {
+        let mut tensor = self.get(from)?.clone();
+        if let Some(shape) = shape {
+            if shape.iter().product::<usize>() != tensor.values.len() {
+                return Err(GeneratorError::ShapeMismatch {
+                    source_name: self.weights.source().to_string(),
+                    key: format!("{}{from}", self.prefix),
+                    expected: shape,
+                    found: tensor.shape,
+                });
+            }
+            tensor.shape = shape;
+        }
+        self.out.insert(to.to_string(), tensor);
+        Ok(())
+    }
+
+    /// A conv weight stored with a leading batch axis of 1: `[1, O, I, k, k]` to `[O, I, k, k]`.
+    fn conv_weight(&mut self, from: &str, to: &str) -> Result<(), GeneratorError> {
+        let shape = self.shape(from).unwrap_or_default();
+        let unbatched = match shape.as_slice() {
+            [1, rest @ ..] if rest.len() == 4 => rest.to_vec(),
+            _ => shape,
+        };
+        self.rename(from, to, Some(unbatched))
+    }
+
+    /// A stored blur kernel with the up-sampling gain 4 folded in, as NVIDIA's normalised filter.
+    fn filter(&mut self, from: &str, to: &str) -> Result<(), GeneratorError> {
+        self.rename(from, to, Some(vec![4, 4]))?;
+        let filter = self.out.get_mut(to).expect("just inserted");
+        filter.values.iter_mut().for_each(|v| *v /= 4.0);
+        Ok(())
+    }
+
+    /// A `StyledConv`: modulated conv (`conv.weight`, `conv.modulation`), noise, activation bias.
+    fn styled_conv(&mut self, from: &str, to: &str, noise: &str, up: bool) -> Result<(), GeneratorError> {
+        self.conv_weight(&format!("{from}.conv.weight"), &format!("{to}.weight"))?;
+        self.rename(&format!("{from}.conv.modulation.weight"), &format!("{to}.affine.weight"), None)?;
+        self.rename(&format!("{from}.conv.modulation.bias"), &format!("{to}.affine.bias"), None)?;
+        self.rename(&format!("{from}.noise.weight"), &format!("{to}.noise_strength"), Some(vec![]))?;
+        self.rename(&format!("{from}.activate.bias"), &format!("{to}.bias"), None)?;
+        let res = self.shape(noise).and_then(|s| s.last().copied()).unwrap_or(0);
+        self.rename(noise, &format!("{to}.noise_const"), Some(vec![res, res]))?;
+        if up {
+            self.filter(&format!("{from}.conv.blur.kernel"), &format!("{to}.resample_filter"))?;
+        }
+        Ok(())
+    }
+
+    /// A `ToRGB`: modulated 1x1 conv without demodulation and a `[1, 3, 1, 1]` bias.
+    fn to_rgb(&mut self, from: &str, to: &str) -> Result<(), GeneratorError> {
+        self.conv_weight(&format!("{from}.conv.weight"), &format!("{to}.weight"))?;
+        self.rename(&format!("{from}.conv.modulation.weight"), &format!("{to}.affine.weight"), None)?;
+        self.rename(&format!("{from}.conv.modulation.bias"), &format!("{to}.affine.bias"), None)?;
+        let channels = self.shape(&format!("{from}.bias")).map_or(0, |s| s.iter().product());
+        self.rename(&format!("{from}.bias"), &format!("{to}.bias"), Some(vec![channels]))
+    }
+
+    /// Fails if a float tensor of the generator was not renamed: another variant of the layout.
+    fn check_all_used(&self) -> Result<(), GeneratorError> {
+        let generator: Vec<&str> = self
+            .weights
+            .keys()
+            .filter(|k| k.starts_with(self.prefix) && *k != "latent_avg")
+            .filter(|k| self.weights.get(k).is_some_and(|t| t.dtype != FileDtype::Integer))
+            .collect();
+        let renamed = self.out.len() - usize::from(self.out.contains_key("mapping.w_avg"));
+        if generator.len() == renamed {
+            return Ok(());
+        }
+        Err(GeneratorError::Architecture {
+            source_name: self.weights.source().to_string(),
+            reason: format!(
+                "{} tensors under `{}` but {renamed} of them fit rosinality's StyleGAN2 layout",
+                generator.len(),
+                self.prefix
+            ),
+        })
+    }
+}
