@@ -541,7 +541,7 @@ impl StyleGan2 {
             return Self::with_config(&renamed, config, device);
         }
         let config = StyleGan2Config::from_modules(weights)?;
-        if !weights.get("mapping.w_avg").is_some_and(|t| t.shape == [config.w_dim]) {
+        if weights.get("mapping.w_avg").is_none_or(|t| t.shape != [config.w_dim]) {
             return Err(GeneratorError::MissingTensor {
                 source_name: weights.source().to_string(),
                 key: "mapping.w_avg".into(),

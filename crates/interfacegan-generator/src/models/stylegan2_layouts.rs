@@ -32,7 +32,7 @@ pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config)
     }
     r.rename("input.input", "synthesis.b4.const", Some(vec![c4, 4, 4]))?;
     r.styled_conv("conv1", "synthesis.b4.conv1", "noises.noise_0", false)?;
-    r.to_rgb("to_rgb1", "synthesis.b4.torgb")?;
+    r.rgb_layer("to_rgb1", "synthesis.b4.torgb")?;
     let mut blocks = vec![BlockConfig { resolution: 4, in_channels: 0, out_channels: c4, use_fp16: false }];
     for k in 0.. {
         if !r.has(&format!("to_rgbs.{k}.conv.weight")) {
@@ -54,7 +54,7 @@ pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config)
             &format!("noises.noise_{}", 2 * k + 2),
             false,
         )?;
-        r.to_rgb(&format!("to_rgbs.{k}"), &format!("{b}.torgb"))?;
+        r.rgb_layer(&format!("to_rgbs.{k}"), &format!("{b}.torgb"))?;
         r.filter(&format!("to_rgbs.{k}.upsample.kernel"), &format!("{b}.resample_filter"))?;
         blocks.push(BlockConfig { resolution: res, in_channels: cin, out_channels: cout, use_fp16: false });
     }
@@ -156,7 +156,7 @@ impl Renamer<'_> {
     }
 
     /// A `ToRGB`: modulated 1x1 conv without demodulation and a `[1, 3, 1, 1]` bias.
-    fn to_rgb(&mut self, from: &str, to: &str) -> Result<(), GeneratorError> {
+    fn rgb_layer(&mut self, from: &str, to: &str) -> Result<(), GeneratorError> {
         self.conv_weight(&format!("{from}.conv.weight"), &format!("{to}.weight"))?;
         self.rename(&format!("{from}.conv.modulation.weight"), &format!("{to}.affine.weight"), None)?;
         self.rename(&format!("{from}.conv.modulation.bias"), &format!("{to}.affine.bias"), None)?;
