@@ -65,7 +65,8 @@ impl Architecture {
             };
         }
         // The NVIDIA layouts and StyleGAN first: their anchors are the most specific.
-        let stylegan2 = [crate::models::stylegan2::ANCHOR, crate::models::stylegan2_layouts::ROSINALITY_ANCHOR];
+        use crate::models::stylegan2_layouts::{GENFORCE_ANCHOR, ROSINALITY_ANCHOR};
+        let stylegan2 = [crate::models::stylegan2::ANCHOR, ROSINALITY_ANCHOR, GENFORCE_ANCHOR];
         if stylegan2.iter().any(|anchor| weights.prefix_of(anchor).is_some()) {
             Ok(Self::StyleGan2)
         } else if weights.prefix_of(crate::models::stylegan3::ANCHOR).is_some() {

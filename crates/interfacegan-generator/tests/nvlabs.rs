@@ -12,9 +12,10 @@ fn largest(values: &[f32]) -> f32 {
 
 /// ws within 1e-5; images within 1e-4 of the largest |pixel|, for psi 0.7 and 1 from z and for random ws.
 fn check_parity(name: &str) {
-    let (npz_file, weights_file) = match name.strip_prefix("rosinality") {
-        Some(_) => (format!("rosinality/{name}.npz"), format!("rosinality/{name}.pt")),
-        None => (format!("nvlabs/{name}.npz"), format!("nvlabs/{name}.pkl")),
+    let (npz_file, weights_file) = match name.split('_').next() {
+        Some("rosinality") => (format!("rosinality/{name}.npz"), format!("rosinality/{name}.pt")),
+        Some("genforce") => (format!("genforce/{name}.npz"), format!("genforce/{name}.pth")),
+        _ => (format!("nvlabs/{name}.npz"), format!("nvlabs/{name}.pkl")),
     };
     let weights = Weights::from_file(golden(&weights_file)).unwrap();
     let mut g: Box<dyn Tunable> = if !name.starts_with("sg3") {
@@ -23,8 +24,10 @@ fn check_parity(name: &str) {
         Box::new(StyleGan3::from_weights(&weights, &cpu()).unwrap())
     };
     let z = npz(&npz_file, "z");
+    // genforce's fixture truncates the first 8 layers (of 8), as SeFa does; the others all.
+    let layers = if name.starts_with("genforce") { 8 } else { usize::MAX };
     for psi in ["0.7", "1.0"] {
-        g.set_truncation(Truncation { psi: Some(psi.parse().unwrap()), layers: usize::MAX }).unwrap();
+        g.set_truncation(Truncation { psi: Some(psi.parse().unwrap()), layers }).unwrap();
         let out = g.synthesize(&z, LatentSpace::Z).unwrap();
         let ws_diff = max_abs_diff(out.wp.as_ref().unwrap(), &npz(&npz_file, &format!("ws_psi{psi}")));
         assert!(ws_diff <= 1e-5, "{name} psi {psi}: ws max |diff| {ws_diff}");
@@ -87,6 +90,11 @@ fn stylegan3_r_matches_nvidia() {
 #[test]
 fn rosinality_stylegan2_checkpoint_matches_its_code() {
     check_parity("rosinality_32");
+}
+
+#[test]
+fn genforce_stylegan2_checkpoint_matches_its_code() {
+    check_parity("genforce_32");
 }
 
 #[test]

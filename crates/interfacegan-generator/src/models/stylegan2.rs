@@ -533,12 +533,23 @@ impl StyleGan2 {
     /// Loads `G_ema` of an NVIDIA network pickle (read by [`Weights::from_file`]), configured by its
     /// module records.
     ///
-    /// Checkpoints in rosinality's layout (no module records) are renamed to NVIDIA's keys and
-    /// configured from their shapes (`docs/generator.md`).
+    /// Checkpoints in rosinality's and genforce's layouts (no module records) are renamed to NVIDIA's
+    /// keys and configured from their shapes (`docs/generator.md`).
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
-        if weights.modules().is_empty() && weights.prefix_of(super::stylegan2_layouts::ROSINALITY_ANCHOR).is_some() {
-            let (renamed, config) = super::stylegan2_layouts::rosinality(weights)?;
-            return Self::with_config(&renamed, config, device);
+        use super::stylegan2_layouts::{GENFORCE_ANCHOR, ROSINALITY_ANCHOR, genforce, rosinality};
+        if weights.modules().is_empty() {
+            type Convert = fn(&Weights) -> Result<(Weights, StyleGan2Config), GeneratorError>;
+            let convert: Option<Convert> = if weights.prefix_of(ROSINALITY_ANCHOR).is_some() {
+                Some(rosinality)
+            } else if weights.prefix_of(GENFORCE_ANCHOR).is_some() {
+                Some(genforce)
+            } else {
+                None
+            };
+            if let Some(convert) = convert {
+                let (renamed, config) = convert(weights)?;
+                return Self::with_config(&renamed, config, device);
+            }
         }
         let config = StyleGan2Config::from_modules(weights)?;
         if weights.get("mapping.w_avg").is_none_or(|t| t.shape != [config.w_dim]) {

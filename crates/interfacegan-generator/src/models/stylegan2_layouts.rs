@@ -7,8 +7,15 @@
 //! default), `input.input`, `conv1`, `to_rgb1`, `convs.{2k, 2k+1}` (up-sampling, then plain),
 //! `to_rgbs.{k}`, `noises.noise_{i}`; conv weights carry a leading batch axis of 1; blur kernels are
 //! stored with the up-sampling gain 4 folded in; no `conv_clamp`; the `skip` architecture.
+//!
+//! **genforce** (genforce/sefa and genforce/genforce `stylegan2_*.pth`): `{"generator_smooth": ..,
+//! "generator": ..}` (the smoothed one first, as SeFa loads it); mapping `mapping.dense{i}` (lr 0.01),
+//! `truncation.w_avg`, `synthesis.early_layer.const`, `synthesis.layer{i}` (odd layers up-sample, their
+//! kernels stored unflipped for a transposed convolution that flips them), `synthesis.output{k}`, the
+//! style layers' constant extra bias 1 (NVIDIA stores it in the bias), filters with their gain 4; the
+//! `skip` architecture (`origin` and `resnet` are refused), no `conv_clamp`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::GeneratorError;
 use crate::models::stylegan2::{BlockArchitecture, BlockConfig, StyleGan2Config};
@@ -17,10 +24,76 @@ use crate::weights::{FileDtype, WeightTensor, Weights};
 /// The key that marks a rosinality checkpoint (under `g_ema.` in a full one).
 pub(crate) const ROSINALITY_ANCHOR: &str = "conv1.conv.modulation.weight";
 
+/// The key that marks a genforce StyleGAN2 checkpoint.
+pub(crate) const GENFORCE_ANCHOR: &str = "synthesis.early_layer.const";
+
+/// Renames a genforce checkpoint and reads its configuration from the tensor shapes.
+pub(crate) fn genforce(weights: &Weights) -> Result<(Weights, StyleGan2Config), GeneratorError> {
+    let smooth = format!("generator_smooth.{GENFORCE_ANCHOR}");
+    let prefix = if weights.get(&smooth).is_some() {
+        "generator_smooth.".to_string()
+    } else {
+        super::model_prefix(weights, GENFORCE_ANCHOR, "genforce StyleGAN2")?
+    };
+    let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new(), used: BTreeSet::new(), layout: "genforce" };
+    let fail = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
+    let mapping_layers = (0..).take_while(|i| r.has(&format!("mapping.dense{i}.weight"))).count();
+    let z_dim = r.shape("mapping.dense0.weight").map_or(0, |s| s[1]);
+    let w_dim = r.shape("truncation.w_avg").map_or(0, |s| s[0]);
+    let const_shape = r.shape(GENFORCE_ANCHOR).ok_or_else(|| fail(format!("no `{GENFORCE_ANCHOR}`")))?;
+    let [1, c4, 4, 4] = const_shape[..] else {
+        return Err(fail(format!("{GENFORCE_ANCHOR} has shape {const_shape:?}")));
+    };
+    for i in 0..mapping_layers {
+        r.rename(&format!("mapping.dense{i}.weight"), &format!("mapping.fc{i}.weight"), None)?;
+        r.rename(&format!("mapping.dense{i}.bias"), &format!("mapping.fc{i}.bias"), None)?;
+    }
+    r.rename("truncation.w_avg", "mapping.w_avg", None)?;
+    r.rename(GENFORCE_ANCHOR, "synthesis.b4.const", Some(vec![c4, 4, 4]))?;
+    r.modulated("synthesis.layer0", "synthesis.b4.conv1", false)?;
+    r.modulated("synthesis.output0", "synthesis.b4.torgb", false)?;
+    let mut blocks = vec![BlockConfig { resolution: 4, in_channels: 0, out_channels: c4, use_fp16: false }];
+    for k in 1.. {
+        if !r.has(&format!("synthesis.layer{}.weight", 2 * k)) {
+            break;
+        }
+        let b = format!("synthesis.b{}", 4 << k);
+        let output = format!("synthesis.output{k}");
+        if !r.has(&format!("{output}.weight")) {
+            return Err(fail(format!("no `{prefix}{output}`: only the `skip` architecture is read")));
+        }
+        let (cin, cout) =
+            (blocks[k - 1].out_channels, r.shape(&format!("synthesis.layer{}.weight", 2 * k)).map_or(0, |s| s[0]));
+        r.modulated(&format!("synthesis.layer{}", 2 * k - 1), &format!("{b}.conv0"), true)?;
+        r.modulated(&format!("synthesis.layer{}", 2 * k), &format!("{b}.conv1"), false)?;
+        r.modulated(&output, &format!("{b}.torgb"), false)?;
+        r.filter(&format!("synthesis.layer{}.filter.kernel", 2 * k - 1), &format!("{b}.conv0.resample_filter"))?;
+        r.filter("synthesis.upsample.kernel", &format!("{b}.resample_filter"))?;
+        blocks.push(BlockConfig { resolution: 4 << k, in_channels: cin, out_channels: cout, use_fp16: false });
+    }
+    let img_channels = r.out.get("synthesis.b4.torgb.bias").map_or(3, |t| t.values.len());
+    let resolution = blocks.last().map_or(4, |b| b.resolution);
+    let config = StyleGan2Config {
+        z_dim,
+        w_dim,
+        resolution,
+        img_channels,
+        num_ws: 2 * blocks.len(),
+        mapping_layers,
+        mapping_lr_multiplier: 0.01,
+        architecture: BlockArchitecture::Skip,
+        conv_clamp: None,
+        use_noise: true,
+        blocks,
+    };
+    r.check_all_used()?;
+    Ok((Weights::from_tensors(r.out, weights.source()), config))
+}
+
 /// Renames a rosinality checkpoint and reads its configuration from the tensor shapes.
 pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config), GeneratorError> {
     let prefix = super::model_prefix(weights, ROSINALITY_ANCHOR, "rosinality StyleGAN2")?;
-    let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new() };
+    let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new(), used: BTreeSet::new(), layout: "rosinality" };
     let fail = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
     let mapping_layers = (1..).take_while(|i| r.has(&format!("style.{i}.weight"))).count();
     let w_dim = r.shape("style.1.weight").map_or(0, |s| s[0]);
@@ -84,6 +157,9 @@ struct Renamer<'w> {
     weights: &'w Weights,
     prefix: &'w str,
     out: BTreeMap<String, WeightTensor>,
+    /// The source keys copied so far.
+    used: BTreeSet<String>,
+    layout: &'static str,
 }
 
 impl Renamer<'_> {
@@ -107,6 +183,7 @@ impl Renamer<'_> {
     /// Copies `from` to `to`, reshaped to `shape` (same element count) when given.
     fn rename(&mut self, from: &str, to: &str, shape: Option<Vec<usize>>) -> Result<(), GeneratorError> {
         let mut tensor = self.get(from)?.clone();
+        self.used.insert(format!("{}{from}", self.prefix));
         if let Some(shape) = shape {
             if shape.iter().product::<usize>() != tensor.values.len() {
                 return Err(GeneratorError::ShapeMismatch {
@@ -140,6 +217,30 @@ impl Renamer<'_> {
         Ok(())
     }
 
+    /// A genforce `ModulateConvBlock`: weight (flipped for the up-sampling layers, whose transposed
+    /// convolution flips it at run time), bias, style (its constant extra bias 1 folded in), noise.
+    fn modulated(&mut self, from: &str, to: &str, up: bool) -> Result<(), GeneratorError> {
+        self.rename(&format!("{from}.weight"), &format!("{to}.weight"), None)?;
+        if up {
+            let weight = self.out.get_mut(&format!("{to}.weight")).expect("just inserted");
+            let k = weight.shape.last().copied().unwrap_or(1);
+            for kernel in weight.values.chunks_exact_mut(k * k) {
+                kernel.reverse(); // a 180-degree turn: both spatial axes flipped
+            }
+        }
+        self.rename(&format!("{from}.bias"), &format!("{to}.bias"), None)?;
+        self.rename(&format!("{from}.style.weight"), &format!("{to}.affine.weight"), None)?;
+        self.rename(&format!("{from}.style.bias"), &format!("{to}.affine.bias"), None)?;
+        let bias = self.out.get_mut(&format!("{to}.affine.bias")).expect("just inserted");
+        bias.values.iter_mut().for_each(|v| *v += 1.0);
+        if self.has(&format!("{from}.noise")) {
+            let res = self.shape(&format!("{from}.noise")).and_then(|s| s.last().copied()).unwrap_or(0);
+            self.rename(&format!("{from}.noise"), &format!("{to}.noise_const"), Some(vec![res, res]))?;
+            self.rename(&format!("{from}.noise_strength"), &format!("{to}.noise_strength"), None)?;
+        }
+        Ok(())
+    }
+
     /// A `StyledConv`: modulated conv (`conv.weight`, `conv.modulation`), noise, activation bias.
     fn styled_conv(&mut self, from: &str, to: &str, noise: &str, up: bool) -> Result<(), GeneratorError> {
         self.conv_weight(&format!("{from}.conv.weight"), &format!("{to}.weight"))?;
@@ -166,22 +267,23 @@ impl Renamer<'_> {
 
     /// Fails if a float tensor of the generator was not renamed: another variant of the layout.
     fn check_all_used(&self) -> Result<(), GeneratorError> {
-        let generator: Vec<&str> = self
+        let left: Vec<&str> = self
             .weights
             .keys()
-            .filter(|k| k.starts_with(self.prefix) && *k != "latent_avg")
+            .filter(|k| k.starts_with(self.prefix) && *k != "latent_avg" && !self.used.contains(*k))
             .filter(|k| self.weights.get(k).is_some_and(|t| t.dtype != FileDtype::Integer))
             .collect();
-        let renamed = self.out.len() - usize::from(self.out.contains_key("mapping.w_avg"));
-        if generator.len() == renamed {
+        if left.is_empty() {
             return Ok(());
         }
         Err(GeneratorError::Architecture {
             source_name: self.weights.source().to_string(),
             reason: format!(
-                "{} tensors under `{}` but {renamed} of them fit rosinality's StyleGAN2 layout",
-                generator.len(),
-                self.prefix
+                "{} tensors under `{}` do not fit {}'s StyleGAN2 layout: {}",
+                left.len(),
+                self.prefix,
+                self.layout,
+                left.iter().take(5).copied().collect::<Vec<_>>().join(", ")
             ),
         })
     }
