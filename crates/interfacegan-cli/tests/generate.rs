@@ -107,16 +107,25 @@ fn npz(rel: &str, key: &str) -> NpyArray<f32> {
 }
 
 #[test]
-fn nvidia_stylegan2_and_stylegan3_pickles_reproduce_the_official_code() {
-    for name in ["sg2_128_clamp", "sg3t_64"] {
-        nvidia_pickle_reproduces_the_official_code(name);
+fn stylegan2_and_stylegan3_files_reproduce_their_official_code() {
+    for file in [
+        "nvlabs/sg2_64_skip.pkl",
+        "nvlabs/sg2_128_clamp.pkl",
+        "nvlabs/sg3t_64.pkl",
+        "nvlabs/sg3r_64.pkl",
+        "rosinality/rosinality_32.pt",
+        "genforce/genforce_32.pth",
+    ] {
+        reproduces_the_official_code(file);
     }
 }
 
-fn nvidia_pickle_reproduces_the_official_code(name: &str) {
+/// `generate --weights FILE` from z (psi 0.7, all layers truncated) and from random W+ codes.
+fn reproduces_the_official_code(file: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let weights = golden(&format!("nvlabs/{name}.pkl"));
-    let fixture = format!("nvlabs/{name}.npz");
+    let weights = golden(file);
+    let name = file.rsplit_once('/').map_or(file, |(_, n)| n);
+    let fixture = format!("{}.npz", file.rsplit_once('.').map_or(file, |(stem, _)| stem));
     let (z, ws) = (dir.path().join("z.npy"), dir.path().join("ws.npy"));
     write_npy(&z, &npz(&fixture, "z"), false).unwrap();
     write_npy(&ws, &npz(&fixture, "ws_random"), false).unwrap();

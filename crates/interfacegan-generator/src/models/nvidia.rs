@@ -6,7 +6,8 @@ use serde_json::Value as Json;
 
 use crate::Truncation;
 use crate::error::GeneratorError;
-use crate::ops::tensor;
+use crate::generator::{Generator, GeneratorInfo, LatentSpace, Synthesis, check_code_tensor};
+use crate::ops::{tensor, to_vec};
 use crate::weights::{ModuleRecord, TensorTaker, Weights};
 
 const SQRT_2: f64 = std::f64::consts::SQRT_2;
@@ -328,4 +329,80 @@ pub(crate) fn truncate(ws: Tensor<3>, w_avg: &Tensor<2>, truncation: Truncation)
         head.clone() - (head - avg).mul_scalar(1.0 - psi)
     };
     if cut == l { lerped } else { Tensor::cat(vec![lerped, ws.narrow(1, cut, l - cut)], 1).reshape([n, l, d]) }
+}
+
+/// What NVIDIA's style-based generators share around their synthesis networks: the mapping
+/// network, the truncation, the latent spaces (z, w and w+ when z and w have one size).
+pub(crate) struct StyleFront {
+    pub mapping: Mapping,
+    pub truncation: Truncation,
+    pub num_ws: usize,
+    pub info: GeneratorInfo,
+    pub device: Device,
+}
+
+impl StyleFront {
+    /// A front for a generator called `architecture` of `resolution` px and `channels` channels.
+    pub fn new(
+        mapping: Mapping,
+        (z_dim, num_ws): (usize, usize),
+        (architecture, resolution, channels): (&'static str, usize, usize),
+        device: &Device,
+    ) -> Self {
+        let w_dim = mapping.w_avg.dims()[1];
+        let spaces = if z_dim == w_dim {
+            vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus]
+        } else {
+            vec![LatentSpace::Z]
+        };
+        let info = GeneratorInfo { architecture, resolution, channels, latent_dim: z_dim, spaces, wp_layers: num_ws };
+        Self { mapping, truncation: Truncation::none(), num_ws, info, device: device.clone() }
+    }
+
+    /// Sets the truncation of codes given in Z or W: `psi` on the first `layers` ws.
+    pub fn set_truncation(&mut self, truncation: Truncation) -> Result<(), GeneratorError> {
+        if truncation.psi.is_some_and(|p| !p.is_finite()) {
+            return Err(GeneratorError::InvalidOption("truncation psi must be finite".into()));
+        }
+        self.truncation = truncation;
+        Ok(())
+    }
+
+    /// `w` `[N, D]` to `ws` `[N, num_ws, D]` with the truncation set.
+    pub fn truncate(&self, w: Tensor<2>) -> Tensor<3> {
+        let [n, d] = w.dims();
+        truncate(w.reshape([n, 1, d]).expand([n, self.num_ws, d]), &self.mapping.w_avg, self.truncation)
+    }
+
+    /// The ws of codes `[N, L, D]` given in `space` (checked).
+    pub fn codes_to_ws(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<3>, GeneratorError> {
+        let n = check_code_tensor(&self.info, &codes, space)?;
+        let d = codes.dims()[2];
+        Ok(match space {
+            LatentSpace::WPlus => codes,
+            LatentSpace::W => self.truncate(codes.reshape([n, d])),
+            LatentSpace::Z => self.truncate(self.mapping.forward(codes.reshape([n, d]))),
+        })
+    }
+
+    /// `w_avg` in W and W+ (repeated), zeros in Z.
+    pub fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
+        let w_avg = to_vec(self.mapping.w_avg.clone())?;
+        Ok(match space {
+            LatentSpace::Z => vec![0.0; self.info.latent_dim],
+            LatentSpace::W => w_avg,
+            LatentSpace::WPlus => w_avg.repeat(self.num_ws),
+        })
+    }
+
+    /// `Generator::synthesize` of `g`, whose synthesis network is `synthesis`.
+    pub fn synthesize(
+        &self,
+        g: &dyn Generator,
+        codes: &[f32],
+        space: LatentSpace,
+        synthesis: impl Fn(Tensor<3>) -> Tensor<4>,
+    ) -> Result<Synthesis, GeneratorError> {
+        super::synthesize_via_w(g, codes, space, |z| self.mapping.forward(z), |w| self.truncate(w), synthesis)
+    }
 }

@@ -72,20 +72,7 @@ pub(crate) fn genforce(weights: &Weights) -> Result<(Weights, StyleGan2Config), 
         blocks.push(BlockConfig { resolution: 4 << k, in_channels: cin, out_channels: cout, use_fp16: false });
     }
     let img_channels = r.out.get("synthesis.b4.torgb.bias").map_or(3, |t| t.values.len());
-    let resolution = blocks.last().map_or(4, |b| b.resolution);
-    let config = StyleGan2Config {
-        z_dim,
-        w_dim,
-        resolution,
-        img_channels,
-        num_ws: 2 * blocks.len(),
-        mapping_layers,
-        mapping_lr_multiplier: 0.01,
-        architecture: BlockArchitecture::Skip,
-        conv_clamp: None,
-        use_noise: true,
-        blocks,
-    };
+    let config = hard_wired_config((z_dim, w_dim, img_channels), mapping_layers, blocks);
     r.check_all_used()?;
     Ok((Weights::from_tensors(r.out, weights.source()), config))
 }
@@ -134,12 +121,23 @@ pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config)
     if let Some(avg) = weights.get("latent_avg").filter(|t| t.shape == [w_dim]) {
         r.out.insert("mapping.w_avg".into(), avg.clone());
     }
-    let resolution = blocks.last().map_or(4, |b| b.resolution);
-    let config = StyleGan2Config {
-        z_dim: w_dim,
+    let config = hard_wired_config((w_dim, w_dim, 3), mapping_layers, blocks);
+    r.check_all_used()?;
+    Ok((Weights::from_tensors(r.out, weights.source()), config))
+}
+
+/// The configuration of a layout that stores no hyper-parameters: what its code hard-wires (mapping
+/// learning-rate multiplier 0.01, `skip`, noise inputs, no `conv_clamp`).
+fn hard_wired_config(
+    (z_dim, w_dim, img_channels): (usize, usize, usize),
+    mapping_layers: usize,
+    blocks: Vec<BlockConfig>,
+) -> StyleGan2Config {
+    StyleGan2Config {
+        z_dim,
         w_dim,
-        resolution,
-        img_channels: 3,
+        resolution: blocks.last().map_or(4, |b| b.resolution),
+        img_channels,
         num_ws: 2 * blocks.len(),
         mapping_layers,
         mapping_lr_multiplier: 0.01,
@@ -147,9 +145,7 @@ pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config)
         conv_clamp: None,
         use_noise: true,
         blocks,
-    };
-    r.check_all_used()?;
-    Ok((Weights::from_tensors(r.out, weights.source()), config))
+    }
 }
 
 /// Copies tensors of one layout to NVIDIA's keys, reshaped where the layouts differ.

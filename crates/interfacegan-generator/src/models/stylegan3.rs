@@ -14,11 +14,11 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::nvidia::{Dense, Mapping, Modules, truncate};
+use super::nvidia::{Dense, Mapping, Modules, StyleFront};
 use crate::Truncation;
 use crate::error::GeneratorError;
-use crate::generator::{Generator, GeneratorInfo, LatentSpace, check_code_tensor};
-use crate::ops::{channel_vector, tensor, to_vec};
+use crate::generator::{Generator, GeneratorInfo, LatentSpace};
+use crate::ops::{channel_vector, tensor};
 use crate::weights::{TensorTaker, Weights};
 
 /// The key every StyleGAN3 generator's state dict has.
@@ -357,13 +357,10 @@ fn pad_or_crop(x: Tensor<4>, [x0, x1, y0, y1]: [i64; 4]) -> Tensor<4> {
 
 /// The StyleGAN3 generator (configs T and R).
 pub struct StyleGan3 {
-    mapping: Mapping,
+    front: StyleFront,
     input: Input,
     layers: Vec<Layer>,
-    truncation: Truncation,
     config: StyleGan3Config,
-    info: GeneratorInfo,
-    device: Device,
 }
 
 impl StyleGan3 {
@@ -380,19 +377,9 @@ impl StyleGan3 {
             .map(|name| Layer::load(&mut t, &m, name, config.w_dim, device))
             .collect::<Result<Vec<_>, _>>()?;
         t.finish()?;
-        let info = GeneratorInfo {
-            architecture: "stylegan3",
-            resolution: config.resolution,
-            channels: config.img_channels,
-            latent_dim: config.z_dim,
-            spaces: if config.z_dim == config.w_dim {
-                vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus]
-            } else {
-                vec![LatentSpace::Z]
-            },
-            wp_layers: config.num_ws,
-        };
-        Ok(Self { mapping, input, layers, truncation: Truncation::none(), config, info, device: device.clone() })
+        let shape = ("stylegan3", config.resolution, config.img_channels);
+        let front = StyleFront::new(mapping, (config.z_dim, config.num_ws), shape, device);
+        Ok(Self { front, input, layers, config })
     }
 
     /// The configuration read from the pickle.
@@ -402,22 +389,17 @@ impl StyleGan3 {
 
     /// Sets the truncation of codes given in Z or W (never in W+): `psi` on the first `layers` ws.
     pub fn set_truncation(&mut self, truncation: Truncation) -> Result<(), GeneratorError> {
-        if truncation.psi.is_some_and(|p| !p.is_finite()) {
-            return Err(GeneratorError::InvalidOption("truncation psi must be finite".into()));
-        }
-        self.truncation = truncation;
-        Ok(())
+        self.front.set_truncation(truncation)
     }
 
     /// `w = mapping(z)`: `[N, z_dim]` to `[N, w_dim]`.
     pub fn mapping(&self, z: Tensor<2>) -> Tensor<2> {
-        self.mapping.forward(z)
+        self.front.mapping.forward(z)
     }
 
     /// `w` `[N, D]` to `ws` `[N, num_ws, D]` with the truncation set.
     pub fn truncate(&self, w: Tensor<2>) -> Tensor<3> {
-        let [n, d] = w.dims();
-        truncate(w.reshape([n, 1, d]).expand([n, self.config.num_ws, d]), &self.mapping.w_avg, self.truncation)
+        self.front.truncate(w)
     }
 
     /// The synthesis network: `ws` `[N, num_ws, D]` to raw images `[N, C, R, R]`.
@@ -432,33 +414,22 @@ impl StyleGan3 {
 
 impl Generator for StyleGan3 {
     fn info(&self) -> &GeneratorInfo {
-        &self.info
+        &self.front.info
     }
 
     fn device(&self) -> &Device {
-        &self.device
+        &self.front.device
     }
 
     fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError> {
-        let n = check_code_tensor(&self.info, &codes, space)?;
-        let ws = match space {
-            LatentSpace::WPlus => codes,
-            LatentSpace::W => self.truncate(codes.reshape([n, self.config.w_dim])),
-            LatentSpace::Z => self.truncate(self.mapping(codes.reshape([n, self.config.z_dim]))),
-        };
-        Ok(self.synthesis(ws))
+        Ok(self.synthesis(self.front.codes_to_ws(codes, space)?))
     }
 
     fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
-        let w_avg = to_vec(self.mapping.w_avg.clone())?;
-        Ok(match space {
-            LatentSpace::Z => vec![0.0; self.config.z_dim],
-            LatentSpace::W => w_avg,
-            LatentSpace::WPlus => w_avg.repeat(self.config.num_ws),
-        })
+        self.front.latent_mean(space)
     }
 
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<crate::Synthesis, GeneratorError> {
-        super::synthesize_via_w(self, codes, space, |z| self.mapping(z), |w| self.truncate(w), |ws| self.synthesis(ws))
+        self.front.synthesize(self, codes, space, |ws| self.synthesis(ws))
     }
 }
