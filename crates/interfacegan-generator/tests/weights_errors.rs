@@ -167,3 +167,47 @@ fn stylegan2_and_stylegan3_are_detected_and_tensors_alone_are_refused() {
         assert!(err.contains("network pickle"), "{err}");
     }
 }
+
+/// A zip checkpoint whose one tensor `w` has `shape` and `stride` over a storage of `numel` floats.
+fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
+    use std::io::Write;
+    let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
+    let int = |v: i32| [&[b'J'][..], &v.to_le_bytes()].concat();
+    let pickle = [
+        &b"\x80\x02}"[..],
+        &text("w"),
+        b"ctorch._utils\n_rebuild_tensor_v2\n((",
+        &text("storage"),
+        b"ctorch\nFloatStorage\n",
+        &text("0"),
+        &text("cpu"),
+        &[b'K', numel],
+        b"tQK\x00(",
+        &int(shape[0]),
+        &int(shape[1]),
+        b"t(",
+        &int(stride[0]),
+        &int(stride[1]),
+        b"t\x89ccollections\nOrderedDict\n)RtRs.",
+    ]
+    .concat();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("archive/data.pkl", stored).unwrap();
+    zip.write_all(&pickle).unwrap();
+    zip.start_file("archive/data/0", stored).unwrap();
+    zip.write_all(&vec![0u8; 4 * numel as usize]).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn views_that_repeat_storage_elements_are_refused() {
+    // A sound 2 x 2 view loads; a 10^6 x 10^6 view of one element (stride 0) would need 4 TB.
+    let ok = Weights::from_bytes(&zip_checkpoint([2, 2], [2, 1], 4), "ok.pth").unwrap();
+    assert_eq!(ok.get("w").unwrap().shape, vec![2, 2]);
+    let err = Weights::from_bytes(&zip_checkpoint([1_000_000, 1_000_000], [0, 0], 1), "huge.pth").unwrap_err();
+    assert!(err.to_string().contains("repeated"), "{err}");
+    // Overlapping strides that claim more elements than the storage holds are refused too.
+    let err = Weights::from_bytes(&zip_checkpoint([3, 3], [1, 1], 5), "overlap.pth").unwrap_err();
+    assert!(err.to_string().contains("repeated"), "{err}");
+}

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use super::pickle::{self, MAX_DEPTH, Node, Pickle, TensorRef, Value};
+use super::pickle::{self, MAX_DEPTH, Node, Pickle, TensorRef, Value, WalkBudget};
 use super::{ModuleRecord, WeightTensor, pth};
 use crate::error::{GeneratorError, format_error};
 
@@ -35,8 +35,10 @@ pub(super) fn read(bytes: &[u8], source: &str) -> Result<Network, GeneratorError
     };
     let mut tensors: Vec<(String, &TensorRef)> = Vec::new();
     let mut modules = BTreeMap::new();
+    let mut budget = pickle.walk_budget();
     let mut pending = vec![(String::new(), generator, 0usize)];
     while let Some((path, value, depth)) = pending.pop() {
+        budget.spend(source)?;
         if depth > MAX_DEPTH {
             return Err(format_error(source, format!("modules nested deeper than {MAX_DEPTH} levels")));
         }
@@ -66,11 +68,11 @@ pub(super) fn read(bytes: &[u8], source: &str) -> Result<Network, GeneratorError
                     }
                 }
                 "_init_args" | "_init_kwargs" => {
-                    attrs.insert(key.to_string(), to_json(&pickle, *item, 0).unwrap_or(Json::Null));
+                    attrs.insert(key.to_string(), to_json(&pickle, *item, &mut budget, 0).unwrap_or(Json::Null));
                 }
                 _ if key.starts_with('_') || *key == "training" => {}
                 _ => {
-                    if let Some(json) = to_json(&pickle, *item, 0) {
+                    if let Some(json) = to_json(&pickle, *item, &mut budget, 0) {
                         attrs.insert(key.to_string(), json);
                     }
                 }
@@ -91,9 +93,9 @@ fn named<'p, 'a>(pickle: &'p Pickle<'a>, dict: Value<'a>) -> impl Iterator<Item 
 }
 
 /// A plain attribute as JSON (numbers, strings, booleans, None, and sequences, dicts and numpy
-/// arrays of them); `None` for anything else (tensors, modules).
-fn to_json(pickle: &Pickle, value: Value, depth: usize) -> Option<Json> {
-    if depth > 16 {
+/// arrays of them); `None` for anything else (tensors, modules) and once the walk's budget is spent.
+fn to_json(pickle: &Pickle, value: Value, budget: &mut WalkBudget, depth: usize) -> Option<Json> {
+    if depth > 16 || budget.spend("").is_err() {
         return None;
     }
     Some(match value {
@@ -105,13 +107,13 @@ fn to_json(pickle: &Pickle, value: Value, depth: usize) -> Option<Json> {
         Value::Bytes(_) => return None,
         Value::Node(_) => match pickle.node(value)? {
             Node::Tuple(items) | Node::List(items) | Node::Set(items) => {
-                Json::Array(items.iter().map(|v| to_json(pickle, *v, depth + 1)).collect::<Option<_>>()?)
+                Json::Array(items.iter().map(|v| to_json(pickle, *v, budget, depth + 1)).collect::<Option<_>>()?)
             }
             Node::Dict(items) => Json::Object(
                 items
                     .iter()
                     .filter_map(|(k, v)| match k {
-                        Value::Str(k) => Some((k.to_string(), to_json(pickle, *v, depth + 1)?)),
+                        Value::Str(k) => Some((k.to_string(), to_json(pickle, *v, budget, depth + 1)?)),
                         _ => None,
                     })
                     .collect(),

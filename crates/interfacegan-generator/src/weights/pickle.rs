@@ -128,6 +128,8 @@ pub(crate) enum Node<'a> {
 pub(crate) struct Pickle<'a> {
     nodes: Vec<Node<'a>>,
     pub root: Value<'a>,
+    /// Bytes read: bounds the entries any container holds, and so the work of a walk over them.
+    len: usize,
 }
 
 impl<'a> Pickle<'a> {
@@ -155,9 +157,37 @@ impl<'a> Pickle<'a> {
         }
     }
 
+    /// A budget for walking this pickle: each value visited costs one. A walk that visits every
+    /// entry once needs at most one per byte; following a container referenced many times (a
+    /// "nesting bomb": k references per level, n levels) needs k^n and runs out.
+    pub fn walk_budget(&self) -> WalkBudget {
+        WalkBudget { left: 2 * self.len + 4096 }
+    }
+
     /// The value under string key `key` of a dict value.
     pub fn get(&self, dict: Value<'a>, key: &str) -> Option<Value<'a>> {
         self.dict(dict)?.iter().find(|(k, _)| *k == Value::Str(key)).map(|(_, v)| *v)
+    }
+}
+
+/// See [`Pickle::walk_budget`].
+pub(crate) struct WalkBudget {
+    left: usize,
+}
+
+impl WalkBudget {
+    /// Spends one visit; fails naming `source` when none is left.
+    pub fn spend(&mut self, source: &str) -> Result<(), GeneratorError> {
+        match self.left.checked_sub(1) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(crate::error::format_error(
+                source,
+                "containers are referenced so often that walking them would not end (a nesting bomb)",
+            )),
+        }
     }
 }
 
@@ -220,6 +250,8 @@ struct Machine<'a> {
     memo: std::collections::HashMap<u32, Value<'a>>,
     /// Storages of the zip/legacy formats are little-endian unless the file says otherwise.
     little_endian: bool,
+    /// Whether this pickle is an embedded storage blob, which may not embed another.
+    nested: bool,
 }
 
 impl<'a> Machine<'a> {
@@ -516,6 +548,9 @@ impl<'a> Machine<'a> {
             "torch._utils._rebuild_parameter" | "torch._utils._rebuild_parameter_with_state" => {
                 *args.first().ok_or_else(|| self.r.err("parameter without data"))?
             }
+            "torch.storage._load_from_bytes" if self.nested => {
+                return Err(self.r.err("an embedded storage inside an embedded storage"));
+            }
             "torch.storage._load_from_bytes" => match args.as_slice() {
                 [Value::Bytes(blob)] => {
                     let storage = inline_storage(blob, self.r.source)?;
@@ -685,13 +720,14 @@ fn global<'a>(r: &Reader, module: &str, name: &str) -> Result<Node<'a>, Generato
 
 /// Reads one pickle from `bytes`, returning it and the number of bytes it used.
 pub(crate) fn parse<'a>(bytes: &'a [u8], source: &'a str) -> Result<(Pickle<'a>, usize), GeneratorError> {
-    parse_with_order(bytes, source, true)
+    parse_with_order(bytes, source, true, false)
 }
 
 fn parse_with_order<'a>(
     bytes: &'a [u8],
     source: &'a str,
     little_endian: bool,
+    nested: bool,
 ) -> Result<(Pickle<'a>, usize), GeneratorError> {
     let mut m = Machine {
         r: Reader { bytes, pos: 0, source },
@@ -700,9 +736,10 @@ fn parse_with_order<'a>(
         marks: Vec::new(),
         memo: Default::default(),
         little_endian,
+        nested,
     };
     let root = m.run()?;
-    Ok((Pickle { nodes: m.nodes, root }, m.r.pos))
+    Ok((Pickle { nodes: m.nodes, root, len: m.r.pos }, m.r.pos))
 }
 
 /// The bytes that open every legacy `torch.save` stream: protocol 2, then the magic number as LONG1.
@@ -722,10 +759,15 @@ pub(crate) struct LegacyHeader<'a> {
 
 /// Reads a legacy stream's magic, protocol, system info, main pickle and key list.
 pub(crate) fn legacy_header<'a>(bytes: &'a [u8], source: &'a str) -> Result<LegacyHeader<'a>, GeneratorError> {
+    legacy_header_of(bytes, source, false)
+}
+
+/// [`legacy_header`] of a top-level file or of a blob embedded in a pickle (`nested`).
+fn legacy_header_of<'a>(bytes: &'a [u8], source: &'a str, nested: bool) -> Result<LegacyHeader<'a>, GeneratorError> {
     let fail = |reason: &str| crate::error::format_error(source, reason.to_string());
     let mut pos = 0;
     let next = |pos: &mut usize, little_endian: bool| -> Result<Pickle<'a>, GeneratorError> {
-        let (value, used) = parse_with_order(&bytes[*pos..], source, little_endian)?;
+        let (value, used) = parse_with_order(&bytes[*pos..], source, little_endian, nested)?;
         *pos += used;
         Ok(value)
     };
@@ -757,7 +799,7 @@ pub(crate) fn legacy_header<'a>(bytes: &'a [u8], source: &'a str) -> Result<Lega
 /// `torch.storage._load_from_bytes(blob)`: the blob is a legacy `torch.save` of one storage.
 fn inline_storage<'a>(blob: &'a [u8], source: &'a str) -> Result<StorageRef<'a>, GeneratorError> {
     let fail = |reason: String| crate::error::format_error(source, format!("embedded storage: {reason}"));
-    let header = legacy_header(blob, source)?;
+    let header = legacy_header_of(blob, source, true)?;
     let Some(Node::Storage(storage)) = header.root.node(header.root.root) else {
         return Err(fail("the blob does not hold a storage".into()));
     };
@@ -838,6 +880,41 @@ mod tests {
         bytes.push(b'.');
         let (p, _) = parse(&bytes, "deep").unwrap();
         assert_eq!(p.nodes.len(), depth);
+    }
+
+    #[test]
+    fn walks_of_shared_containers_run_out_of_budget() {
+        // Twelve levels, each a list of ten references to the level below: 10^12 visits if followed.
+        let mut bytes = b"\x80\x04]\x94".to_vec();
+        for level in 0..12u8 {
+            bytes.extend_from_slice(b"(");
+            bytes.extend(std::iter::repeat_n([b'h', level], 10).flatten());
+            bytes.extend_from_slice(b"l\x94");
+        }
+        bytes.push(b'.');
+        let (p, _) = parse(&bytes, "bomb").unwrap();
+        let mut budget = p.walk_budget();
+        let mut pending = vec![p.root];
+        let err = loop {
+            let Some(v) = pending.pop() else { panic!("the walk ended") };
+            if let Err(e) = budget.spend("bomb") {
+                break e;
+            }
+            pending.extend(p.sequence(v).unwrap_or(&[]));
+        };
+        assert!(err.to_string().contains("nesting bomb"), "{err}");
+    }
+
+    #[test]
+    fn embedded_storages_do_not_nest() {
+        // _load_from_bytes(<a legacy stream whose root calls _load_from_bytes again>).
+        let inner = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.\x80\x02}.\x80\x02ctorch.storage\n_load_from_bytes\nC\x00\x85R.\x80\x02].";
+        let mut bytes = b"\x80\x02ctorch.storage\n_load_from_bytes\nB".to_vec();
+        bytes.extend((inner.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(inner);
+        bytes.extend_from_slice(b"\x85R.");
+        let err = parse(&bytes, "nested.pkl").unwrap_err();
+        assert!(err.to_string().contains("inside an embedded storage"), "{err}");
     }
 
     #[test]

@@ -95,8 +95,10 @@ pub(super) fn tensors_under<'p, 'a>(
     source: &str,
 ) -> Result<Vec<(String, &'p TensorRef<'a>)>, GeneratorError> {
     let mut out = Vec::new();
+    let mut budget = pickle.walk_budget();
     let mut pending = vec![(String::new(), value, 0usize)];
     while let Some((prefix, value, depth)) = pending.pop() {
+        budget.spend(source)?;
         if depth > MAX_DEPTH {
             return Err(format_error(source, format!("containers nested deeper than {MAX_DEPTH} levels")));
         }
