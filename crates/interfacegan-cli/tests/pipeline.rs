@@ -77,6 +77,15 @@ fn demo_runs_on_a_stylegan2_network_pickle() {
     assert!(out.contains("smile: validation accuracy") && out.contains("report.html"), "{out}");
     assert_eq!(read_header(run_dir.join("z.npy")).unwrap().shape, vec![200, 32]);
     assert!(run_dir.join("smile_without_gender_boundary.npy").exists());
+    // The run keeps w beside z, row for row: the same w as generate gives for the run's z.
+    let again = dir.path().join("again");
+    ok(&["generate", "--weights", p(&weights), "-i", p(&run_dir.join("z.npy")), "--no-images", "-o", p(&again)]);
+    assert_eq!(read_f32(run_dir.join("w.npy")).unwrap(), read_f32(again.join("w.npy")).unwrap());
+    // A boundary in W from it.
+    let w_boundary = dir.path().join("smile_w");
+    let (w, scores) = (run_dir.join("w.npy"), run_dir.join("smile_scores.npy"));
+    ok(&["train-boundary", "-c", p(&w), "-s", p(&scores), "-n", "0.2", "-o", p(&w_boundary)]);
+    assert_eq!(read_header(w_boundary.join("boundary.npy")).unwrap().shape, vec![1, 32]);
     let edit = image::open(run_dir.join("edits").join("smile").join("000_000.png")).unwrap();
     assert_eq!((edit.width(), edit.height()), (32, 32));
 }

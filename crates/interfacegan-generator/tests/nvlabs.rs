@@ -78,6 +78,12 @@ fn stylegan2_128_with_fp16_blocks_and_clamp_matches_nvidia() {
 }
 
 #[test]
+fn stylegan2_orig_and_resnet_blocks_match_nvidia() {
+    check_parity("sg2_32_orig");
+    check_parity("sg2_32_resnet");
+}
+
+#[test]
 fn stylegan3_t_matches_nvidia() {
     check_parity("sg3t_64");
 }
@@ -109,4 +115,27 @@ fn rosinality_without_latent_avg_estimates_it_from_the_mapping() {
     // error of at most sqrt(2) * 0.96 / 64 = 0.021: 5 of them bound all 32 dimensions.
     let diff = max_abs_diff(&estimated, &stored);
     assert!(diff < 0.106, "estimated w_avg {diff} from the stored one");
+}
+
+#[test]
+fn rosinality_runs_g_ema_when_g_is_there_too() {
+    // train.py's checkpoints hold the raw generator `g` beside `g_ema`; give `g` other (zero) weights.
+    let full = Weights::from_file(golden("rosinality/rosinality_32.pt")).unwrap();
+    let mut tensors: Vec<_> = full.keys().map(|k| (k.to_string(), full.get(k).unwrap().clone())).collect();
+    let raw: Vec<_> = tensors
+        .iter()
+        .filter_map(|(k, t)| k.strip_prefix("g_ema.").map(|k| (format!("g.{k}"), t.clone())))
+        .map(|(k, mut t)| {
+            t.values.iter_mut().for_each(|v| *v = 0.0);
+            (k, t)
+        })
+        .collect();
+    tensors.extend(raw);
+    let g = StyleGan2::from_weights(&Weights::from_tensors(tensors, "train.pt"), &cpu()).unwrap();
+    let ws = npz("rosinality/rosinality_32.npz", "ws_random");
+    let diff = max_abs_diff(
+        &g.synthesize(&ws, LatentSpace::WPlus).unwrap().images,
+        &npz("rosinality/rosinality_32.npz", "img_ws_random"),
+    );
+    assert!(diff <= 1e-4, "{diff}");
 }

@@ -168,7 +168,8 @@ fn stylegan2_and_stylegan3_are_detected_and_tensors_alone_are_refused() {
     }
 }
 
-/// A zip checkpoint whose one tensor `w` has `shape` and `stride` over a storage of `numel` floats.
+/// A zip checkpoint whose one tensor `w` has `shape` and `stride` over a storage of `numel` floats
+/// 0, 1, 2, ...
 fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
     use std::io::Write;
     let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
@@ -196,7 +197,7 @@ fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
     zip.start_file("archive/data.pkl", stored).unwrap();
     zip.write_all(&pickle).unwrap();
     zip.start_file("archive/data/0", stored).unwrap();
-    zip.write_all(&vec![0u8; 4 * numel as usize]).unwrap();
+    zip.write_all(&(0..numel).flat_map(|i| f32::from(i).to_le_bytes()).collect::<Vec<_>>()).unwrap();
     zip.finish().unwrap().into_inner()
 }
 
@@ -204,7 +205,13 @@ fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
 fn views_that_repeat_storage_elements_are_refused() {
     // A sound 2 x 2 view loads; a 10^6 x 10^6 view of one element (stride 0) would need 4 TB.
     let ok = Weights::from_bytes(&zip_checkpoint([2, 2], [2, 1], 4), "ok.pth").unwrap();
-    assert_eq!(ok.get("w").unwrap().shape, vec![2, 2]);
+    assert_eq!(
+        (ok.get("w").unwrap().shape.clone(), ok.get("w").unwrap().values.clone()),
+        (vec![2, 2], vec![0., 1., 2., 3.])
+    );
+    // Stored strides are honoured (a channels_last or transposed view): values come out row-major.
+    let transposed = Weights::from_bytes(&zip_checkpoint([2, 2], [1, 2], 4), "t.pth").unwrap();
+    assert_eq!(transposed.get("w").unwrap().values, vec![0., 2., 1., 3.]);
     let err = Weights::from_bytes(&zip_checkpoint([1_000_000, 1_000_000], [0, 0], 1), "huge.pth").unwrap_err();
     assert!(err.to_string().contains("repeated"), "{err}");
     // Overlapping strides that claim more elements than the storage holds are refused too.

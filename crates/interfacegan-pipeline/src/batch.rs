@@ -44,12 +44,27 @@ pub(crate) fn synthesize_images(
     batch: usize,
     clock: &mut StageClock,
 ) -> Result<Vec<RgbImage>, PipelineError> {
+    synthesize_images_and_w(generator, codes, space, batch, clock, None)
+}
+
+/// [`synthesize_images`], also appending the w codes on the way to `w` (generators with a mapping).
+pub(crate) fn synthesize_images_and_w(
+    generator: &dyn Generator,
+    codes: &[f32],
+    space: LatentSpace,
+    batch: usize,
+    clock: &mut StageClock,
+    mut w: Option<&mut Vec<f32>>,
+) -> Result<Vec<RgbImage>, PipelineError> {
     let per_code: usize = generator.info().code_shape(space).iter().product();
     let mut images = Vec::with_capacity(codes.len() / per_code.max(1));
     for part in codes.chunks(batch.max(1) * per_code) {
         let t = Instant::now();
         let out = generator.synthesize(part, space)?;
         images.extend(to_rgb_images(&out.images, out.image_shape)?);
+        if let (Some(all), Some(codes)) = (w.as_deref_mut(), &out.w) {
+            all.extend_from_slice(codes);
+        }
         clock.synthesis += t.elapsed();
     }
     Ok(images)

@@ -12,7 +12,7 @@ use interfacegan_generator::{Generator, LatentSpace, ZSampler, normalize_z};
 use interfacegan_io::{NpyArray, NpyStreamWriter, read_f32, read_header, write_atomic, write_npy};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::{StageClock, score_images, synthesize_images};
+use crate::batch::{StageClock, score_images, synthesize_images_and_w};
 use crate::{PipelineError, Progress};
 
 /// The run description every run folder holds; resuming and merging check it.
@@ -90,6 +90,13 @@ pub struct RunManifest {
     pub normalize_z: bool,
     /// The scored attributes, in order.
     pub attributes: Vec<String>,
+    /// Dimension of the w codes kept beside z (`w.npy`) for generators with a mapping network; 0: none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub w_dim: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl RunManifest {
@@ -138,6 +145,10 @@ impl RunManifest {
         dir.join(CHUNKS_DIR).join(format!("z_{chunk:06}.npy"))
     }
 
+    fn w_chunk(&self, dir: &Path, chunk: usize) -> PathBuf {
+        dir.join(CHUNKS_DIR).join(format!("w_{chunk:06}.npy"))
+    }
+
     fn score_chunk(&self, dir: &Path, attribute: &str, chunk: usize) -> PathBuf {
         dir.join(CHUNKS_DIR).join(format!("{attribute}_scores_{chunk:06}.npy"))
     }
@@ -147,6 +158,9 @@ impl RunManifest {
     fn chunk_done(&self, dir: &Path, chunk: usize) -> Result<bool, PipelineError> {
         let rows = self.chunk_rows(chunk).len();
         let mut files = vec![(self.z_chunk(dir, chunk), vec![rows, self.latent_dim])];
+        if self.w_dim > 0 {
+            files.push((self.w_chunk(dir, chunk), vec![rows, self.w_dim]));
+        }
         files.extend(self.attributes.iter().map(|a| (self.score_chunk(dir, a, chunk), vec![rows, 1])));
         // The codes are written last: without them the chunk is unfinished whatever else is there.
         if !files[0].0.exists() {
@@ -170,9 +184,13 @@ impl RunManifest {
         Ok(true)
     }
 
-    /// The file names of the merged outputs: `z.npy` and `<attribute>_scores.npy`.
+    /// The file names of the merged outputs: `z.npy`, `w.npy` (generators with a mapping network) and
+    /// `<attribute>_scores.npy`.
     pub fn output_files(&self) -> Vec<String> {
         let mut names = vec!["z.npy".to_string()];
+        if self.w_dim > 0 {
+            names.push("w.npy".to_string());
+        }
         names.extend(self.attributes.iter().map(|a| format!("{a}_scores.npy")));
         names
     }
@@ -281,6 +299,7 @@ pub fn sample_and_score(
         latent_dim: info.latent_dim,
         normalize_z: options.normalize_z,
         attributes: attributes.clone(),
+        w_dim: if info.spaces.contains(&LatentSpace::W) { info.latent_dim } else { 0 },
     };
     let new_run = match RunManifest::read(dir)? {
         Some(existing) if existing != manifest => {
@@ -334,8 +353,10 @@ pub fn sample_and_score(
             normalize_z(&mut codes, dim);
         }
         let mut scores: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); scorers.len()];
+        let mut w = Vec::with_capacity(rows * manifest.w_dim);
         for part in codes.chunks(options.batch * dim) {
-            let images = synthesize_images(generator, part, LatentSpace::Z, options.batch, &mut clock)?;
+            let w_out = (manifest.w_dim > 0).then_some(&mut w);
+            let images = synthesize_images_and_w(generator, part, LatentSpace::Z, options.batch, &mut clock, w_out)?;
             for (all, batch) in scores.iter_mut().zip(score_images(scorers, &images, &mut clock)?) {
                 all.extend(batch);
             }
@@ -345,6 +366,10 @@ pub fn sample_and_score(
         for (attribute, values) in attributes.iter().zip(scores) {
             write_npy(manifest.score_chunk(dir, attribute, c), &NpyArray::new(vec![rows, 1], values)?, true)?;
         }
+        if manifest.w_dim > 0 {
+            write_npy(manifest.w_chunk(dir, c), &NpyArray::new(vec![rows, manifest.w_dim], w)?, true)?;
+        }
+        // The codes last: without them the chunk is unfinished.
         write_npy(manifest.z_chunk(dir, c), &NpyArray::new(vec![rows, dim], codes)?, true)?;
     }
     progress.end();
@@ -445,7 +470,11 @@ pub fn merge_chunks(
     }
     std::fs::create_dir_all(out).map_err(|e| PipelineError::file(out, format!("cannot create: {e}")))?;
     let mut z_writer = NpyStreamWriter::create(&outputs[0], &[manifest.samples, manifest.latent_dim], overwrite)?;
-    let mut score_writers = outputs[1..]
+    let with_w = usize::from(manifest.w_dim > 0);
+    let mut w_writer = (with_w == 1)
+        .then(|| NpyStreamWriter::create(&outputs[1], &[manifest.samples, manifest.w_dim], overwrite))
+        .transpose()?;
+    let mut score_writers = outputs[1 + with_w..]
         .iter()
         .map(|p| NpyStreamWriter::create(p, &[manifest.samples, 1], overwrite))
         .collect::<Result<Vec<_>, _>>()?;
@@ -453,6 +482,9 @@ pub fn merge_chunks(
     for (c, &i) in source.iter().enumerate() {
         let dir = &inputs[i];
         z_writer.push(read_f32(manifest.z_chunk(dir, c))?.data())?;
+        if let Some(writer) = &mut w_writer {
+            writer.push(read_f32(manifest.w_chunk(dir, c))?.data())?;
+        }
         for (attribute, writer) in manifest.attributes.iter().zip(&mut score_writers) {
             writer.push(read_f32(manifest.score_chunk(dir, attribute, c))?.data())?;
         }
@@ -460,6 +492,9 @@ pub fn merge_chunks(
     }
     progress.end();
     z_writer.finish()?;
+    if let Some(writer) = w_writer {
+        writer.finish()?;
+    }
     for w in score_writers {
         w.finish()?;
     }

@@ -3,7 +3,7 @@
 //! learning-rate multiplier, `conv_clamp`) is the value its code hard-wires, stated below.
 //!
 //! **rosinality** (`rosinality/stylegan2-pytorch`, `.pt` from `train.py` or `convert_weight.py`):
-//! `{"g_ema": state_dict, "latent_avg": w_avg, ...}`; mapping `style.{1..}` (lr 0.01, `lr_mlp`'s
+//! `{"g_ema": state_dict, "latent_avg": w_avg, ...}` (`g_ema` preferred over `g`); mapping `style.{1..}` (lr 0.01, `lr_mlp`'s
 //! default), `input.input`, `conv1`, `to_rgb1`, `convs.{2k, 2k+1}` (up-sampling, then plain),
 //! `to_rgbs.{k}`, `noises.noise_{i}`; conv weights carry a leading batch axis of 1; blur kernels are
 //! stored with the up-sampling gain 4 folded in; no `conv_clamp`; the `skip` architecture.
@@ -79,7 +79,12 @@ pub(crate) fn genforce(weights: &Weights) -> Result<(Weights, StyleGan2Config), 
 
 /// Renames a rosinality checkpoint and reads its configuration from the tensor shapes.
 pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config), GeneratorError> {
-    let prefix = super::model_prefix(weights, ROSINALITY_ANCHOR, "rosinality StyleGAN2")?;
+    // train.py's checkpoints hold `g` beside `g_ema`: the moving average is the generator to run.
+    let prefix = if weights.get(&format!("g_ema.{ROSINALITY_ANCHOR}")).is_some() {
+        "g_ema.".to_string()
+    } else {
+        super::model_prefix(weights, ROSINALITY_ANCHOR, "rosinality StyleGAN2")?
+    };
     let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new(), used: BTreeSet::new(), layout: "rosinality" };
     let fail = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
     let mapping_layers = (1..).take_while(|i| r.has(&format!("style.{i}.weight"))).count();
