@@ -80,7 +80,7 @@ pub(super) fn read(bytes: &[u8], source: &str) -> Result<Network, GeneratorError
         }
         modules.insert(path, ModuleRecord { class_name: class_name.clone(), attrs });
     }
-    let tensors = pth::materialise_all(tensors, source, |t| Some((t.storage.inline?, t.storage.little_endian)))?;
+    let tensors = pth::materialise_all(tensors, source, |t| t.storage.inline)?;
     Ok(Network { tensors, modules })
 }
 
@@ -98,29 +98,34 @@ fn to_json(pickle: &Pickle, value: Value, budget: &mut WalkBudget, depth: usize)
     if depth > 16 || budget.spend("").is_err() {
         return None;
     }
+    let Value::Node(_) = value else { return scalar_json(value) };
+    Some(match pickle.node(value)? {
+        Node::Tuple(items) | Node::List(items) | Node::Set(items) => {
+            Json::Array(items.iter().map(|v| to_json(pickle, *v, budget, depth + 1)).collect::<Option<_>>()?)
+        }
+        Node::Dict(items) => Json::Object(
+            items
+                .iter()
+                .filter_map(|(k, v)| match k {
+                    Value::Str(k) => Some((k.to_string(), to_json(pickle, *v, budget, depth + 1)?)),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Node::NdArray { shape, dtype, data } => ndarray_json(pickle, shape, *dtype, data)?,
+        _ => return None,
+    })
+}
+
+/// A scalar value as JSON; `None` for bytes and compound values.
+fn scalar_json(value: Value) -> Option<Json> {
     Some(match value {
         Value::None => Json::Null,
         Value::Bool(b) => Json::Bool(b),
         Value::Int(i) => Json::from(i),
         Value::Float(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
         Value::Str(s) => Json::String(s.to_string()),
-        Value::Bytes(_) => return None,
-        Value::Node(_) => match pickle.node(value)? {
-            Node::Tuple(items) | Node::List(items) | Node::Set(items) => {
-                Json::Array(items.iter().map(|v| to_json(pickle, *v, budget, depth + 1)).collect::<Option<_>>()?)
-            }
-            Node::Dict(items) => Json::Object(
-                items
-                    .iter()
-                    .filter_map(|(k, v)| match k {
-                        Value::Str(k) => Some((k.to_string(), to_json(pickle, *v, budget, depth + 1)?)),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Node::NdArray { shape, dtype, data } => ndarray_json(pickle, shape, *dtype, data)?,
-            _ => return None,
-        },
+        Value::Bytes(_) | Value::Node(_) => return None,
     })
 }
 
@@ -128,31 +133,10 @@ fn to_json(pickle: &Pickle, value: Value, budget: &mut WalkBudget, depth: usize)
 fn ndarray_json(pickle: &Pickle, shape: &[usize], dtype: Option<usize>, data: &[u8]) -> Option<Json> {
     let Some(Node::Dtype { name, order }) = pickle.node(Value::Node(dtype?)) else { return None };
     let numel = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n)).filter(|&n| n <= 4096)?;
-    let size = match name.as_str() {
-        "f8" | "i8" | "u8" => 8,
-        "f4" | "i4" | "u4" => 4,
-        "b1" | "?" => 1,
-        _ => return None,
-    };
+    let size = pickle::numpy_item_size(name)?;
     if data.len() != numel * size {
         return None;
     }
-    let items = data.chunks_exact(size).map(|raw| {
-        let mut b = raw.to_vec();
-        if *order == '>' {
-            b.reverse();
-        }
-        let mut w = [0u8; 8];
-        w[..size].copy_from_slice(&b);
-        match name.as_str() {
-            "f8" => serde_json::Number::from_f64(f64::from_le_bytes(w)).map_or(Json::Null, Json::Number),
-            "f4" => serde_json::Number::from_f64(f32::from_le_bytes(w[..4].try_into().unwrap()) as f64)
-                .map_or(Json::Null, Json::Number),
-            "i8" | "u8" => Json::from(i64::from_le_bytes(w)),
-            "i4" => Json::from(i32::from_le_bytes(w[..4].try_into().unwrap())),
-            "u4" => Json::from(u32::from_le_bytes(w[..4].try_into().unwrap())),
-            _ => Json::Bool(w[0] != 0),
-        }
-    });
-    Some(Json::Array(items.collect()))
+    let items = data.chunks_exact(size).map(|raw| scalar_json(pickle::decode_scalar(name, *order, raw)?));
+    Some(Json::Array(items.collect::<Option<_>>()?))
 }

@@ -60,14 +60,14 @@ impl StorageType {
 }
 
 /// A storage named by a persistent id. Its bytes live outside the pickle (a zip entry, the tail
-/// of a legacy file), or, for `torch.storage._load_from_bytes`, inside it (`inline`).
+/// of a legacy file), or, for `torch.storage._load_from_bytes`, inside it (`inline`: the bytes and
+/// whether they are little-endian).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct StorageRef<'a> {
     pub dtype: StorageType,
     pub key: String,
     pub numel: usize,
-    pub inline: Option<&'a [u8]>,
-    pub little_endian: bool,
+    pub inline: Option<(&'a [u8], bool)>,
 }
 
 /// A tensor: a strided view into a storage.
@@ -248,8 +248,6 @@ struct Machine<'a> {
     /// Positions of MARKs on the stack.
     marks: Vec<usize>,
     memo: std::collections::HashMap<u32, Value<'a>>,
-    /// Storages of the zip/legacy formats are little-endian unless the file says otherwise.
-    little_endian: bool,
     /// Whether this pickle is an embedded storage blob, which may not embed another.
     nested: bool,
 }
@@ -265,11 +263,18 @@ impl<'a> Machine<'a> {
         self.stack.push(v);
     }
 
-    fn pop(&mut self) -> Result<Value<'a>, GeneratorError> {
-        if self.marks.last().is_some_and(|&m| m == self.stack.len()) {
-            return Err(self.r.err("stack underflow (a MARK is on top)"));
+    /// The top of the stack above the last MARK (what Python's unpickler sees as its stack).
+    fn top(&self) -> Result<Value<'a>, GeneratorError> {
+        match self.stack.last() {
+            Some(&v) if self.marks.last() != Some(&self.stack.len()) => Ok(v),
+            _ => Err(self.r.err("stack underflow")),
         }
-        self.stack.pop().ok_or_else(|| self.r.err("stack underflow"))
+    }
+
+    fn pop(&mut self) -> Result<Value<'a>, GeneratorError> {
+        let top = self.top()?;
+        self.stack.pop();
+        Ok(top)
     }
 
     fn pop_mark(&mut self) -> Result<Vec<Value<'a>>, GeneratorError> {
@@ -278,18 +283,14 @@ impl<'a> Machine<'a> {
     }
 
     fn top_node(&mut self) -> Result<&mut Node<'a>, GeneratorError> {
-        let top = match self.stack.last() {
-            Some(&v) if self.marks.last() != Some(&self.stack.len()) => v,
-            _ => return Err(self.r.err("stack underflow")),
-        };
-        match top {
+        match self.top()? {
             Value::Node(id) => Ok(&mut self.nodes[id]),
             _ => Err(self.r.err("expected a container on the stack")),
         }
     }
 
     fn memo_put(&mut self, id: u32) -> Result<(), GeneratorError> {
-        let top = *self.stack.last().ok_or_else(|| self.r.err("MEMOIZE on an empty stack"))?;
+        let top = self.top()?;
         self.memo.insert(id, top);
         Ok(())
     }
@@ -530,7 +531,7 @@ impl<'a> Machine<'a> {
                     .ok_or_else(|| self.r.err("unknown storage type"))?;
                 let numel = usize::try_from(*numel).map_err(|_| self.r.err("storage size is not a count"))?;
                 let key = key.to_string();
-                Ok(Node::Storage(StorageRef { dtype, key, numel, inline: None, little_endian: self.little_endian }))
+                Ok(Node::Storage(StorageRef { dtype, key, numel, inline: None }))
             }
             _ => Err(self.r.err("persistent id is not a tensor storage")),
         }
@@ -626,10 +627,7 @@ impl<'a> Machine<'a> {
     }
 
     fn build(&mut self, state: Value<'a>) -> Result<(), GeneratorError> {
-        let id = match self.stack.last() {
-            Some(Value::Node(id)) if self.marks.last() != Some(&self.stack.len()) => *id,
-            _ => return Err(self.r.err("BUILD without an object on the stack")),
-        };
+        let Value::Node(id) = self.top()? else { return Err(self.r.err("BUILD on a plain value")) };
         let items = self.sequence(state).map(<[_]>::to_vec);
         match &self.nodes[id] {
             // numpy's dtype state: (version, byte order, ...).
@@ -660,25 +658,32 @@ impl<'a> Machine<'a> {
     }
 }
 
-/// The value of a numpy scalar of dtype `name` (`f8`, `f4`, `i8`, `b1`, ...) stored as `raw`.
-fn decode_scalar<'a>(name: &str, order: char, raw: &[u8]) -> Option<Value<'a>> {
-    let mut b = raw.to_vec();
-    if order == '>' {
-        b.reverse();
+/// The byte size of one numpy element of dtype `name`, for the dtypes [`decode_scalar`] reads.
+pub(crate) fn numpy_item_size(name: &str) -> Option<usize> {
+    match name {
+        "f8" | "i8" | "u8" => Some(8),
+        "f4" | "i4" | "u4" => Some(4),
+        "b1" | "?" => Some(1),
+        _ => None,
     }
-    let arr = |n: usize| -> Option<[u8; 8]> {
-        let mut out = [0u8; 8];
-        (b.len() == n).then(|| out[..n].copy_from_slice(&b))?;
-        Some(out)
-    };
+}
+
+/// The value of a numpy scalar of dtype `name` (`f8`, `f4`, `i8`, `b1`, ...) stored as `raw`.
+pub(crate) fn decode_scalar<'a>(name: &str, order: char, raw: &[u8]) -> Option<Value<'a>> {
+    let size = numpy_item_size(name).filter(|&n| n == raw.len())?;
+    let mut b = [0u8; 8];
+    b[..size].copy_from_slice(raw);
+    if order == '>' {
+        b[..size].reverse();
+    }
+    let word = |n: usize| -> [u8; 4] { b[..n].try_into().expect("4 bytes") };
     Some(match name {
-        "f8" => Value::Float(f64::from_le_bytes(arr(8)?)),
-        "f4" => Value::Float(f32::from_le_bytes(arr(4)?[..4].try_into().ok()?) as f64),
-        "i8" | "u8" => Value::Int(i64::from_le_bytes(arr(8)?)),
-        "i4" => Value::Int(i32::from_le_bytes(arr(4)?[..4].try_into().ok()?) as i64),
-        "u4" => Value::Int(u32::from_le_bytes(arr(4)?[..4].try_into().ok()?) as i64),
-        "b1" | "?" => Value::Bool(*b.first()? != 0),
-        _ => return None,
+        "f8" => Value::Float(f64::from_le_bytes(b)),
+        "f4" => Value::Float(f32::from_le_bytes(word(4)) as f64),
+        "i8" | "u8" => Value::Int(i64::from_le_bytes(b)),
+        "i4" => Value::Int(i32::from_le_bytes(word(4)) as i64),
+        "u4" => Value::Int(u32::from_le_bytes(word(4)) as i64),
+        _ => Value::Bool(b[0] != 0),
     })
 }
 
@@ -720,22 +725,17 @@ fn global<'a>(r: &Reader, module: &str, name: &str) -> Result<Node<'a>, Generato
 
 /// Reads one pickle from `bytes`, returning it and the number of bytes it used.
 pub(crate) fn parse<'a>(bytes: &'a [u8], source: &'a str) -> Result<(Pickle<'a>, usize), GeneratorError> {
-    parse_with_order(bytes, source, true, false)
+    parse_nested(bytes, source, false)
 }
 
-fn parse_with_order<'a>(
-    bytes: &'a [u8],
-    source: &'a str,
-    little_endian: bool,
-    nested: bool,
-) -> Result<(Pickle<'a>, usize), GeneratorError> {
+/// [`parse`] of a top-level file or of a blob embedded in a pickle (`nested`).
+fn parse_nested<'a>(bytes: &'a [u8], source: &'a str, nested: bool) -> Result<(Pickle<'a>, usize), GeneratorError> {
     let mut m = Machine {
         r: Reader { bytes, pos: 0, source },
         nodes: Vec::new(),
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Default::default(),
-        little_endian,
         nested,
     };
     let root = m.run()?;
@@ -757,6 +757,19 @@ pub(crate) struct LegacyHeader<'a> {
     pub little_endian: bool,
 }
 
+impl LegacyHeader<'_> {
+    /// The raw storage at `pos` of `bytes` (the stream the header opens): an element count in the
+    /// stream's byte order, then that many elements of `element_size` bytes. Returns the count, the
+    /// elements' bytes and where the next storage starts; `None` when the stream ends before them.
+    pub fn storage_at<'b>(&self, bytes: &'b [u8], pos: usize, element_size: usize) -> Option<(u64, &'b [u8], usize)> {
+        let count: [u8; 8] = bytes.get(pos..pos.checked_add(8)?)?.try_into().expect("8 bytes");
+        let count = if self.little_endian { u64::from_le_bytes(count) } else { u64::from_be_bytes(count) };
+        let len = usize::try_from(count).ok()?.checked_mul(element_size)?;
+        let data = bytes.get(pos + 8..(pos + 8).checked_add(len)?)?;
+        Some((count, data, pos + 8 + len))
+    }
+}
+
 /// Reads a legacy stream's magic, protocol, system info, main pickle and key list.
 pub(crate) fn legacy_header<'a>(bytes: &'a [u8], source: &'a str) -> Result<LegacyHeader<'a>, GeneratorError> {
     legacy_header_of(bytes, source, false)
@@ -766,24 +779,24 @@ pub(crate) fn legacy_header<'a>(bytes: &'a [u8], source: &'a str) -> Result<Lega
 fn legacy_header_of<'a>(bytes: &'a [u8], source: &'a str, nested: bool) -> Result<LegacyHeader<'a>, GeneratorError> {
     let fail = |reason: &str| crate::error::format_error(source, reason.to_string());
     let mut pos = 0;
-    let next = |pos: &mut usize, little_endian: bool| -> Result<Pickle<'a>, GeneratorError> {
-        let (value, used) = parse_with_order(&bytes[*pos..], source, little_endian, nested)?;
+    let next = |pos: &mut usize| -> Result<Pickle<'a>, GeneratorError> {
+        let (value, used) = parse_nested(&bytes[*pos..], source, nested)?;
         *pos += used;
         Ok(value)
     };
-    if next(&mut pos, true)?.root != Value::Int(LEGACY_MAGIC) {
+    if next(&mut pos)?.root != Value::Int(LEGACY_MAGIC) {
         return Err(fail(
             "a pickle, but not a PyTorch checkpoint (no legacy magic number); whole pickled Python objects are not read",
         ));
     }
-    match next(&mut pos, true)?.root {
+    match next(&mut pos)?.root {
         Value::Int(1001) => {}
         other => return Err(fail(&format!("unsupported legacy protocol version {other:?}"))),
     }
-    let info = next(&mut pos, true)?;
+    let info = next(&mut pos)?;
     let little_endian = info.get(info.root, "little_endian") != Some(Value::Bool(false));
-    let root = next(&mut pos, little_endian)?;
-    let key_list = next(&mut pos, little_endian)?;
+    let root = next(&mut pos)?;
+    let key_list = next(&mut pos)?;
     let keys = key_list
         .sequence(key_list.root)
         .ok_or_else(|| fail("legacy checkpoint without its list of storage keys"))?
@@ -806,17 +819,12 @@ fn inline_storage<'a>(blob: &'a [u8], source: &'a str) -> Result<StorageRef<'a>,
     if header.keys != [storage.key.as_str()] {
         return Err(fail("the blob's key list does not name its one storage".into()));
     }
-    let mut rest = &blob[header.data_start..];
-    let count = rest.get(..8).ok_or_else(|| fail("truncated before the element count".into()))?;
-    let count: [u8; 8] = count.try_into().expect("8 bytes");
-    let count = if header.little_endian { u64::from_le_bytes(count) } else { u64::from_be_bytes(count) };
-    rest = &rest[8..];
-    let len = usize::try_from(count)
-        .ok()
-        .and_then(|c| c.checked_mul(storage.dtype.size()))
-        .filter(|&len| len <= rest.len() && count as usize == storage.numel)
-        .ok_or_else(|| fail(format!("{count} elements do not fit the blob or its storage record")))?;
-    Ok(StorageRef { inline: Some(&rest[..len]), little_endian: header.little_endian, ..storage.clone() })
+    let data = header
+        .storage_at(blob, header.data_start, storage.dtype.size())
+        .filter(|&(count, _, _)| count == storage.numel as u64)
+        .map(|(_, data, _)| data)
+        .ok_or_else(|| fail(format!("its elements do not fit the blob or its record of {}", storage.numel)))?;
+    Ok(StorageRef { inline: Some((data, header.little_endian)), ..storage.clone() })
 }
 
 #[cfg(test)]

@@ -69,20 +69,13 @@ pub(super) fn read_legacy(bytes: &[u8], source: &str) -> Result<BTreeMap<String,
         tensors.iter().map(|(_, t)| (t.storage.key.as_str(), t.storage.dtype)).collect();
     let mut storages: HashMap<&str, &[u8]> = HashMap::new();
     let mut pos = header.data_start;
-    for key in header.keys {
+    for &key in &header.keys {
         let dtype = types.get(key).copied().unwrap_or(StorageType::F32);
-        let count_bytes =
-            bytes.get(pos..pos + 8).ok_or_else(|| format_error(source, format!("truncated before storage {key}")))?;
-        let raw_count: [u8; 8] = count_bytes.try_into().expect("8 bytes");
-        let count = if header.little_endian { u64::from_le_bytes(raw_count) } else { u64::from_be_bytes(raw_count) };
-        pos += 8;
-        let len = usize::try_from(count)
-            .ok()
-            .and_then(|c| c.checked_mul(dtype.size()))
-            .filter(|&len| len <= bytes.len() - pos)
-            .ok_or_else(|| format_error(source, format!("truncated: storage {key} needs {count} elements")))?;
-        storages.insert(key, &bytes[pos..pos + len]);
-        pos += len;
+        let (_, data, next) = header
+            .storage_at(bytes, pos, dtype.size())
+            .ok_or_else(|| format_error(source, format!("truncated at storage {key}")))?;
+        storages.insert(key, data);
+        pos = next;
     }
     let little_endian = header.little_endian;
     materialise_all(tensors, source, |t| Some((*storages.get(t.storage.key.as_str())?, little_endian)))
@@ -140,9 +133,9 @@ pub(super) fn materialise_all<'s, 'a>(
     Ok(out)
 }
 
-/// One tensor's values as f32, row-major, from its storage's bytes. A view that would repeat storage
-/// elements (stride 0, overlapping strides) is refused: it could claim far more memory than the file
-/// holds, and no weight file needs one.
+/// One tensor's values as f32, row-major, from its storage's bytes. A view of more elements than
+/// its storage holds (stride 0, overlapping strides) is refused: it could claim far more memory than
+/// the file holds, and no weight file needs one.
 fn materialise(
     t: &TensorRef,
     raw: &[u8],
