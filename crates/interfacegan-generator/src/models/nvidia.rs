@@ -246,6 +246,31 @@ impl Dense {
     }
 }
 
+/// Weight demodulation of a modulated convolution: coefficients `rsqrt(styles^2 · W2 + 1e-8)` with
+/// `W2[i, o] = sum_k weight[o, i, k]^2`, the same as demodulating each sample's modulated weight.
+pub(crate) struct Demodulation {
+    /// `W2` as `[I, O]`.
+    weight_sq: Tensor<2>,
+}
+
+impl Demodulation {
+    /// For a `[cout, cin, k, k]` weight, row-major.
+    pub fn new(weight: &[f32], [cout, cin, k]: [usize; 3], device: &Device) -> Self {
+        let sums: Vec<f32> = (0..cin * cout)
+            .map(|io| {
+                let (i, o) = (io / cout, io % cout);
+                weight[(o * cin + i) * k * k..][..k * k].iter().map(|v| v * v).sum()
+            })
+            .collect();
+        Self { weight_sq: tensor(&sums, [cin, cout], device) }
+    }
+
+    /// Styles `[N, I]` to coefficients `[N, O]`.
+    pub fn coefficients(&self, styles: Tensor<2>) -> Tensor<2> {
+        styles.square().matmul(self.weight_sq.clone()).add_scalar(1e-8).sqrt().recip()
+    }
+}
+
 /// NVIDIA's `MappingNetwork` (StyleGAN2 and StyleGAN3 alike): `normalize_2nd_moment(z)`, then
 /// `num_layers` leaky-ReLU layers; `w_avg` for truncation.
 pub(crate) struct Mapping {

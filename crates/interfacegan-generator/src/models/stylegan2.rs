@@ -13,7 +13,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor};
 
-use super::nvidia::{Dense, Mapping, Modules, StyleFront};
+use super::nvidia::{Demodulation, Dense, Mapping, Modules, StyleFront};
 use crate::error::GeneratorError;
 use crate::generator::{Generator, GeneratorInfo, LatentSpace};
 use crate::ops::{channel_vector, tensor};
@@ -252,8 +252,8 @@ struct ModConv {
     style_gain: f32,
     /// `[O, I, k, k]`, or for the up-sampling layer `[I, O, k, k]` (transposed convolution).
     weight: Tensor<4>,
-    /// `sum_k weight[o, i, k]^2` as `[I, O]`, for demodulation (None: no demodulation, ToRGB).
-    weight_sq: Option<Tensor<2>>,
+    /// None for ToRGB, which is not demodulated.
+    demodulation: Option<Demodulation>,
     /// The up-sampling layer's low-pass filter as a depthwise kernel `[O, 1, 4, 4]`, gain 4 folded in.
     up_filter: Option<Tensor<4>>,
     padding: usize,
@@ -290,12 +290,12 @@ impl ModConv {
         if spec.torgb {
             let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
             let weight = tensor(&w, [cout, cin, k, k], device);
-            let (up_filter, noise, weight_sq) = (None, None, None);
+            let (up_filter, noise, demodulation) = (None, None, None);
             return Ok(Self {
                 affine,
                 style_gain,
                 weight,
-                weight_sq,
+                demodulation,
                 up_filter,
                 padding: 0,
                 noise,
@@ -304,12 +304,7 @@ impl ModConv {
                 clamp,
             });
         }
-        let weight_sq: Vec<f32> = (0..cin * cout)
-            .map(|io| {
-                let (i, o) = (io / cout, io % cout);
-                w[(o * cin + i) * k * k..][..k * k].iter().map(|v| v * v).sum()
-            })
-            .collect();
+        let demodulation = Some(Demodulation::new(&w, [cout, cin, k], device));
         // Every NVIDIA layer stores the filter; only the up-sampling ones use it.
         let filter_key = format!("{path}.resample_filter");
         if !spec.up {
@@ -339,12 +334,11 @@ impl ModConv {
         } else {
             None
         };
-        let weight_sq = Some(tensor(&weight_sq, [cin, cout], device));
         Ok(Self {
             affine,
             style_gain: 1.0,
             weight,
-            weight_sq,
+            demodulation,
             up_filter,
             padding: k / 2,
             noise,
@@ -375,8 +369,8 @@ impl ModConv {
             }
         };
         let [_, cout, h, wd] = x.dims();
-        if let Some(weight_sq) = &self.weight_sq {
-            let dcoefs = styles.square().matmul(weight_sq.clone()).add_scalar(1e-8).sqrt().recip();
+        if let Some(demodulation) = &self.demodulation {
+            let dcoefs = demodulation.coefficients(styles);
             x = x * dcoefs.reshape([n, cout, 1, 1]);
         }
         if let Some((konst, strength)) = &self.noise {

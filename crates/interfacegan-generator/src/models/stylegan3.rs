@@ -14,7 +14,7 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::nvidia::{Dense, Mapping, Modules, StyleFront};
+use super::nvidia::{Demodulation, Dense, Mapping, Modules, StyleFront};
 use crate::Truncation;
 use crate::error::GeneratorError;
 use crate::generator::{Generator, GeneratorInfo, LatentSpace};
@@ -210,8 +210,8 @@ struct Layer {
     affine: Dense,
     /// `[O, I, k, k]`, pre-normalised per output channel for demodulated layers.
     weight: Tensor<4>,
-    /// `sum_k weight^2` as `[I, O]` (demodulated layers only).
-    weight_sq: Option<Tensor<2>>,
+    /// Demodulated layers only (not the ToRGB).
+    demodulation: Option<Demodulation>,
     /// `rsqrt(magnitude_ema)`, times ToRGB's weight gain for the ToRGB layer.
     input_gain: f32,
     bias: Tensor<4>,
@@ -253,23 +253,17 @@ impl Layer {
         let magnitude = t.take(&format!("{path}.magnitude_ema"), &[1])?[0];
         let mut input_gain = 1.0 / magnitude.sqrt();
         let per_out = cin * kernel * kernel;
-        let weight_sq = if is_torgb {
+        let demodulation = if is_torgb {
             input_gain *= (1.0 / (per_out as f64).sqrt()) as f32;
             None
         } else {
-            // w * rsqrt(mean(w^2)) per output channel, then sum_k w^2 for the demodulation.
+            // w * rsqrt(mean(w^2)) per output channel, then the demodulation of that weight.
             for o in 0..cout {
                 let row = &mut w[o * per_out..][..per_out];
                 let scale = 1.0 / (row.iter().map(|v| v * v).sum::<f32>() / per_out as f32).sqrt();
                 row.iter_mut().for_each(|v| *v *= scale);
             }
-            let sq: Vec<f32> = (0..cin * cout)
-                .map(|io| {
-                    let (i, o) = (io / cout, io % cout);
-                    w[(o * cin + i) * kernel * kernel..][..kernel * kernel].iter().map(|v| v * v).sum()
-                })
-                .collect();
-            Some(tensor(&sq, [cin, cout], device))
+            Some(Demodulation::new(&w, [cout, cin, kernel], device))
         };
         let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
         let up_values = if up_taps > 1 { Some(t.take(&format!("{path}.up_filter"), &[up_taps])?) } else { None };
@@ -280,7 +274,7 @@ impl Layer {
         Ok(Self {
             affine,
             weight: tensor(&w, [cout, cin, kernel, kernel], device),
-            weight_sq,
+            demodulation,
             input_gain,
             bias,
             kernel,
@@ -297,7 +291,7 @@ impl Layer {
     fn forward(&self, x: Tensor<4>, w: Tensor<2>) -> Tensor<4> {
         let [n, cin, _, _] = x.dims();
         let mut styles = self.affine.forward(w);
-        if self.weight_sq.is_some() {
+        if self.demodulation.is_some() {
             // s * rsqrt(mean(s^2)) over the whole batch, as the official code.
             let mean = styles.clone().square().mean().reshape([1, 1]);
             styles = styles / mean.sqrt();
@@ -306,8 +300,8 @@ impl Layer {
         let p = self.kernel - 1;
         let mut x = conv2d(x, self.weight.clone(), None, ConvOptions::new([1, 1], [p, p], [1, 1], 1));
         let cout = x.dims()[1];
-        if let Some(weight_sq) = &self.weight_sq {
-            let dcoefs = styles.square().matmul(weight_sq.clone()).add_scalar(1e-8).sqrt().recip();
+        if let Some(demodulation) = &self.demodulation {
+            let dcoefs = demodulation.coefficients(styles);
             x = x * dcoefs.reshape([n, cout, 1, 1]);
         }
         let x = x.mul_scalar(self.input_gain) + self.bias.clone();
