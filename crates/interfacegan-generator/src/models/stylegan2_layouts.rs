@@ -29,13 +29,8 @@ pub(crate) const GENFORCE_ANCHOR: &str = "synthesis.early_layer.const";
 
 /// Renames a genforce checkpoint and reads its configuration from the tensor shapes.
 pub(crate) fn genforce(weights: &Weights) -> Result<(Weights, StyleGan2Config), GeneratorError> {
-    let smooth = format!("generator_smooth.{GENFORCE_ANCHOR}");
-    let prefix = if weights.get(&smooth).is_some() {
-        "generator_smooth.".to_string()
-    } else {
-        super::model_prefix(weights, GENFORCE_ANCHOR, "genforce StyleGAN2")?
-    };
-    let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new(), used: BTreeSet::new(), layout: "genforce" };
+    // SeFa loads the smoothed generator where a checkpoint has both.
+    let mut r = Renamer::new(weights, GENFORCE_ANCHOR, "generator_smooth.", "genforce")?;
     let fail = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
     let mapping_layers = (0..).take_while(|i| r.has(&format!("mapping.dense{i}.weight"))).count();
     let z_dim = r.shape("mapping.dense0.weight").map_or(0, |s| s[1]);
@@ -60,7 +55,7 @@ pub(crate) fn genforce(weights: &Weights) -> Result<(Weights, StyleGan2Config), 
         let b = format!("synthesis.b{}", 4 << k);
         let output = format!("synthesis.output{k}");
         if !r.has(&format!("{output}.weight")) {
-            return Err(fail(format!("no `{prefix}{output}`: only the `skip` architecture is read")));
+            return Err(fail(format!("no `{}{output}`: only the `skip` architecture is read", r.prefix)));
         }
         let (cin, cout) =
             (blocks[k - 1].out_channels, r.shape(&format!("synthesis.layer{}.weight", 2 * k)).map_or(0, |s| s[0]));
@@ -80,12 +75,7 @@ pub(crate) fn genforce(weights: &Weights) -> Result<(Weights, StyleGan2Config), 
 /// Renames a rosinality checkpoint and reads its configuration from the tensor shapes.
 pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config), GeneratorError> {
     // train.py's checkpoints hold `g` beside `g_ema`: the moving average is the generator to run.
-    let prefix = if weights.get(&format!("g_ema.{ROSINALITY_ANCHOR}")).is_some() {
-        "g_ema.".to_string()
-    } else {
-        super::model_prefix(weights, ROSINALITY_ANCHOR, "rosinality StyleGAN2")?
-    };
-    let mut r = Renamer { weights, prefix: &prefix, out: BTreeMap::new(), used: BTreeSet::new(), layout: "rosinality" };
+    let mut r = Renamer::new(weights, ROSINALITY_ANCHOR, "g_ema.", "rosinality")?;
     let fail = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
     let mapping_layers = (1..).take_while(|i| r.has(&format!("style.{i}.weight"))).count();
     let w_dim = r.shape("style.1.weight").map_or(0, |s| s[0]);
@@ -156,14 +146,25 @@ fn hard_wired_config(
 /// Copies tensors of one layout to NVIDIA's keys, reshaped where the layouts differ.
 struct Renamer<'w> {
     weights: &'w Weights,
-    prefix: &'w str,
+    prefix: String,
     out: BTreeMap<String, WeightTensor>,
     /// The source keys copied so far.
     used: BTreeSet<String>,
     layout: &'static str,
 }
 
-impl Renamer<'_> {
+impl<'w> Renamer<'w> {
+    /// A renamer for the generator of `layout` under the prefix that holds `anchor`, `averaged`
+    /// (the moving-average generator's prefix) first when the file has it.
+    fn new(weights: &'w Weights, anchor: &str, averaged: &str, layout: &'static str) -> Result<Self, GeneratorError> {
+        let prefix = if weights.get(&format!("{averaged}{anchor}")).is_some() {
+            averaged.to_string()
+        } else {
+            super::model_prefix(weights, anchor, &format!("{layout} StyleGAN2"))?
+        };
+        Ok(Self { weights, prefix, out: BTreeMap::new(), used: BTreeSet::new(), layout })
+    }
+
     fn has(&self, key: &str) -> bool {
         self.weights.get(&format!("{}{key}", self.prefix)).is_some()
     }
@@ -271,7 +272,7 @@ impl Renamer<'_> {
         let left: Vec<&str> = self
             .weights
             .keys()
-            .filter(|k| k.starts_with(self.prefix) && *k != "latent_avg" && !self.used.contains(*k))
+            .filter(|k| k.starts_with(self.prefix.as_str()) && *k != "latent_avg" && !self.used.contains(*k))
             .filter(|k| self.weights.get(k).is_some_and(|t| t.dtype != FileDtype::Integer))
             .collect();
         if left.is_empty() {
