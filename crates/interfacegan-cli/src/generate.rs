@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     let out = |name: &str| args.output.join(name);
     // Which code files this run writes: the space given and, for StyleGAN, every later one.
-    let with_w = architecture.has_w() && info.spaces.contains(&LatentSpace::W);
+    let with_w = info.spaces.contains(&LatentSpace::W);
     let written_spaces: Vec<LatentSpace> = match (with_w, space) {
         (true, LatentSpace::Z) => vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
         (true, LatentSpace::W) => vec![LatentSpace::W, LatentSpace::WPlus],

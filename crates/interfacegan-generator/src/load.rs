@@ -97,11 +97,6 @@ impl Architecture {
         matches!(self, Self::Pggan | Self::StyleGan)
     }
 
-    /// Whether the generator has a mapping network, so W and W+ codes exist.
-    pub fn has_w(self) -> bool {
-        matches!(self, Self::StyleGan | Self::StyleGan2 | Self::StyleGan3)
-    }
-
     /// The truncation the reference code of this architecture uses by default: InterFaceGAN's
     /// psi 0.7 on 8 layers for StyleGAN, none (psi 1) in NVIDIA's code for StyleGAN2 and StyleGAN3.
     pub fn default_truncation(self) -> Truncation {
