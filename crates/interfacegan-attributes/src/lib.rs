@@ -13,11 +13,13 @@
 #![warn(missing_docs)]
 
 mod error;
+mod image_file;
 mod onnx;
 mod preprocess;
 mod scorer;
 
 pub use error::ScorerError;
+pub use image_file::{MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, open_image};
 pub use onnx::{Engine, OnnxModel};
 pub use preprocess::{center_crop_square, resize_bilinear, to_luma};
 pub use scorer::{Attribute, BuiltInScorer, InputSpec, Scorer};

@@ -46,8 +46,7 @@ type BatchSource = dyn FnMut(usize, usize) -> Result<Vec<RgbImage>, CliError>;
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "webp", "tif"];
 
 fn read_image(path: &Path) -> Result<RgbImage, CliError> {
-    let image = image::open(path).map_err(|e| CliError::new(format!("cannot read image {}: {e}", path.display())))?;
-    Ok(image.to_rgb8())
+    Ok(interfacegan::attributes::open_image(path)?.to_rgb8())
 }
 
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use image::{DynamicImage, ImageDecoder, RgbImage};
-use interfacegan_attributes::{center_crop_square, resize_bilinear};
+use image::{DynamicImage, RgbImage};
+use interfacegan_attributes::{ScorerError, center_crop_square, open_image, resize_bilinear};
 
 use crate::error::InversionError;
 
@@ -12,18 +12,11 @@ use crate::error::InversionError;
 /// `resolution x resolution` pixels.
 pub fn load_target(path: impl AsRef<Path>, resolution: u32) -> Result<RgbImage, InversionError> {
     let path = path.as_ref();
-    let unreadable =
-        |e: &dyn std::fmt::Display| InversionError::UnreadableImage { path: path.to_path_buf(), reason: e.to_string() };
-    let mut decoder = image::ImageReader::open(path)
-        .map_err(|e| unreadable(&e))?
-        .with_guessed_format()
-        .map_err(|e| unreadable(&e))?
-        .into_decoder()
-        .map_err(|e| unreadable(&e))?;
-    // Phone photos are often stored sideways with an EXIF orientation: upright them first.
-    let orientation = decoder.orientation().map_err(|e| unreadable(&e))?;
-    let mut decoded = DynamicImage::from_decoder(decoder).map_err(|e| unreadable(&e))?;
-    decoded.apply_orientation(orientation);
+    // Phone photos are often stored sideways with an EXIF orientation: this uprights them.
+    let decoded = open_image(path).map_err(|e| match e {
+        ScorerError::Image { path, reason } => InversionError::UnreadableImage { path, reason },
+        other => InversionError::UnreadableImage { path: path.to_path_buf(), reason: other.to_string() },
+    })?;
     prepare_target(&decoded, resolution, &path.display().to_string())
 }
 

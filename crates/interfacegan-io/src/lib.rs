@@ -29,4 +29,7 @@ pub use array::NpyArray;
 pub use atomic::{StreamingFile, write_atomic, write_atomic_with};
 pub use error::IoError;
 pub use mapped::MappedMatrix;
-pub use npy::{NpyElement, NpyHeaderInfo, NpyStreamWriter, read_f32, read_f64, read_header, write_npy};
+pub use npy::{
+    MAX_HEADER_BYTES, MAX_RANK, NpyElement, NpyHeaderInfo, NpyStreamWriter, parse_f32, read_f32, read_f64, read_header,
+    write_npy,
+};

@@ -1,10 +1,16 @@
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
-use npyz::{DType, Order, TypeChar, WriterBuilder};
+use npyz::WriterBuilder;
 
 use crate::{IoError, NpyArray, write_atomic_with};
+
+/// The largest `.npy` header this reader accepts. numpy itself refuses headers over 10 000 bytes
+/// unless told otherwise; a header is a short Python dict literal.
+pub const MAX_HEADER_BYTES: usize = 65_536;
+/// The most axes an array may have (numpy 2 allows 64).
+pub const MAX_RANK: usize = 64;
 
 /// What a `.npy` header says about the array that follows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +30,7 @@ pub struct NpyHeaderInfo {
 }
 
 impl NpyHeaderInfo {
-    /// Number of elements.
+    /// Number of elements (the header parser checked that the product fits).
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
@@ -33,19 +39,10 @@ impl NpyHeaderInfo {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-/// Counts the bytes the header parser consumes, which gives the data offset.
-struct Counting<R> {
-    inner: R,
-    count: usize,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n;
-        Ok(n)
+    /// Bytes of the data section.
+    pub fn data_bytes(&self) -> usize {
+        self.len() * self.element_size
     }
 }
 
@@ -55,47 +52,162 @@ fn open(path: &Path) -> Result<(File, u64), IoError> {
     Ok((file, len))
 }
 
-fn parse_header(path: &Path, reader: impl Read, file_len: u64) -> Result<NpyHeaderInfo, IoError> {
-    let mut counting = Counting { inner: reader, count: 0 };
-    let header =
-        npyz::NpyHeader::from_reader(&mut counting).map_err(|e| IoError::format(path, format!("bad header ({e})")))?;
-    let type_str = match header.dtype() {
-        DType::Plain(ts) => ts,
-        other => {
-            return Err(IoError::Dtype { path: path.to_path_buf(), dtype: other.descr() });
-        }
-    };
-    let element_size = type_str.size_field() as usize;
-    let kind = match (type_str.type_char(), element_size) {
-        (TypeChar::Float, 4 | 8) => 'f',
-        (TypeChar::Int, 1 | 2 | 4 | 8) => 'i',
-        (TypeChar::Uint, 1 | 2 | 4 | 8) => 'u',
-        _ => return Err(IoError::Dtype { path: path.to_path_buf(), dtype: type_str.to_string() }),
-    };
-    let shape: Vec<usize> = header.shape().iter().map(|&d| d as usize).collect();
-    let info = NpyHeaderInfo {
-        shape,
-        element_size,
-        kind,
-        little_endian: type_str.endianness() != npyz::Endianness::Big,
-        fortran_order: header.order() == Order::Fortran,
-        data_offset: counting.count,
-    };
-    let needed = info.data_offset as u64 + (info.len() * element_size) as u64;
-    if file_len < needed {
-        return Err(IoError::format(
-            path,
-            format!("truncated: shape {:?} needs {needed} bytes, the file has {file_len}", info.shape),
-        ));
+/// Parses the header at the start of `bytes` (which may hold only a prefix of the file) and checks
+/// every size it declares against `file_len`, with checked arithmetic, before anything is allocated.
+fn parse_header(path: &Path, bytes: &[u8], file_len: u64) -> Result<NpyHeaderInfo, IoError> {
+    let bad = |reason: String| IoError::format(path, reason);
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("bad header (no NUMPY magic)".into()));
     }
-    Ok(info)
+    let (length, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
+        major => return Err(bad(format!("bad header (format version {major}.{} is unknown)", bytes[7]))),
+    };
+    if length > MAX_HEADER_BYTES {
+        return Err(bad(format!("header of {length} bytes is over the limit of {MAX_HEADER_BYTES}")));
+    }
+    let text = bytes
+        .get(start..start + length)
+        .ok_or_else(|| bad(format!("truncated: the header declares {length} bytes, the file has fewer")))?;
+    let text = std::str::from_utf8(text)
+        .ok()
+        .filter(|t| t.is_ascii())
+        .ok_or_else(|| bad("bad header (not ASCII text)".into()))?;
+    let dict = HeaderDict::parse(text).map_err(|e| bad(format!("bad header ({e})")))?;
+    let descr = dict.descr.ok_or_else(|| bad("bad header (no 'descr')".into()))?;
+    let fortran_order = dict.fortran_order.ok_or_else(|| bad("bad header (no 'fortran_order')".into()))?;
+    let shape = dict.shape.ok_or_else(|| bad("bad header (no 'shape')".into()))?;
+    let (kind, element_size, little_endian) =
+        parse_descr(descr).ok_or_else(|| IoError::Dtype { path: path.to_path_buf(), dtype: descr.to_string() })?;
+    let info = NpyHeaderInfo { shape, element_size, kind, little_endian, fortran_order, data_offset: start + length };
+    let needed = info
+        .shape
+        .iter()
+        .try_fold(element_size as u64, |acc, &d| acc.checked_mul(d as u64))
+        .and_then(|data| data.checked_add(info.data_offset as u64))
+        .filter(|&n| usize::try_from(n).is_ok());
+    match needed {
+        Some(needed) if needed <= file_len => Ok(info),
+        Some(needed) => {
+            Err(bad(format!("truncated: shape {:?} needs {needed} bytes, the file has {file_len}", info.shape)))
+        }
+        None => Err(bad(format!("shape {:?} of {element_size}-byte values overflows any file size", info.shape))),
+    }
+}
+
+/// `<f4`, `>i2`, `|u1`, `=f8`: kind, size and byte order of the plain numeric types read here.
+fn parse_descr(descr: &str) -> Option<(char, usize, bool)> {
+    let mut chars = descr.chars();
+    let order = chars.next()?;
+    let kind = chars.next()?;
+    let size: usize = chars.as_str().parse().ok()?;
+    let little = match order {
+        '<' | '|' => true,
+        '=' => cfg!(target_endian = "little"),
+        '>' => false,
+        _ => return None,
+    };
+    match (kind, size) {
+        ('f', 4 | 8) | ('i' | 'u', 1 | 2 | 4 | 8) => Some((kind, size, little)),
+        _ => None,
+    }
+}
+
+/// The three entries of a header dict, e.g. `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }`.
+/// Parsed without recursion: any other value (nested tuples, lists of fields) is refused.
+#[derive(Default)]
+struct HeaderDict<'a> {
+    descr: Option<&'a str>,
+    fortran_order: Option<bool>,
+    shape: Option<Vec<usize>>,
+}
+
+impl<'a> HeaderDict<'a> {
+    fn parse(text: &'a str) -> Result<Self, String> {
+        let mut rest = text.trim_end_matches(['\n', ' ', '\0']).trim_start();
+        rest = rest.strip_prefix('{').ok_or("not a dict literal")?;
+        let mut dict = HeaderDict::default();
+        loop {
+            rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix('}') {
+                return if after.trim().is_empty() { Ok(dict) } else { Err("text after the dict".into()) };
+            }
+            let (key, after) = quoted(rest).ok_or("a key that is not a quoted string")?;
+            rest = after.trim_start().strip_prefix(':').ok_or("no ':' after a key")?.trim_start();
+            rest = match key {
+                "descr" => {
+                    let (value, after) = quoted(rest).ok_or("'descr' is not a plain type string")?;
+                    dict.descr = Some(value);
+                    after
+                }
+                "fortran_order" => {
+                    let (value, after) = if let Some(a) = rest.strip_prefix("True") {
+                        (true, a)
+                    } else if let Some(a) = rest.strip_prefix("False") {
+                        (false, a)
+                    } else {
+                        return Err("'fortran_order' is not True or False".into());
+                    };
+                    dict.fortran_order = Some(value);
+                    after
+                }
+                "shape" => {
+                    let (shape, after) = shape_tuple(rest)?;
+                    dict.shape = Some(shape);
+                    after
+                }
+                other => return Err(format!("unknown key '{other}'")),
+            };
+            rest = rest.trim_start();
+            match rest.strip_prefix(',') {
+                Some(after) => rest = after,
+                None if rest.starts_with('}') => {}
+                None => return Err("no ',' between entries".into()),
+            }
+        }
+    }
+}
+
+/// A `'...'` or `"..."` string without escapes, and the text after it.
+fn quoted(text: &str) -> Option<(&str, &str)> {
+    let quote = text.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &text[1..];
+    let end = body.find(quote)?;
+    let value = &body[..end];
+    (!value.contains('\\')).then_some((value, &body[end + 1..]))
+}
+
+/// `(a, b, ...)` of non-negative integers (a trailing comma allowed, `()` a scalar), and the text after it.
+fn shape_tuple(text: &str) -> Result<(Vec<usize>, &str), String> {
+    let body = text.strip_prefix('(').ok_or("'shape' is not a tuple")?;
+    let end = body.find(')').ok_or("'shape' tuple is not closed")?;
+    let items = body[..end].trim();
+    let items = items.strip_suffix(',').unwrap_or(items);
+    let mut shape = Vec::new();
+    for item in items.split(',').map(str::trim).filter(|_| !items.is_empty()) {
+        let extent: usize = item
+            .strip_suffix('L')
+            .unwrap_or(item)
+            .parse()
+            .map_err(|_| format!("'shape' entry `{item}` is not a size"))?;
+        shape.push(extent);
+        if shape.len() > MAX_RANK {
+            return Err(format!("more than {MAX_RANK} axes"));
+        }
+    }
+    Ok((shape, &body[end + 1..]))
 }
 
 /// Reads only the header of a `.npy` file: shape, dtype, order and data offset.
 pub fn read_header(path: impl AsRef<Path>) -> Result<NpyHeaderInfo, IoError> {
     let path = path.as_ref();
     let (file, len) = open(path)?;
-    parse_header(path, BufReader::new(file), len)
+    let mut prefix = Vec::new();
+    file.take(12 + MAX_HEADER_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| IoError::os(path, "cannot read", e))?;
+    parse_header(path, &prefix, len)
 }
 
 fn decode<T: Copy>(
@@ -105,8 +217,7 @@ fn decode<T: Copy>(
     f32_to: impl Fn(f32) -> T,
     f64_to: impl Fn(f64) -> T,
 ) -> Result<Vec<T>, IoError> {
-    let n = info.len();
-    let body = &bytes[info.data_offset..info.data_offset + n * info.element_size];
+    let body = &bytes[info.data_offset..info.data_offset + info.data_bytes()];
     let little = info.little_endian;
     let int = |c: &[u8]| -> f64 {
         let mut b = [0u8; 8];
@@ -180,11 +291,21 @@ fn read_with<T: Copy>(
     f32_to: impl Fn(f32) -> T,
     f64_to: impl Fn(f64) -> T,
 ) -> Result<NpyArray<T>, IoError> {
-    let (mut file, len) = open(path)?;
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut bytes).map_err(|e| IoError::os(path, "cannot read", e))?;
-    let info = parse_header(path, &bytes[..], len)?;
-    let data = decode(path, &info, &bytes, f32_to, f64_to)?;
+    let (file, len) = open(path)?;
+    let mut bytes = Vec::new();
+    // The file's length bounds the read; a file that grows meanwhile is read only as far as it was.
+    file.take(len).read_to_end(&mut bytes).map_err(|e| IoError::os(path, "cannot read", e))?;
+    parse_with(path, &bytes, f32_to, f64_to)
+}
+
+fn parse_with<T: Copy>(
+    path: &Path,
+    bytes: &[u8],
+    f32_to: impl Fn(f32) -> T,
+    f64_to: impl Fn(f64) -> T,
+) -> Result<NpyArray<T>, IoError> {
+    let info = parse_header(path, bytes, bytes.len() as u64)?;
+    let data = decode(path, &info, bytes, f32_to, f64_to)?;
     Ok(NpyArray::new(info.shape, data).expect("decode yields shape.product() values"))
 }
 
@@ -192,6 +313,12 @@ fn read_with<T: Copy>(
 /// Integer files (indices, labels) are read too, converted to float.
 pub fn read_f32(path: impl AsRef<Path>) -> Result<NpyArray<f32>, IoError> {
     read_with(path.as_ref(), |x| x, |x| x as f32)
+}
+
+/// Parses the bytes of a whole `.npy` file (read by the caller) as `f32` values, like [`read_f32`];
+/// `source` names the bytes in errors.
+pub fn parse_f32(bytes: &[u8], source: impl AsRef<Path>) -> Result<NpyArray<f32>, IoError> {
+    parse_with(source.as_ref(), bytes, |x| x, |x| x as f32)
 }
 
 /// Reads a float32 or float64 `.npy` file of any rank as `f64` values (float32 is widened exactly).
@@ -367,6 +494,50 @@ mod tests {
         write_raw(&p, "<f4", false, "(10, 2)", &[0u8; 12]);
         let err = read_f32(&p).unwrap_err().to_string();
         assert!(err.contains("t.npy") && err.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn declared_sizes_that_overflow_or_exceed_the_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge.npy");
+        // (2^62 + 4) float32 values: the byte count wraps a 64-bit product.
+        write_raw(&p, "<f4", false, "(4611686018427387908,)", &[0u8; 16]);
+        let err = read_f32(&p).unwrap_err().to_string();
+        assert!(err.contains("huge.npy") && err.contains("overflows"), "{err}");
+        write_raw(&p, "<f8", false, "(4294967296, 4294967296)", &[0u8; 16]);
+        assert!(read_header(&p).unwrap_err().to_string().contains("overflows"));
+        write_raw(&p, "<f4", false, "(1000000, 1000000)", &[0u8; 16]);
+        assert!(read_f32(&p).unwrap_err().to_string().contains("truncated"));
+        // A version 2 header declaring 4 GiB of header text.
+        let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        bytes.extend_from_slice(b"{'descr': '<f4'");
+        std::fs::write(&p, bytes).unwrap();
+        let err = read_f32(&p).unwrap_err().to_string();
+        assert!(err.contains("over the limit"), "{err}");
+    }
+
+    #[test]
+    fn headers_other_than_plain_dicts_are_refused_without_recursion() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.npy");
+        let nested = format!("{}3{}", "(".repeat(5000), ")".repeat(5000));
+        for (descr, shape, expect) in [
+            ("<f4", nested.as_str(), "not a size"),
+            ("<f4", "(3, -1)", "not a size"),
+            ("<f4", "[3]", "not a tuple"),
+            ("|b1", "(3,)", "|b1"),
+            ("<U4", "(3,)", "<U4"),
+            ("<f4", &format!("({})", vec!["1"; 65].join(", ")), "axes"),
+        ] {
+            write_raw(&p, descr, false, shape, &[0u8; 64]);
+            let err = read_f32(&p).unwrap_err().to_string();
+            assert!(err.contains("h.npy") && err.contains(expect), "{shape:.40}: {err}");
+        }
+        write_raw(&p, "|u1", false, "()", &[7]);
+        let scalar = read_f32(&p).unwrap();
+        assert_eq!((scalar.shape(), scalar.data()), (&[][..], &[7.0][..]));
+        assert_eq!(parse_f32(&std::fs::read(&p).unwrap(), "mem").unwrap(), scalar);
     }
 
     #[test]
