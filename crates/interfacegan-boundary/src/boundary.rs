@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use interfacegan_io::{NpyArray, read_f64, write_atomic, write_npy};
+use interfacegan_io::{NpyArray, OutputSet, read_f64, stage_npy};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -287,16 +287,20 @@ impl Boundary {
     }
 
     /// Writes the normal as an official boundary file (`(1, D)` float32, as `train_boundary.py`
-    /// saves it) and the metadata beside it (`x.npy` -> `x.json`). Both are written atomically;
-    /// existing files are kept unless `overwrite`.
+    /// saves it) and the metadata beside it (`x.npy` -> `x.json`): both or neither. Existing
+    /// files are kept unless `overwrite`.
     pub fn save(&self, path: impl AsRef<Path>, overwrite: bool) -> Result<(), BoundaryError> {
+        let mut outputs = OutputSet::new(overwrite);
+        self.stage(&mut outputs, path)?;
+        Ok(outputs.commit()?)
+    }
+
+    /// Stages the two files [`Boundary::save`] writes into `outputs`, to be committed with the
+    /// command's other outputs.
+    pub fn stage(&self, outputs: &mut OutputSet, path: impl AsRef<Path>) -> Result<(), BoundaryError> {
         let path = path.as_ref();
-        let meta_path = Self::metadata_path(path);
-        if !overwrite && meta_path.exists() {
-            return Err(interfacegan_io::IoError::AlreadyExists { path: meta_path }.into());
-        }
         let array = NpyArray::new(vec![1, self.dim()], self.normal_f32()).expect("shape matches");
-        write_npy(path, &array, overwrite)?;
+        stage_npy(outputs, path, &array)?;
         let meta = Metadata {
             format: METADATA_FORMAT.into(),
             dim: self.dim(),
@@ -306,7 +310,7 @@ impl Boundary {
             fit: self.fit.clone(),
         };
         let text = serde_json::to_string_pretty(&meta).expect("metadata serialises");
-        write_atomic(&meta_path, text.as_bytes(), overwrite)?;
+        outputs.stage_bytes(Self::metadata_path(path), text.as_bytes())?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use interfacegan::generator::LatentSpace;
-use interfacegan::io::{NpyArray, write_npy};
+use interfacegan::io::{NpyArray, OutputSet, stage_npy};
 use interfacegan::pipeline::edit_codes;
 use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
 
@@ -102,6 +102,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let edits = edit_outputs(&dirs, args.images.len(), args.steps);
         refuse_existing(std::iter::once(inverted_path.clone()).chain(edits), args.force)?;
     }
+    let mut outputs = OutputSet::new(args.force);
     let (codes, count) = if args.images.is_empty() {
         codes_or_sample(args.input.as_deref(), &info, space, args.num, args.seed, normalize)?
     } else {
@@ -116,7 +117,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         for (photo, report) in args.images.iter().zip(&inverted.inversion.reports) {
             println!("{}: inverted, PSNR {:.2} dB, SSIM {:.4}", photo.display(), report.psnr, report.ssim);
         }
-        inverted.write_codes(&inverted_path, args.force)?;
+        inverted.stage_codes(&mut outputs, &inverted_path)?;
         (inverted.inversion.codes, args.images.len())
     };
     let mode = match (args.relative, args.absolute) {
@@ -136,10 +137,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     for ((path, boundary), dir) in args.boundaries.iter().zip(&boundaries).zip(&dirs) {
         let codes_path = dir.join("edited_codes.npy");
         let edits = edit_codes(generator.as_ref(), &codes, space, boundary.normal(), &options, 16)?;
-        edits.save(dir, args.force)?;
+        edits.stage(&mut outputs, dir)?;
         let mut shape = vec![count, args.steps];
         shape.extend(info.code_shape(space));
-        write_npy(&codes_path, &NpyArray::new(shape, edits.codes.clone())?, args.force)?;
+        stage_npy(&mut outputs, &codes_path, &NpyArray::new(shape, edits.codes.clone())?)?;
         println!(
             "{}: {count} code(s) x {} steps from {} to {} -> {}",
             path.display(),
@@ -149,6 +150,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             dir.display()
         );
     }
+    outputs.commit()?;
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use interfacegan::inversion::{
     Encoder, IMAGE2STYLEGAN_LAYERS, Inversion, InversionParams, Inverter, LearningRate, Start, Vgg16Features,
     load_target,
 };
-use interfacegan::io::{NpyArray, write_npy};
+use interfacegan::io::{NpyArray, OutputSet, stage_npy};
 
 use crate::CliError;
 use crate::codes_input::read_codes;
@@ -60,14 +60,14 @@ pub struct Inverted {
 }
 
 impl Inverted {
-    /// Writes the codes as `[photos, ...code shape]` to `path`, creating its folder.
-    pub fn write_codes(&self, path: &Path, force: bool) -> Result<(), CliError> {
+    /// Stages the codes as `[photos, ...code shape]` for `path`, creating its folder.
+    pub fn stage_codes(&self, outputs: &mut OutputSet, path: &Path) -> Result<(), CliError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| CliError::new(format!("cannot create {}: {e}", dir.display())))?;
+            outputs.create_dir_all(dir)?;
         }
         let mut shape = vec![self.targets.len()];
         shape.extend(&self.inversion.code_shape);
-        write_npy(path, &NpyArray::new(shape, self.inversion.codes.clone())?, force)?;
+        stage_npy(outputs, path, &NpyArray::new(shape, self.inversion.codes.clone())?)?;
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
-use interfacegan::generator::{grid, save_image};
+use interfacegan::generator::{grid, stage_image};
 use interfacegan::inversion::InversionParams;
-use interfacegan::io::write_atomic;
+use interfacegan::io::OutputSet;
 
 use crate::CliError;
 use crate::cli_error::refuse_existing;
@@ -54,13 +54,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
     )?;
     let inversion = &inverted.inversion;
 
-    inverted.write_codes(&codes_path, args.force)?;
+    let mut outputs = OutputSet::new(args.force);
+    inverted.stage_codes(&mut outputs, &codes_path)?;
     let mut entries = Vec::new();
     println!("{:<40} {:>9} {:>7} {:>8}", "photo", "PSNR dB", "SSIM", "seconds");
     for (i, report) in inversion.reports.iter().enumerate() {
         let pair =
             grid(&[inverted.targets[i].clone(), inversion.reconstructions[i].clone()], 1, 2, 0, [255, 255, 255])?;
-        save_image(&pair_paths[i], &pair, args.force)?;
+        stage_image(&mut outputs, &pair_paths[i], &pair)?;
         println!("{:<40} {:>9.2} {:>7.4} {:>8.1}", args.photos[i].display(), report.psnr, report.ssim, report.seconds);
         entries.push(serde_json::json!({
             "photo": args.photos[i].display().to_string(),
@@ -81,7 +82,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         "photos": entries,
     });
     let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::new(e.to_string()))?;
-    write_atomic(&report_path, text.as_bytes(), args.force)?;
+    outputs.stage_bytes(&report_path, text.as_bytes())?;
+    outputs.commit()?;
     println!("codes -> {}", codes_path.display());
     Ok(())
 }

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use interfacegan::attributes::{BuiltInScorer, Scorer};
 use interfacegan::generator::{LatentSpace, RgbImage, normalize_z, to_rgb_images};
-use interfacegan::io::{NpyStreamWriter, read_f32, write_atomic};
+use interfacegan::io::{NpyStreamWriter, OutputSet, read_f32};
 
 use crate::CliError;
 use crate::attributes_arg::built_in_scorers;
@@ -138,7 +138,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         (None, None) => unreachable!("checked above"),
     };
 
-    std::fs::create_dir_all(output).map_err(|e| CliError::new(format!("cannot create {}: {e}", output.display())))?;
+    let mut outputs = OutputSet::new(args.force);
+    outputs.create_dir_all(output)?;
     let mut writers = scorers
         .iter()
         .map(|s| NpyStreamWriter::create(score_path(s), &[count, 1], args.force))
@@ -163,11 +164,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     progress.finish_and_clear();
     for w in writers {
-        w.finish()?;
+        outputs.push(w.stage()?)?;
     }
     if args.images.is_some() {
-        write_atomic(&list_path, image_list.as_bytes(), args.force)?;
+        outputs.stage_bytes(&list_path, image_list.as_bytes())?;
     }
+    outputs.commit()?;
     let rate = |d: Duration| count as f64 / d.as_secs_f64().max(1e-9);
     let what = if args.codes.is_some() { "generated" } else { "read" };
     let mut line = format!("{count} images {what} at {:.1} images/s; scored", rate(source_time));

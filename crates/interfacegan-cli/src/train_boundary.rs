@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use interfacegan::io::{MappedMatrix, NpyArray, write_npy};
+use interfacegan::io::{MappedMatrix, NpyArray, OutputSet, stage_npy};
 use interfacegan::{Boundary, FitOptions};
 
 use crate::CliError;
@@ -86,11 +86,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
-    boundary.save(args.output.join("boundary.npy"), args.force)?;
     let indices =
         |list: &[usize]| NpyArray::new(vec![list.len()], list.iter().map(|&i| i as i64).collect()).expect("1-D");
-    write_npy(args.output.join("train_indices.npy"), &indices(&report.train_indices), args.force)?;
-    write_npy(args.output.join("val_indices.npy"), &indices(&report.val_indices), args.force)?;
+    let mut outputs = OutputSet::new(args.force);
+    boundary.stage(&mut outputs, args.output.join("boundary.npy"))?;
+    stage_npy(&mut outputs, args.output.join("train_indices.npy"), &indices(&report.train_indices))?;
+    stage_npy(&mut outputs, args.output.join("val_indices.npy"), &indices(&report.val_indices))?;
+    outputs.commit()?;
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));

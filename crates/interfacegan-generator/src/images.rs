@@ -80,6 +80,18 @@ pub fn grid(
 /// Writes an image as PNG or JPEG (by the extension), atomically; an existing file is kept
 /// unless `overwrite`.
 pub fn save_image(path: impl AsRef<Path>, image: &RgbImage, overwrite: bool) -> Result<(), GeneratorError> {
+    let mut outputs = interfacegan_io::OutputSet::new(overwrite);
+    stage_image(&mut outputs, path, image)?;
+    Ok(outputs.commit()?)
+}
+
+/// Encodes `image` as [`save_image`] does and stages it in `outputs`, to be committed with the
+/// command's other outputs.
+pub fn stage_image(
+    outputs: &mut interfacegan_io::OutputSet,
+    path: impl AsRef<Path>,
+    image: &RgbImage,
+) -> Result<(), GeneratorError> {
     let path = path.as_ref();
     let format = ImageFormat::from_path(path)
         .ok()
@@ -92,6 +104,6 @@ pub fn save_image(path: impl AsRef<Path>, image: &RgbImage, overwrite: bool) -> 
     image
         .write_to(&mut std::io::Cursor::new(&mut bytes), format)
         .map_err(|e| GeneratorError::ImageWrite { path: path.to_path_buf(), reason: e.to_string() })?;
-    interfacegan_io::write_atomic(path, &bytes, overwrite)?;
+    outputs.stage_bytes(path, &bytes)?;
     Ok(())
 }

@@ -26,7 +26,7 @@ pub use burn::tensor::{Device, Tensor};
 pub use error::GeneratorError;
 pub use generator::{Generator, GeneratorInfo, LatentSpace, Synthesis};
 pub use image::RgbImage;
-pub use images::{grid, postprocess, save_image, to_rgb_images};
+pub use images::{grid, postprocess, save_image, stage_image, to_rgb_images};
 pub use load::{
     Architecture, DEFAULT_WEIGHTS, LoadOptions, cpu_device, default_generator, device_by_name, load_generator,
 };

@@ -26,10 +26,10 @@ mod mapped;
 mod npy;
 
 pub use array::NpyArray;
-pub use atomic::{StreamingFile, write_atomic, write_atomic_with};
+pub use atomic::{OutputSet, StagedFile, StreamingFile, is_temporary_name, write_atomic, write_atomic_with};
 pub use error::IoError;
 pub use mapped::MappedMatrix;
 pub use npy::{
     MAX_HEADER_BYTES, MAX_RANK, NpyElement, NpyHeaderInfo, NpyStreamWriter, parse_f32, read_f32, read_f64, read_header,
-    write_npy,
+    stage_npy, write_npy,
 };

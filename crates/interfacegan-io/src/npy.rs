@@ -4,7 +4,7 @@ use std::path::Path;
 
 use npyz::WriterBuilder;
 
-use crate::{IoError, NpyArray, write_atomic_with};
+use crate::{IoError, NpyArray};
 
 /// The largest `.npy` header this reader accepts. numpy itself refuses headers over 10 000 bytes
 /// unless told otherwise; a header is a short Python dict literal.
@@ -336,8 +336,19 @@ impl NpyElement for i64 {}
 /// file beside `path` that is then moved into place. An existing `path` is kept, and an
 /// [`IoError::AlreadyExists`] returned, unless `overwrite` is true.
 pub fn write_npy<T: NpyElement>(path: impl AsRef<Path>, array: &NpyArray<T>, overwrite: bool) -> Result<(), IoError> {
+    let mut set = crate::OutputSet::new(overwrite);
+    stage_npy(&mut set, path, array)?;
+    set.commit()
+}
+
+/// Stages `array` as the future `.npy` content of `path` in `set` (see [`write_npy`]).
+pub fn stage_npy<T: NpyElement>(
+    set: &mut crate::OutputSet,
+    path: impl AsRef<Path>,
+    array: &NpyArray<T>,
+) -> Result<(), IoError> {
     let shape: Vec<u64> = array.shape().iter().map(|&d| d as u64).collect();
-    write_atomic_with(path.as_ref(), overwrite, |writer| {
+    set.stage_with(path.as_ref(), |writer| {
         let mut npy = npyz::WriteOptions::new().default_dtype().shape(&shape).writer(writer).begin_nd()?;
         npy.extend(array.data().iter().copied())?;
         npy.finish()
@@ -350,6 +361,7 @@ pub struct NpyStreamWriter {
     file: crate::atomic::StreamingFile,
     expected: usize,
     written: usize,
+    overwrite: bool,
 }
 
 impl NpyStreamWriter {
@@ -367,7 +379,7 @@ impl NpyStreamWriter {
         bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
         bytes.extend_from_slice(header.as_bytes());
         file.write(&bytes)?;
-        Ok(Self { file, expected: shape.iter().product(), written: 0 })
+        Ok(Self { file, expected: shape.iter().product(), written: 0, overwrite })
     }
 
     /// Appends values (row-major).
@@ -387,6 +399,13 @@ impl NpyStreamWriter {
 
     /// Checks the count and moves the file into place.
     pub fn finish(self) -> Result<(), IoError> {
+        let mut set = crate::OutputSet::new(self.overwrite);
+        set.push(self.stage()?)?;
+        set.commit()
+    }
+
+    /// Checks the count and syncs the file, ready for an [`crate::OutputSet`].
+    pub fn stage(self) -> Result<crate::StagedFile, IoError> {
         if self.written != self.expected {
             return Err(IoError::Shape {
                 path: self.file.path().to_path_buf(),
@@ -394,7 +413,7 @@ impl NpyStreamWriter {
                 found: vec![self.written],
             });
         }
-        self.file.commit()
+        self.file.stage()
     }
 }
 

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use interfacegan_generator::{Generator, LatentSpace, RgbImage, grid, save_image};
+use interfacegan_generator::{Generator, LatentSpace, RgbImage, grid, stage_image};
+use interfacegan_io::OutputSet;
 use interfacegan_subspace::{InterpolateOptions, interpolate, linspace};
 
 use crate::PipelineError;
@@ -32,17 +33,28 @@ impl Edits {
         Ok(grid(&self.images, self.samples, self.distances.len(), 2, [255, 255, 255])?)
     }
 
-    /// Writes `{sample:03d}_{step:03d}.png` (the official names) into `dir`; returns the paths.
+    /// Writes `{sample:03d}_{step:03d}.png` (the official names) into `dir`, all or none; returns
+    /// the paths.
     pub fn save(&self, dir: &Path, overwrite: bool) -> Result<Vec<PathBuf>, PipelineError> {
-        std::fs::create_dir_all(dir).map_err(|e| PipelineError::file(dir, format!("cannot create: {e}")))?;
+        let mut outputs = OutputSet::new(overwrite);
+        let paths = self.stage(&mut outputs, dir)?;
+        outputs.commit()?;
+        Ok(paths)
+    }
+
+    /// Stages the images [`Edits::save`] writes into `outputs`, creating `dir`; returns the paths.
+    pub fn stage(&self, outputs: &mut OutputSet, dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
         let steps = self.distances.len();
         let paths: Vec<PathBuf> =
             (0..self.images.len()).map(|i| dir.join(format!("{:03}_{:03}.png", i / steps, i % steps))).collect();
-        if !overwrite && let Some(existing) = paths.iter().find(|p| p.exists()) {
+        if !outputs.overwrite()
+            && let Some(existing) = paths.iter().find(|p| p.exists())
+        {
             return Err(PipelineError::file(existing, "already exists (pass overwrite to replace it)"));
         }
+        outputs.create_dir_all(dir)?;
         for (path, image) in paths.iter().zip(&self.images) {
-            save_image(path, image, overwrite)?;
+            stage_image(outputs, path, image)?;
         }
         Ok(paths)
     }

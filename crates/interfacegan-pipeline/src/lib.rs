@@ -15,6 +15,7 @@ mod plots;
 mod progress;
 mod report;
 mod rescore;
+mod run_folder;
 mod sample;
 
 pub use directions::{Direction, conditional_directions};
@@ -27,7 +28,8 @@ pub use pipeline::{
 pub use progress::{Progress, Silent};
 pub use report::{REPORT_SECTIONS, findings, write_report};
 pub use rescore::{RescoreOptions, RescoreRow, RescoreTable, rescore};
-pub use sample::{
-    CHUNKS_DIR, MANIFEST_FILE, MergeReport, RunManifest, SampleOptions, SampleReport, Shard, merge_chunks,
-    sample_and_score,
+pub use run_folder::{
+    CHUNKS_DIR, LOCK_FILE, MANIFEST_FILE, MAX_ATTRIBUTES, MAX_CHUNK_VALUES, MAX_LATENT_DIM, MAX_NAME_LENGTH,
+    MAX_SAMPLES, RunManifest, is_safe_name,
 };
+pub use sample::{MergeReport, SampleOptions, SampleReport, Shard, merge_chunks, sample_and_score};

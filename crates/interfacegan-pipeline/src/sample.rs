@@ -3,22 +3,17 @@
 //! redoing finished chunks, and splits over machines as shards that [`merge_chunks`] joins.
 
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use interfacegan_attributes::Scorer;
 use interfacegan_generator::{Generator, LatentSpace, ZSampler, normalize_z};
-use interfacegan_io::{NpyArray, NpyStreamWriter, read_f32, read_header, write_atomic, write_npy};
-use serde::{Deserialize, Serialize};
+use interfacegan_io::{NpyStreamWriter, OutputSet};
+use serde::Serialize;
 
 use crate::batch::{StageClock, score_images, synthesize_images_and_w};
+use crate::run_folder::{CHUNKS_DIR, MANIFEST_FILE, RunLock, RunManifest};
 use crate::{PipelineError, Progress};
-
-/// The run description every run folder holds; resuming and merging check it.
-pub const MANIFEST_FILE: &str = "manifest.json";
-/// The folder of finished chunks inside a run folder.
-pub const CHUNKS_DIR: &str = "chunks";
 
 /// One share of a run split over machines: chunks `index`, `index + count`, `index + 2 count`, ...
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,131 +63,6 @@ impl Shard {
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index + 1, self.count)
-    }
-}
-
-/// What a run computes. Two folders hold parts of the same run exactly when their manifests are equal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunManifest {
-    /// Version of this layout.
-    pub format: u32,
-    /// Number of codes N.
-    pub samples: usize,
-    /// Seed; chunk `k` draws its codes from stream `k` of it.
-    pub seed: u64,
-    /// Codes per chunk (the last chunk may be shorter).
-    pub chunk_size: usize,
-    /// The generator, in words (architecture, resolution, latent size).
-    pub generator: String,
-    /// Dimension of the z codes.
-    pub latent_dim: usize,
-    /// Whether z codes are rescaled to norm sqrt(D) (PGGAN/StyleGAN preprocessing).
-    pub normalize_z: bool,
-    /// The scored attributes, in order.
-    pub attributes: Vec<String>,
-    /// Dimension of the w codes kept beside z (`w.npy`) for generators with a mapping network; 0: none.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub w_dim: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
-impl RunManifest {
-    /// Number of chunks.
-    pub fn chunks(&self) -> usize {
-        self.samples.div_ceil(self.chunk_size)
-    }
-
-    /// The sample indices of chunk `chunk`.
-    pub fn chunk_rows(&self, chunk: usize) -> Range<usize> {
-        let start = chunk * self.chunk_size;
-        start..(start + self.chunk_size).min(self.samples)
-    }
-
-    /// Reads `dir/manifest.json`; `None` when the folder has none.
-    pub fn read(dir: &Path) -> Result<Option<Self>, PipelineError> {
-        let path = dir.join(MANIFEST_FILE);
-        if !path.exists() {
-            return Ok(None);
-        }
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| PipelineError::file(&path, format!("cannot read: {e}")))?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| PipelineError::file(&path, format!("not a run manifest: {e}")))
-    }
-
-    fn write(&self, dir: &Path) -> Result<(), PipelineError> {
-        let text = serde_json::to_string_pretty(self).expect("manifest serialises");
-        write_atomic(dir.join(MANIFEST_FILE), text.as_bytes(), true)?;
-        Ok(())
-    }
-
-    /// The fields in which `other` differs from `self`, as `name: ours vs theirs`.
-    pub fn differences(&self, other: &Self) -> Vec<String> {
-        let ours = serde_json::to_value(self).expect("manifest serialises");
-        let theirs = serde_json::to_value(other).expect("manifest serialises");
-        let (ours, theirs) = (ours.as_object().expect("object"), theirs.as_object().expect("object"));
-        ours.iter()
-            .filter(|(k, v)| theirs.get(*k) != Some(v))
-            .map(|(k, v)| format!("{k}: {v} vs {}", theirs.get(k).unwrap_or(&serde_json::Value::Null)))
-            .collect()
-    }
-
-    fn z_chunk(&self, dir: &Path, chunk: usize) -> PathBuf {
-        dir.join(CHUNKS_DIR).join(format!("z_{chunk:06}.npy"))
-    }
-
-    fn w_chunk(&self, dir: &Path, chunk: usize) -> PathBuf {
-        dir.join(CHUNKS_DIR).join(format!("w_{chunk:06}.npy"))
-    }
-
-    fn score_chunk(&self, dir: &Path, attribute: &str, chunk: usize) -> PathBuf {
-        dir.join(CHUNKS_DIR).join(format!("{attribute}_scores_{chunk:06}.npy"))
-    }
-
-    /// Whether `dir` holds chunk `chunk` in full. A chunk file of the wrong shape is an error:
-    /// it belongs to something else and is not overwritten.
-    fn chunk_done(&self, dir: &Path, chunk: usize) -> Result<bool, PipelineError> {
-        let rows = self.chunk_rows(chunk).len();
-        let mut files = vec![(self.z_chunk(dir, chunk), vec![rows, self.latent_dim])];
-        if self.w_dim > 0 {
-            files.push((self.w_chunk(dir, chunk), vec![rows, self.w_dim]));
-        }
-        files.extend(self.attributes.iter().map(|a| (self.score_chunk(dir, a, chunk), vec![rows, 1])));
-        // The codes are written last: without them the chunk is unfinished whatever else is there.
-        if !files[0].0.exists() {
-            return Ok(false);
-        }
-        for (path, shape) in &files {
-            if !path.exists() {
-                return Ok(false);
-            }
-            let header = read_header(path)?;
-            if header.shape != *shape {
-                return Err(PipelineError::file(
-                    path,
-                    format!(
-                        "chunk of shape {:?} where this run expects {shape:?}; remove it to recompute the chunk",
-                        header.shape
-                    ),
-                ));
-            }
-        }
-        Ok(true)
-    }
-
-    /// The file names of the merged outputs: `z.npy`, `w.npy` (generators with a mapping network) and
-    /// `<attribute>_scores.npy`.
-    pub fn output_files(&self) -> Vec<String> {
-        let mut names = vec!["z.npy".to_string()];
-        if self.w_dim > 0 {
-            names.push("w.npy".to_string());
-        }
-        names.extend(self.attributes.iter().map(|a| format!("{a}_scores.npy")));
-        names
     }
 }
 
@@ -301,6 +171,9 @@ pub fn sample_and_score(
         attributes: attributes.clone(),
         w_dim: if info.spaces.contains(&LatentSpace::W) { info.latent_dim } else { 0 },
     };
+    manifest.check().map_err(|reason| PipelineError::Invalid(format!("this run cannot be written: {reason}")))?;
+    let lock = RunLock::exclusive(dir)?;
+    lock.remove_temporaries(dir);
     let new_run = match RunManifest::read(dir)? {
         Some(existing) if existing != manifest => {
             return Err(PipelineError::file(
@@ -321,19 +194,24 @@ pub fn sample_and_score(
                     "already exists and is not part of a run (pass overwrite to replace it)",
                 ));
             }
+            // Chunks without a manifest belong to a run nobody can name: never mix them in.
+            let chunks = dir.join(CHUNKS_DIR);
+            if std::fs::read_dir(&chunks).is_ok_and(|mut entries| entries.next().is_some()) {
+                return Err(PipelineError::file(chunks, "holds chunks of a run without a manifest; remove it"));
+            }
             true
         }
     };
     std::fs::create_dir_all(dir.join(CHUNKS_DIR))
         .map_err(|e| PipelineError::file(dir.join(CHUNKS_DIR), format!("cannot create: {e}")))?;
     if new_run {
-        manifest.write(dir)?;
+        manifest.create(dir)?;
     }
 
     let owned: Vec<usize> = (0..manifest.chunks()).filter(|&c| options.shard.owns(c)).collect();
     let mut pending = Vec::new();
     for &c in &owned {
-        if !manifest.chunk_done(dir, c)? {
+        if manifest.read_chunk(dir, c)?.is_none() {
             pending.push(c);
         }
     }
@@ -363,21 +241,20 @@ pub fn sample_and_score(
             done += images.len();
             progress.set(done as u64);
         }
-        for (attribute, values) in attributes.iter().zip(scores) {
-            write_npy(manifest.score_chunk(dir, attribute, c), &NpyArray::new(vec![rows, 1], values)?, true)?;
-        }
+        let mut arrays = vec![codes];
         if manifest.w_dim > 0 {
-            write_npy(manifest.w_chunk(dir, c), &NpyArray::new(vec![rows, manifest.w_dim], w)?, true)?;
+            arrays.push(w);
         }
-        // The codes last: without them the chunk is unfinished.
-        write_npy(manifest.z_chunk(dir, c), &NpyArray::new(vec![rows, dim], codes)?, true)?;
+        arrays.extend(scores);
+        manifest.write_chunk(dir, c, arrays)?;
     }
     progress.end();
 
     let merged = options.shard.is_whole();
     if merged {
-        merge_chunks(&[dir.to_path_buf()], dir, true, progress)?;
+        merge_locked(&[dir.to_path_buf()], dir, true, progress)?;
     }
+    drop(lock);
     Ok(SampleReport {
         manifest,
         shard: options.shard.to_string(),
@@ -406,7 +283,30 @@ pub struct MergeReport {
 /// next to each other) into `out/z.npy` and `out/<attribute>_scores.npy`. Every chunk must be in
 /// one of the folders; a missing one is an error that names it. Existing outputs are replaced only
 /// with `overwrite`.
+///
+/// `out` is locked for writing and each other input for reading, so a merge never reads a shard
+/// that a process is still writing.
 pub fn merge_chunks(
+    inputs: &[PathBuf],
+    out: &Path,
+    overwrite: bool,
+    progress: &dyn Progress,
+) -> Result<MergeReport, PipelineError> {
+    let out_lock = RunLock::exclusive(out)?;
+    out_lock.remove_temporaries(out);
+    let same_as_out = |dir: &Path| match (dir.canonicalize(), out.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut input_locks = Vec::new();
+    for dir in inputs.iter().filter(|d| !same_as_out(d)) {
+        input_locks.push(RunLock::shared(dir)?);
+    }
+    merge_locked(inputs, out, overwrite, progress)
+}
+
+/// [`merge_chunks`] for a caller that holds the locks.
+fn merge_locked(
     inputs: &[PathBuf],
     out: &Path,
     overwrite: bool,
@@ -434,7 +334,7 @@ pub fn merge_chunks(
     for c in 0..manifest.chunks() {
         let mut found = None;
         for (i, dir) in inputs.iter().enumerate() {
-            if manifest.chunk_done(dir, c)? {
+            if manifest.has_record(dir, c) {
                 found = Some(i);
                 break;
             }
@@ -468,38 +368,28 @@ pub fn merge_chunks(
     if !overwrite && let Some(existing) = outputs.iter().find(|p| p.exists()) {
         return Err(PipelineError::file(existing, "already exists (pass overwrite to replace it)"));
     }
-    std::fs::create_dir_all(out).map_err(|e| PipelineError::file(out, format!("cannot create: {e}")))?;
-    let mut z_writer = NpyStreamWriter::create(&outputs[0], &[manifest.samples, manifest.latent_dim], overwrite)?;
-    let with_w = usize::from(manifest.w_dim > 0);
-    let mut w_writer = (with_w == 1)
-        .then(|| NpyStreamWriter::create(&outputs[1], &[manifest.samples, manifest.w_dim], overwrite))
-        .transpose()?;
-    let mut score_writers = outputs[1 + with_w..]
-        .iter()
-        .map(|p| NpyStreamWriter::create(p, &[manifest.samples, 1], overwrite))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut writers = Vec::new();
+    for (path, width) in outputs.iter().zip(manifest.widths()) {
+        writers.push(NpyStreamWriter::create(path, &[manifest.samples, width], overwrite)?);
+    }
     progress.begin("merging chunks", manifest.chunks() as u64);
     for (c, &i) in source.iter().enumerate() {
-        let dir = &inputs[i];
-        z_writer.push(read_f32(manifest.z_chunk(dir, c))?.data())?;
-        if let Some(writer) = &mut w_writer {
-            writer.push(read_f32(manifest.w_chunk(dir, c))?.data())?;
-        }
-        for (attribute, writer) in manifest.attributes.iter().zip(&mut score_writers) {
-            writer.push(read_f32(manifest.score_chunk(dir, attribute, c))?.data())?;
+        let arrays = manifest
+            .read_chunk(&inputs[i], c)?
+            .ok_or_else(|| PipelineError::file(&inputs[i], format!("chunk {c} vanished during the merge")))?;
+        for (writer, array) in writers.iter_mut().zip(arrays) {
+            writer.push(array.data())?;
         }
         progress.set(c as u64 + 1);
     }
     progress.end();
-    z_writer.finish()?;
-    if let Some(writer) = w_writer {
-        writer.finish()?;
+    let mut set = OutputSet::new(overwrite);
+    for writer in writers {
+        set.push(writer.stage()?)?;
     }
-    for w in score_writers {
-        w.finish()?;
-    }
+    set.commit()?;
     if RunManifest::read(out)?.is_none() {
-        manifest.write(out)?;
+        manifest.create(out)?;
     }
     let chunks_per_input = (0..inputs.len()).map(|i| source.iter().filter(|&&s| s == i).count()).collect();
     Ok(MergeReport { manifest, chunks_per_input, outputs })

@@ -141,13 +141,16 @@ fn runs_refuse_folders_that_are_not_theirs() {
     assert!(err.contains("z.npy") && err.contains("not part of a run"), "{err}");
     assert_eq!(std::fs::read(other.path().join("z.npy")).unwrap(), b"a user's file");
 
-    // A chunk of the wrong shape is never overwritten.
+    // A finished chunk that changed (here: another chunk's codes copied over it) is refused, not reused.
     let chunk = dir.path().join("chunks").join("z_000000.npy");
     let tail = dir.path().join("chunks").join("z_000001.npy");
     std::fs::copy(&tail, &chunk).unwrap();
-    std::fs::remove_file(dir.path().join("chunks").join("warmth_scores_000001.npy")).unwrap();
     let err = sample_and_score(&g, &[&Warmth], &small_run(50), dir.path(), &Silent).unwrap_err().to_string();
-    assert!(err.contains("z_000000.npy") && err.contains("[10, 100]"), "{err}");
+    assert!(err.contains("z_000000.npy") && err.contains("differs from its record"), "{err}");
+    let merged = tempfile::tempdir().unwrap();
+    let err = merge_chunks(&[dir.path().to_path_buf()], merged.path(), false, &Silent).unwrap_err().to_string();
+    assert!(err.contains("z_000000.npy") && err.contains("differs from its record"), "{err}");
+    assert!(!merged.path().join("z.npy").exists());
 
     assert!(Shard::parse("0/3").is_err() && Shard::parse("4/3").is_err() && Shard::parse("2").is_err());
     assert_eq!(Shard::parse("2/3").unwrap(), Shard::new(1, 3).unwrap());
@@ -234,4 +237,65 @@ fn the_whole_method_on_the_embedded_dcgan() {
     std::fs::write(busy.join("notes.txt"), "mine").unwrap();
     let err = Pipeline::new(&g, &refs).samples(100).run(&busy, &Silent).unwrap_err().to_string();
     assert!(err.contains("not empty"), "{err}");
+}
+
+#[test]
+fn hostile_manifests_are_refused_before_use() {
+    let g = generator();
+    let dir = tempfile::tempdir().unwrap();
+    sample_and_score(&g, &[&Warmth], &small_run(20), dir.path(), &Silent).unwrap();
+    let manifest_path = dir.path().join("manifest.json");
+    let good: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for (field, value, expect) in [
+        ("chunk_size", serde_json::json!(0), "chunk_size 0"),
+        ("samples", serde_json::json!(1_000_000_000_000_000_000u64), "samples"),
+        ("attributes", serde_json::json!(["../../../escaped"]), "attribute name"),
+        ("attributes", serde_json::json!(["a/b"]), "attribute name"),
+        ("attributes", serde_json::json!([]), "0 attributes"),
+        ("latent_dim", serde_json::json!(1usize << 40), "latent_dim"),
+        ("format", serde_json::json!(7), "format 7"),
+    ] {
+        let mut hostile = good.clone();
+        hostile[field] = value;
+        std::fs::write(&manifest_path, serde_json::to_vec(&hostile).unwrap()).unwrap();
+        let err = merge_chunks(&[dir.path().to_path_buf()], out.path(), false, &Silent).unwrap_err().to_string();
+        assert!(err.contains("manifest.json") && err.contains(expect), "{field}: {err}");
+        let err = sample_and_score(&g, &[&Warmth], &small_run(20), dir.path(), &Silent).unwrap_err().to_string();
+        assert!(err.contains("manifest.json") && err.contains(expect), "{field}: {err}");
+    }
+    let names: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["run.lock"], "nothing but the lock was written");
+    assert!(!dir.path().join("../../escaped_scores.npy").exists());
+    // Far too large runs are refused before any file is written.
+    let fresh = tempfile::tempdir().unwrap();
+    let huge =
+        SampleOptions { samples: 1_000_000_000_000_000_000, chunk_size: 1_000_000_000_000_000_000, ..small_run(1) };
+    let err = sample_and_score(&g, &[&Warmth], &huge, fresh.path(), &Silent).unwrap_err().to_string();
+    assert!(err.contains("samples"), "{err}");
+    assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn interrupted_writes_leave_no_temporaries_after_a_resume() {
+    let g = generator();
+    let dir = tempfile::tempdir().unwrap();
+    sample_and_score(&g, &[&Warmth], &small_run(50), dir.path(), &Silent).unwrap();
+    let z = std::fs::read(dir.path().join("z.npy")).unwrap();
+    // What a process killed while writing leaves: temporaries beside outputs and chunks, a chunk
+    // without its record.
+    std::fs::write(dir.path().join(".z.npy.123.0.tmp"), b"partial").unwrap();
+    std::fs::write(dir.path().join("chunks").join(".z_000001.npy.123.1.tmp"), b"partial").unwrap();
+    std::fs::remove_file(dir.path().join("chunks").join("chunk_000001.json")).unwrap();
+    std::fs::write(dir.path().join("chunks").join("z_000001.npy"), b"half a chunk").unwrap();
+    let report = sample_and_score(&g, &[&Warmth], &small_run(50), dir.path(), &Silent).unwrap();
+    assert_eq!(report.chunks_resumed, 1);
+    assert_eq!(std::fs::read(dir.path().join("z.npy")).unwrap(), z, "the recomputed chunk is the same");
+    let stray = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+            .count()
+    };
+    assert_eq!(stray(dir.path()) + stray(&dir.path().join("chunks")), 0);
 }
