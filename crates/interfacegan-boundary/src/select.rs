@@ -98,6 +98,13 @@ pub fn split_samples(
     order[valid - chosen..].sort_unstable();
     let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
     let (max, min) = (scores[order[0]], scores[order[valid - 1]]);
+    let (lowest_positive, highest_negative) = (scores[order[chosen - 1]], scores[order[valid - chosen]]);
+    if lowest_positive <= highest_negative {
+        return Err(BoundaryError::Input(format!(
+            "the top and bottom {chosen} scores overlap (both sides hold the score {lowest_positive}; the scores \
+             range over [{min}, {max}]): they do not tell the samples apart"
+        )));
+    }
     // In row order (so the remaining pass reads the code file sequentially), by a mask rather
     // than a sort: linear in the rows.
     let mut in_middle = vec![false; scores.len()];
@@ -126,6 +133,17 @@ pub fn split_samples(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_that_do_not_separate_the_sides_are_refused() {
+        let err = split_samples(&[0.5; 100], 0.1, 0.7, None, 0).unwrap_err().to_string();
+        assert!(err.contains("overlap") && err.contains("0.5"), "{err}");
+        // Half ones, half zeros: the sides are apart even with ties inside each side.
+        let binary: Vec<f32> = (0..100).map(|i| (i % 2) as f32).collect();
+        assert!(split_samples(&binary, 0.5, 0.7, None, 0).is_ok());
+        let mostly_zero: Vec<f32> = (0..100).map(|i| f32::from(i < 10)).collect();
+        assert!(split_samples(&mostly_zero, 0.2, 0.7, None, 0).is_err(), "the top 20 include zeros");
+    }
 
     #[test]
     fn chosen_follows_upstream() {

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use interfacegan::generator::LatentSpace;
 use interfacegan::io::{NpyArray, OutputSet, stage_npy};
-use interfacegan::pipeline::edit_codes;
+use interfacegan::pipeline::{check_edit_size, edit_codes};
 use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
 
 use crate::CliError;
@@ -75,9 +75,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
-    if args.steps == 0 {
-        return Err(CliError::new("--steps must be at least 1"));
-    }
     // Inversion needs gradients through the generator.
     let device = if args.images.is_empty() { args.generator.device()? } else { args.generator.device()?.autodiff() };
     let (generator, architecture) = args.generator.load(&device)?;
@@ -85,6 +82,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let space = latent_space(&info, &args.space)?;
     if args.layers.is_some() && space != LatentSpace::WPlus {
         return Err(CliError::new("--layers applies to wp codes only"));
+    }
+    let count = if args.images.is_empty() { args.num } else { args.images.len() };
+    if args.input.is_none() {
+        check_edit_size(count, args.steps, info.resolution)?;
     }
     let boundaries = load_boundaries(&args.boundaries, &info)?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;

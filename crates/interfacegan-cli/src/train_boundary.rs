@@ -50,6 +50,9 @@ pub struct Args {
     json: bool,
 }
 
+/// Below this validation accuracy a boundary separates the two sides little better than a coin.
+const CHANCE_WARNING: f64 = 0.6;
+
 const OUTPUTS: [&str; 4] = ["boundary.npy", "boundary.json", "train_indices.npy", "val_indices.npy"];
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -82,7 +85,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .tolerance(args.tolerance);
     options.attribute = args.attribute.clone();
     options.latent_space = args.space.clone();
-    let (boundary, report) = Boundary::fit_codes(&codes, &scores, &options)?;
+    let (boundary, report) = Boundary::fit_codes(&codes, &scores, &options).map_err(|e| {
+        CliError::new(format!("codes {} with scores {}: {e}", args.codes.display(), args.scores.display()))
+    })?;
 
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
@@ -94,6 +99,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
     stage_npy(&mut outputs, args.output.join("val_indices.npy"), &indices(&report.val_indices))?;
     outputs.commit()?;
 
+    if let Some(accuracy) = report.val_accuracy.filter(|&a| a < CHANCE_WARNING) {
+        eprintln!(
+            "warning: validation accuracy {accuracy:.3} is near chance (0.5): the scores hardly follow the codes, \
+             so this boundary is no attribute direction; check that {} scores the samples of {}",
+            args.scores.display(),
+            args.codes.display()
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
         return Ok(());

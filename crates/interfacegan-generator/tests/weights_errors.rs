@@ -83,6 +83,24 @@ fn missing_unexpected_and_misshapen_tensors_name_the_key() {
 }
 
 #[test]
+fn integer_and_non_finite_weights_are_refused() {
+    let w = edited(|t| {
+        let (_, bias) = t.iter_mut().find(|(k, _)| k == "layer3.wscale.bias").unwrap();
+        bias.dtype = interfacegan_generator::FileDtype::Integer;
+    });
+    let err = Pggan::from_weights(&w, &cpu()).err().unwrap().to_string();
+    assert!(err.starts_with("edited.safetensors: `layer3.wscale.bias` holds integers"), "{err}");
+    for bad in [f32::NAN, f32::INFINITY] {
+        let w = edited(|t| {
+            let (_, bias) = t.iter_mut().find(|(k, _)| k == "layer3.wscale.bias").unwrap();
+            bias.values[5] = bad;
+        });
+        let err = Pggan::from_weights(&w, &cpu()).err().unwrap().to_string();
+        assert!(err.contains("`layer3.wscale.bias` holds") && err.contains("at index 5"), "{err}");
+    }
+}
+
+#[test]
 fn another_architecture_is_named() {
     let stylegan = Weights::from_file(golden("stylegan64/weights.safetensors")).unwrap();
     let err = Pggan::from_weights(&stylegan, &cpu()).err().unwrap();
@@ -171,6 +189,17 @@ fn stylegan2_and_stylegan3_are_detected_and_tensors_alone_are_refused() {
 /// A zip checkpoint whose one tensor `w` has `shape` and `stride` over a storage of `numel` floats
 /// 0, 1, 2, ...
 fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
+    let data: Vec<u8> = (0..numel).flat_map(|i| f32::from(i).to_le_bytes()).collect();
+    zip_checkpoint_with(shape, stride, i32::from(numel), &data, zip::CompressionMethod::Stored)
+}
+
+fn zip_checkpoint_with(
+    shape: [i32; 2],
+    stride: [i32; 2],
+    numel: i32,
+    data: &[u8],
+    method: zip::CompressionMethod,
+) -> Vec<u8> {
     use std::io::Write;
     let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
     let int = |v: i32| [&[b'J'][..], &v.to_le_bytes()].concat();
@@ -182,7 +211,7 @@ fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
         b"ctorch\nFloatStorage\n",
         &text("0"),
         &text("cpu"),
-        &[b'K', numel],
+        &int(numel),
         b"tQK\x00(",
         &int(shape[0]),
         &int(shape[1]),
@@ -196,8 +225,8 @@ fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
     let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("archive/data.pkl", stored).unwrap();
     zip.write_all(&pickle).unwrap();
-    zip.start_file("archive/data/0", stored).unwrap();
-    zip.write_all(&(0..numel).flat_map(|i| f32::from(i).to_le_bytes()).collect::<Vec<_>>()).unwrap();
+    zip.start_file("archive/data/0", stored.compression_method(method)).unwrap();
+    zip.write_all(data).unwrap();
     zip.finish().unwrap().into_inner()
 }
 
@@ -217,4 +246,18 @@ fn views_that_repeat_storage_elements_are_refused() {
     // Overlapping strides that claim more elements than the storage holds are refused too.
     let err = Weights::from_bytes(&zip_checkpoint([3, 3], [1, 1], 5), "overlap.pth").unwrap_err();
     assert!(err.to_string().contains("repeated"), "{err}");
+}
+
+#[test]
+fn deflated_entries_that_inflate_like_bombs_are_refused() {
+    // 64 MiB of zeros deflate to about 64 KiB: a 1000:1 entry, where PyTorch stores tensors 1:1.
+    let zeros = vec![0u8; 64 << 20];
+    let bomb = zip_checkpoint_with([4096, 4096], [4096, 1], 4096 * 4096, &zeros, zip::CompressionMethod::Deflated);
+    assert!(bomb.len() < 1 << 20);
+    let err = Weights::from_bytes(&bomb, "bomb.pth").unwrap_err().to_string();
+    assert!(err.contains("bomb.pth") && err.contains("over the limit of 100:1"), "{err}");
+    // A deflated entry of real-looking values loads.
+    let values: Vec<u8> = (0..16).flat_map(|i| (i as f32 * 0.37).sin().to_le_bytes()).collect();
+    let fine = zip_checkpoint_with([4, 4], [4, 1], 16, &values, zip::CompressionMethod::Deflated);
+    assert_eq!(Weights::from_bytes(&fine, "fine.pth").unwrap().get("w").unwrap().shape, vec![4, 4]);
 }

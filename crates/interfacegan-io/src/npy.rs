@@ -378,8 +378,16 @@ impl NpyStreamWriter {
         let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
         bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
         bytes.extend_from_slice(header.as_bytes());
+        let expected =
+            shape.iter().try_fold(4usize, |acc, &d| acc.checked_mul(d)).map(|bytes| bytes / 4).ok_or_else(|| {
+                IoError::Shape {
+                    path: file.path().to_path_buf(),
+                    expected: "an array whose byte count fits in memory addresses".into(),
+                    found: shape.to_vec(),
+                }
+            })?;
         file.write(&bytes)?;
-        Ok(Self { file, expected: shape.iter().product(), written: 0, overwrite })
+        Ok(Self { file, expected, written: 0, overwrite })
     }
 
     /// Appends values (row-major).

@@ -60,6 +60,30 @@ impl Edits {
     }
 }
 
+/// The most steps one edit may take between its two distances.
+pub const MAX_EDIT_STEPS: usize = 10_000;
+/// The most bytes of rendered images one [`edit_codes`] call holds in memory: 4 GiB.
+pub const MAX_EDIT_IMAGE_BYTES: u64 = 4 << 30;
+
+/// Checks that editing `codes` codes in `steps` steps at `resolution` pixels fits the limits above,
+/// before any code is drawn or read.
+pub fn check_edit_size(codes: usize, steps: usize, resolution: usize) -> Result<(), PipelineError> {
+    if !(1..=MAX_EDIT_STEPS).contains(&steps) {
+        return Err(PipelineError::Invalid(format!("{steps} steps: an edit takes 1 to {MAX_EDIT_STEPS} steps")));
+    }
+    let per_image = (resolution as u64).saturating_mul(resolution as u64).saturating_mul(3);
+    let bytes = (codes as u64).saturating_mul(steps as u64).saturating_mul(per_image);
+    if codes == 0 || bytes > MAX_EDIT_IMAGE_BYTES {
+        return Err(PipelineError::Invalid(format!(
+            "{codes} codes x {steps} steps of {resolution}x{resolution} images: an edit holds its images in memory, \
+             at most {} GiB ({} images at this size); edit fewer codes per call",
+            MAX_EDIT_IMAGE_BYTES >> 30,
+            MAX_EDIT_IMAGE_BYTES / per_image.max(1)
+        )));
+    }
+    Ok(())
+}
+
 /// Moves each code of `codes` (rows of `space`) along `direction` with the official
 /// `linear_interpolate` semantics (or those `options` choose) and renders every step.
 pub fn edit_codes(
@@ -81,6 +105,7 @@ pub fn edit_codes(
         )));
     }
     let samples = codes.len() / per_code;
+    check_edit_size(samples, options.steps, info.resolution)?;
     let mut edited = Vec::with_capacity(samples * options.steps * per_code);
     for code in codes.chunks(per_code) {
         for step in interpolate(code, direction, options)? {

@@ -19,7 +19,7 @@ mod run_folder;
 mod sample;
 
 pub use directions::{Direction, conditional_directions};
-pub use edit::{Edits, edit_codes};
+pub use edit::{Edits, MAX_EDIT_IMAGE_BYTES, MAX_EDIT_STEPS, check_edit_size, edit_codes};
 pub use error::PipelineError;
 pub use pipeline::{
     AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOptions, PipelineOutcome, chosen_ratio,

@@ -10,6 +10,8 @@
 mod network_pickle;
 mod pickle;
 mod pth;
+
+pub use pth::MAX_COMPRESSION_RATIO;
 mod safetensors_file;
 
 use std::collections::BTreeMap;
@@ -175,7 +177,8 @@ impl TensorTaker<'_> {
         self.shape(key).is_some()
     }
 
-    /// The values of `key`, which must have shape `expected` (a 0-d tensor matches `[]` or `[1]`).
+    /// The values of `key`, which must have shape `expected` (a 0-d tensor matches `[]` or `[1]`)
+    /// and hold finite floating-point values: integer, boolean, NaN or infinite weights are no model.
     pub fn take(&mut self, key: &str, expected: &[usize]) -> Result<&[f32], GeneratorError> {
         let full = format!("{}{key}", self.prefix);
         let tensor = self.weights.get(&full).ok_or_else(|| GeneratorError::MissingTensor {
@@ -191,6 +194,18 @@ impl TensorTaker<'_> {
                 expected: expected.to_vec(),
                 found: tensor.shape.clone(),
             });
+        }
+        if tensor.dtype == FileDtype::Integer {
+            return Err(format_error(
+                &self.weights.source,
+                format!("`{full}` holds integers or booleans where the model needs floating-point weights"),
+            ));
+        }
+        if let Some(i) = tensor.values.iter().position(|v| !v.is_finite()) {
+            return Err(format_error(
+                &self.weights.source,
+                format!("`{full}` holds {} at index {i}: the weights are damaged", tensor.values[i]),
+            ));
         }
         self.taken.insert(full);
         Ok(&tensor.values)

@@ -9,6 +9,10 @@ use super::{FileDtype, WeightTensor};
 use crate::error::{GeneratorError, format_error};
 
 /// Reads a zip checkpoint: `<folder>/data.pkl` plus one file per storage, `<folder>/data/<key>`.
+/// The most a zip entry may inflate: PyTorch stores its entries uncompressed (1:1); zeros deflate
+/// about 1000:1, so a bomb needs a far larger ratio than real weights ever have.
+pub const MAX_COMPRESSION_RATIO: usize = 100;
+
 pub(super) fn read_zip(bytes: &[u8], source: &str) -> Result<BTreeMap<String, WeightTensor>, GeneratorError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format_error(source, format!("damaged zip checkpoint: {e}")))?;
@@ -25,6 +29,16 @@ pub(super) fn read_zip(bytes: &[u8], source: &str) -> Result<BTreeMap<String, We
         let declared = usize::try_from(entry.size()).unwrap_or(usize::MAX);
         if declared > limit {
             return Err(format_error(source, format!("zip entry {name} declares {declared} bytes, expected {limit}")));
+        }
+        let packed = usize::try_from(entry.compressed_size()).unwrap_or(usize::MAX);
+        if declared > packed.saturating_mul(MAX_COMPRESSION_RATIO).saturating_add(1 << 16) {
+            return Err(format_error(
+                source,
+                format!(
+                    "zip entry {name} inflates {packed} bytes to {declared}, over the limit of {MAX_COMPRESSION_RATIO}:1 \
+                     (PyTorch stores tensors uncompressed)"
+                ),
+            ));
         }
         let mut out = Vec::with_capacity(declared);
         entry
