@@ -20,6 +20,7 @@ struct Outcome {
 }
 
 /// Runs the binary, and reads its exit status and peak resident set from `wait4`.
+#[expect(clippy::zombie_processes, reason = "reaped by wait4, which also reports the peak resident set")]
 fn measured(args: &[&str]) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let err_path = dir.path().join("stderr");
