@@ -261,3 +261,21 @@ fn deflated_entries_that_inflate_like_bombs_are_refused() {
     let fine = zip_checkpoint_with([4, 4], [4, 1], 16, &values, zip::CompressionMethod::Deflated);
     assert_eq!(Weights::from_bytes(&fine, "fine.pth").unwrap().get("w").unwrap().shape, vec![4, 4]);
 }
+
+#[test]
+fn zip_entries_the_reader_cannot_open_are_named() {
+    // Found by fuzz/ (target pth_zip): an entry listed in the central directory whose local header
+    // is damaged panicked as if it were missing.
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("archive/version", stored).unwrap();
+    zip.write_all(b"3\n").unwrap();
+    zip.start_file("archive/data.pkl", stored).unwrap();
+    zip.write_all(b"\x80\x02}q\x00.").unwrap();
+    let mut bytes = zip.finish().unwrap().into_inner();
+    let second = (1..bytes.len() - 4).find(|&at| &bytes[at..at + 4] == b"PK\x03\x04").unwrap();
+    bytes[second + 3] = 5;
+    let err = Weights::from_bytes(&bytes, "header.pth").unwrap_err().to_string();
+    assert!(err.contains("header.pth") && err.contains("damaged zip entry archive/data.pkl"), "{err}");
+}

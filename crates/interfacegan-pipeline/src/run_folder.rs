@@ -126,10 +126,14 @@ impl RunManifest {
             return Ok(None);
         }
         let text = read_limited(&path, MAX_MANIFEST_BYTES)?;
-        let manifest: Self = serde_json::from_slice(&text)
-            .map_err(|e| PipelineError::file(&path, format!("not a run manifest: {e}")))?;
-        manifest.check().map_err(|reason| PipelineError::file(&path, reason))?;
-        Ok(Some(manifest))
+        Self::parse(&text).map(Some).map_err(|reason| PipelineError::file(&path, reason))
+    }
+
+    /// Parses and checks the bytes of a `manifest.json`.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let manifest: Self = serde_json::from_slice(bytes).map_err(|e| format!("not a run manifest: {e}"))?;
+        manifest.check()?;
+        Ok(manifest)
     }
 
     /// Writes `dir/manifest.json`, never replacing one (a second run cannot take the folder over).

@@ -199,6 +199,10 @@ fn readers(nodes: &[Node]) -> HashMap<String, usize> {
 fn fold_into(op: &mut Op, scale: &Tensor<4>, shift: &Tensor<4>) -> bool {
     match op {
         Op::Affine { scale: s, shift: t } => {
+            // Only maps of one shape fold; a graph from a stranger may pair any two.
+            if [s.dims(), t.dims(), shift.dims()].iter().any(|d| *d != scale.dims()) {
+                return false;
+            }
             *t = t.clone() * scale.clone() + shift.clone();
             *s = s.clone() * scale.clone();
             true
@@ -707,4 +711,77 @@ fn pad(x: Tensor<4>, pads: [usize; 8], value: f32) -> Tensor<4> {
         x = Tensor::cat(parts, axis);
     }
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Protobuf fields as ONNX writes them: a length-delimited field, a varint field.
+    fn bytes_field(number: u32, payload: &[u8]) -> Vec<u8> {
+        let mut out = varint(u64::from(number << 3 | 2));
+        out.extend(varint(payload.len() as u64));
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn varint_field(number: u32, value: u64) -> Vec<u8> {
+        [varint(u64::from(number << 3)), varint(value)].concat()
+    }
+
+    fn varint(mut value: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    fn float_tensor(name: &str, dims: &[u64], value: f32) -> Vec<u8> {
+        let count = dims.iter().product::<u64>() as usize;
+        let values: Vec<u8> = (0..count).flat_map(|_| value.to_le_bytes()).collect();
+        let mut out: Vec<u8> = dims.iter().flat_map(|&d| varint_field(1, d)).collect();
+        out.extend(varint_field(2, 1));
+        out.extend(bytes_field(4, &values));
+        out.extend(bytes_field(8, name.as_bytes()));
+        out
+    }
+
+    fn node(op: &str, inputs: &[&str], output: &str) -> Vec<u8> {
+        let mut out: Vec<u8> = inputs.iter().flat_map(|i| bytes_field(1, i.as_bytes())).collect();
+        out.extend(bytes_field(2, output.as_bytes()));
+        out.extend(bytes_field(4, op.as_bytes()));
+        out
+    }
+
+    /// x * a * b, with `a` of `a_channels` and `b` of `b_channels` per-channel values.
+    fn two_scalings(a_channels: u64, b_channels: u64) -> Vec<u8> {
+        let graph = [
+            bytes_field(1, &node("Mul", &["x", "a"], "y")),
+            bytes_field(1, &node("Mul", &["y", "b"], "z")),
+            bytes_field(5, &float_tensor("a", &[1, a_channels, 1, 1], 2.0)),
+            bytes_field(5, &float_tensor("b", &[1, b_channels, 1, 1], 3.0)),
+            bytes_field(11, &bytes_field(1, b"x")),
+            bytes_field(12, &bytes_field(1, b"z")),
+        ]
+        .concat();
+        bytes_field(7, &graph)
+    }
+
+    #[test]
+    fn affine_maps_of_different_shapes_are_not_folded() {
+        // Found by fuzz/ (target onnx): folding a 32-channel scaling into a 64-channel one panicked in burn.
+        let device = Device::flex();
+        let mismatched = OnnxModel::from_bytes(&two_scalings(32, 64), "mismatched.onnx", &device).unwrap();
+        assert_eq!(mismatched.node_count(), 2);
+        let folded = OnnxModel::from_bytes(&two_scalings(4, 4), "folded.onnx", &device).unwrap();
+        assert_eq!(folded.node_count(), 1);
+        let (out, _) = folded.with_engine(Engine::Burn).unwrap().infer(&[1.0; 4], [1, 4, 1, 1]).unwrap();
+        assert_eq!(out, vec![6.0; 4]);
+    }
 }

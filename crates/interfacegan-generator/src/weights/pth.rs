@@ -25,7 +25,11 @@ pub(super) fn read_zip(bytes: &[u8], source: &str) -> Result<BTreeMap<String, We
     // Entries are read only up to the size their record declares, and only when that size is at most
     // `limit`: a header that claims more, or a stream that inflates further, is an error.
     let mut read_entry = |name: &str, limit: usize| -> Result<Option<Vec<u8>>, GeneratorError> {
-        let Ok(entry) = archive.by_name(name) else { return Ok(None) };
+        let entry = match archive.by_name(name) {
+            Ok(entry) => entry,
+            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(format_error(source, format!("damaged zip entry {name}: {e}"))),
+        };
         let declared = usize::try_from(entry.size()).unwrap_or(usize::MAX);
         if declared > limit {
             return Err(format_error(source, format!("zip entry {name} declares {declared} bytes, expected {limit}")));
