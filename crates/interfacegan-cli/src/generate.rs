@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use interfacegan::generator::{LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
 use interfacegan::io::NpyStreamWriter;
+use interfacegan::pipeline::MAX_SAMPLES;
 
 use crate::CliError;
 use crate::codes_input::{latent_space, read_codes};
@@ -86,6 +87,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if count == 0 {
         return Err(CliError::new("nothing to generate: -n 0 or an empty code file"));
     }
+    if count > MAX_SAMPLES {
+        return Err(CliError::new(format!("-n {count}: generate draws at most {MAX_SAMPLES} images per call")));
+    }
 
     let out = |name: &str| args.output.join(name);
     // Which code files this run writes: the space given and, for StyleGAN, every later one.
@@ -105,11 +109,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         planned.push(out("grid.png"));
     }
-    if !args.no_images {
-        planned.extend((0..count).map(|i| out(&format!("{i:06}.png"))));
-    }
+    // The image names are checked one by one, never all held at once.
+    let images = (0..if args.no_images { 0 } else { count }).map(|i| out(&format!("{i:06}.png")));
     if !args.force
-        && let Some(existing) = planned.iter().find(|p| p.exists())
+        && let Some(existing) = planned.into_iter().chain(images).find(|p| p.exists())
     {
         return Err(CliError::new(format!(
             "{} already exists (pass --force to replace the outputs)",

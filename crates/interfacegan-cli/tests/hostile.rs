@@ -156,6 +156,12 @@ fn extreme_arguments_are_refused() {
     let b = p(&boundary);
     refused(&["edit", "-b", b, "-n", "1000000000000", "-o", p(&out)], &["1000000000000 codes", "GiB"]);
     refused(&["edit", "-b", b, "--steps", "1000000000000", "-o", p(&out)], &["1000000000000 steps", "10000"]);
+    refused(&["generate", "-n", "1000000000000000000", "-o", p(&out)], &["-n 1000000000000000000", "1000000000"]);
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/photos/astronaut_face.png");
+    refused(&["invert", p(&photo), "--steps", "1000000000000000", "-o", p(&out)], &["steps", "1000000"]);
+    let encoder = dir.path().join("encoder.safetensors");
+    refused(&["train-encoder", "--steps", "1000000000000", "-o", p(&encoder)], &["steps", "1000000"]);
+    assert!(!out.exists() && !encoder.exists());
     let run = dir.path().join("run");
     refused(
         &["sample", "-n", "1000000000000000000", "--chunk-size", "1000000000000000000", "-o", p(&run)],

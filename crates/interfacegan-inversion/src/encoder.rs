@@ -241,6 +241,9 @@ impl Encoder {
     }
 }
 
+/// The most (G(z), z) pairs one training step may draw.
+pub const MAX_TRAINING_BATCH: usize = 4096;
+
 /// How to train an encoder.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EncoderTraining {
@@ -304,6 +307,14 @@ pub fn train_encoder(
     }
     if training.steps == 0 || training.batch == 0 {
         return Err(InversionError::InvalidOption("training needs at least one step and one pair per step".into()));
+    }
+    if training.steps > crate::MAX_STEPS || training.batch > MAX_TRAINING_BATCH {
+        return Err(InversionError::InvalidOption(format!(
+            "{} steps of {} pairs: training takes at most {} steps of {MAX_TRAINING_BATCH} pairs",
+            training.steps,
+            training.batch,
+            crate::MAX_STEPS
+        )));
     }
     if !(training.image_weight.is_finite() && training.image_weight >= 0.0) {
         return Err(InversionError::InvalidOption(format!("image weight {} must be >= 0", training.image_weight)));

@@ -15,6 +15,11 @@ use crate::quality::{psnr, ssim};
 use crate::schedule::LearningRate;
 use crate::target::to_raw;
 
+/// The most optimisation steps (and restarts) one inversion or encoder training may take: far
+/// beyond any use (the defaults are 500 and 2000), short of running for ever or sizing the loss
+/// curve from a typo.
+pub const MAX_STEPS: usize = 1_000_000;
+
 /// How to invert: the optimisation's settings.
 ///
 /// The loss of a code `c` against a target `x` is
@@ -106,6 +111,12 @@ impl InversionParams {
         let bad = |m: String| Err(InversionError::InvalidOption(m));
         if self.restarts == 0 {
             return bad("at least one start per target is needed (restarts >= 1)".into());
+        }
+        if self.steps > MAX_STEPS {
+            return bad(format!("{} steps: an inversion takes at most {MAX_STEPS}", self.steps));
+        }
+        if self.restarts > MAX_STEPS {
+            return bad(format!("{} restarts: at most {MAX_STEPS}", self.restarts));
         }
         if !(self.restart_noise.is_finite() && self.restart_noise >= 0.0) {
             return bad(format!("restart noise must be finite and >= 0, not {}", self.restart_noise));

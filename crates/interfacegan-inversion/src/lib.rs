@@ -20,9 +20,11 @@ mod schedule;
 mod target;
 
 pub use adam::Adam;
-pub use encoder::{DEFAULT_ENCODER, Encoder, EncoderConfig, EncoderReport, EncoderTraining, train_encoder};
+pub use encoder::{
+    DEFAULT_ENCODER, Encoder, EncoderConfig, EncoderReport, EncoderTraining, MAX_TRAINING_BATCH, train_encoder,
+};
 pub use error::InversionError;
-pub use invert::{Inversion, InversionParams, InversionReport, Inverter, Start};
+pub use invert::{Inversion, InversionParams, InversionReport, Inverter, MAX_STEPS, Start};
 pub use perceptual::{IMAGE2STYLEGAN_LAYERS, Vgg16Features};
 pub use quality::{psnr, ssim};
 pub use schedule::LearningRate;
