@@ -235,6 +235,59 @@ fn hostile_weight_files_are_refused() {
     assert!(!out.exists());
 }
 
+/// A zip checkpoint `{"w": tensor}` whose tensor views a float storage of `numel` elements, stored
+/// in `data` (compressed with `method`), as `shape` with `stride`.
+fn zip_checkpoint(
+    shape: [i32; 2],
+    stride: [i32; 2],
+    numel: i32,
+    data: &[u8],
+    method: zip::CompressionMethod,
+) -> Vec<u8> {
+    let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
+    let int = |v: i32| [&[b'J'][..], &v.to_le_bytes()].concat();
+    let pickle = [
+        &b"\x80\x02}"[..],
+        &text("w"),
+        b"ctorch._utils\n_rebuild_tensor_v2\n((",
+        &text("storage"),
+        b"ctorch\nFloatStorage\n",
+        &text("0"),
+        &text("cpu"),
+        &int(numel),
+        b"tQK\x00(",
+        &int(shape[0]),
+        &int(shape[1]),
+        b"t(",
+        &int(stride[0]),
+        &int(stride[1]),
+        b"t\x89ccollections\nOrderedDict\n)RtRs.",
+    ]
+    .concat();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("archive/data.pkl", stored).unwrap();
+    zip.write_all(&pickle).unwrap();
+    zip.start_file("archive/data/0", stored.compression_method(method)).unwrap();
+    zip.write_all(data).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn tensor_views_and_deflate_bombs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // A 10^6 x 10^6 view of one float (strides 0): 4 TB if materialised.
+    let stride0 = zip_checkpoint([1_000_000, 1_000_000], [0, 0], 1, &[0; 4], zip::CompressionMethod::Stored);
+    let stride0 = write(&dir.path().join("stride0.pth"), &stride0);
+    refused(&["generate", "--weights", p(&stride0), "-n", "1", "-o", p(&out)], &["stride0.pth", "repeated"]);
+    // 256 MiB of zeros, deflated to 256 KiB.
+    let zeros = vec![0u8; 256 << 20];
+    let bomb = zip_checkpoint([8192, 8192], [8192, 1], 8192 * 8192, &zeros, zip::CompressionMethod::Deflated);
+    let bomb = write(&dir.path().join("deflate.pth"), &bomb);
+    refused(&["generate", "--weights", p(&bomb), "-n", "1", "-o", p(&out)], &["deflate.pth", "100:1"]);
+}
+
 /// Sets the uncompressed size of every entry record (local header and central directory).
 fn patch_declared_size(bytes: &mut [u8], size: u32) {
     let value = size.to_le_bytes();
