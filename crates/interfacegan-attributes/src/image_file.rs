@@ -44,44 +44,17 @@ pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, ScorerError> {
 mod tests {
     use super::*;
 
-    /// A PNG whose header claims `width x height` RGB pixels, with one row of zeros as data
-    /// (one stored deflate block; `width` below 21845).
+    /// A 1 x 1 PNG whose header claims `width x height` RGB pixels.
     fn claimed_png(width: u32, height: u32) -> Vec<u8> {
-        fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
-            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            let start = out.len();
-            out.extend_from_slice(kind);
-            out.extend_from_slice(data);
-            let crc = crc32(&out[start..]);
-            out.extend_from_slice(&crc.to_be_bytes());
-        }
-        let mut header = Vec::new();
-        header.extend_from_slice(&width.to_be_bytes());
-        header.extend_from_slice(&height.to_be_bytes());
-        header.extend_from_slice(&[8, 2, 0, 0, 0]);
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        chunk(&mut out, b"IHDR", &header);
-        let row = vec![0u8; 1 + 3 * width as usize];
-        let mut zlib = vec![0x78, 0x01, 0x01];
-        zlib.extend_from_slice(&(row.len() as u16).to_le_bytes());
-        zlib.extend_from_slice(&(!(row.len() as u16)).to_le_bytes());
-        zlib.extend_from_slice(&row);
-        let adler = (row.len() as u32 % 65521) << 16 | 1;
-        zlib.extend_from_slice(&adler.to_be_bytes());
-        chunk(&mut out, b"IDAT", &zlib);
-        chunk(&mut out, b"IEND", &[]);
-        out
-    }
-
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
+        let mut png = Vec::new();
+        let encoder = image::codecs::png::PngEncoder::new(&mut png);
+        image::ImageEncoder::write_image(encoder, &[0u8; 3], 1, 1, image::ExtendedColorType::Rgb8).unwrap();
+        // The IHDR's width and height are bytes 16..24, its CRC (of bytes 12..29) 29..33.
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32fast::hash(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
     }
 
     #[test]

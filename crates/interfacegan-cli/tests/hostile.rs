@@ -90,20 +90,9 @@ fn claimed_png(size: u32) -> Vec<u8> {
     // Patch the IHDR's width and height (bytes 16..24) and its CRC (29..33).
     image[16..20].copy_from_slice(&size.to_be_bytes());
     image[20..24].copy_from_slice(&size.to_be_bytes());
-    let crc = crc32(&image[12..29]);
+    let crc = crc32fast::hash(&image[12..29]);
     image[29..33].copy_from_slice(&crc.to_be_bytes());
     image
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }
 
 #[test]
