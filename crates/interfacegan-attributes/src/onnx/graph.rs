@@ -261,19 +261,25 @@ fn float(node: &NodeProto, name: &str, default: f32) -> f32 {
     }
 }
 
-fn pair(v: Option<Vec<i64>>, default: usize) -> [usize; 2] {
-    match v.as_deref() {
-        Some([a, b]) => [*a as usize, *b as usize],
-        _ => [default, default],
-    }
-}
+/// Kernel sizes, strides, dilations, pads and groups above this are no classifier's: refused, so
+/// that a graph from a stranger cannot size buffers with them (a pad of 2^62).
+const MAX_WINDOW: i64 = 4096;
 
-/// ONNX pads `[top, left, bottom, right]`.
-fn pads4(v: Option<Vec<i64>>) -> [usize; 4] {
-    match v.as_deref() {
-        Some([a, b, c, d]) => [*a as usize, *b as usize, *c as usize, *d as usize],
-        _ => [0; 4],
-    }
+/// The `N` values of the ints attribute `name` (`default` each when absent), each within
+/// `min..=MAX_WINDOW`.
+fn window<const N: usize>(node: &NodeProto, name: &str, default: usize, min: i64) -> Result<[usize; N], String> {
+    let Some(values) = ints(node, name) else { return Ok([default; N]) };
+    let values: Vec<usize> = values
+        .iter()
+        .map(|&v| {
+            (min..=MAX_WINDOW)
+                .contains(&v)
+                .then_some(v as usize)
+                .ok_or(format!("`{name}` {v} is outside {min}..={MAX_WINDOW}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let found = values.len();
+    values.try_into().map_err(|_| format!("`{name}` needs {N} values, not {found}"))
 }
 
 impl OnnxModel {
@@ -322,10 +328,13 @@ impl OnnxModel {
                     Op::Conv {
                         weight: tensor(&w, [o, i, kh, kw], device),
                         bias,
-                        stride: pair(ints(node, "strides"), 1),
-                        pads: pads4(ints(node, "pads")),
-                        groups: int(node, "group", 1) as usize,
-                        dilation: pair(ints(node, "dilations"), 1),
+                        stride: window(node, "strides", 1, 1).map_err(|e| err(node, e))?,
+                        pads: window(node, "pads", 0, 0).map_err(|e| err(node, e))?,
+                        groups: match int(node, "group", 1) {
+                            g @ 1..=MAX_WINDOW => g as usize,
+                            g => return Err(err(node, format!("group {g} is outside 1..={MAX_WINDOW}"))),
+                        },
+                        dilation: window(node, "dilations", 1, 1).map_err(|e| err(node, e))?,
                     }
                 }
                 "BatchNormalization" => {
@@ -395,9 +404,10 @@ impl OnnxModel {
                     };
                     let pads: [usize; 8] = pads
                         .iter()
-                        .map(|&p| {
-                            usize::try_from(p)
-                                .map_err(|_| err(node, "negative pads (cropping) are not supported".into()))
+                        .map(|&p| match p {
+                            0..=MAX_WINDOW => Ok(p as usize),
+                            ..0 => Err(err(node, "negative pads (cropping) are not supported".into())),
+                            _ => Err(err(node, format!("pad {p} is over {MAX_WINDOW}"))),
                         })
                         .collect::<Result<Vec<_>, _>>()?
                         .try_into()
@@ -406,15 +416,15 @@ impl OnnxModel {
                     Op::Pad { pads, value }
                 }
                 "MaxPool" => Op::MaxPool {
-                    kernel: pair(ints(node, "kernel_shape"), 1),
-                    stride: pair(ints(node, "strides"), 1),
-                    pads: pads4(ints(node, "pads")),
+                    kernel: window(node, "kernel_shape", 1, 1).map_err(|e| err(node, e))?,
+                    stride: window(node, "strides", 1, 1).map_err(|e| err(node, e))?,
+                    pads: window(node, "pads", 0, 0).map_err(|e| err(node, e))?,
                     ceil: int(node, "ceil_mode", 0) != 0,
                 },
                 "AveragePool" => Op::AveragePool {
-                    kernel: pair(ints(node, "kernel_shape"), 1),
-                    stride: pair(ints(node, "strides"), 1),
-                    pads: pads4(ints(node, "pads")),
+                    kernel: window(node, "kernel_shape", 1, 1).map_err(|e| err(node, e))?,
+                    stride: window(node, "strides", 1, 1).map_err(|e| err(node, e))?,
+                    pads: window(node, "pads", 0, 0).map_err(|e| err(node, e))?,
                     include_pad: int(node, "count_include_pad", 0) != 0,
                     ceil: int(node, "ceil_mode", 0) != 0,
                 },
@@ -757,6 +767,34 @@ mod tests {
         out.extend(bytes_field(2, output.as_bytes()));
         out.extend(bytes_field(4, op.as_bytes()));
         out
+    }
+
+    fn with_ints(node: Vec<u8>, name: &str, values: &[u64]) -> Vec<u8> {
+        let mut attribute = bytes_field(1, name.as_bytes());
+        attribute.extend(values.iter().flat_map(|&v| varint_field(8, v)));
+        [node, bytes_field(5, &attribute)].concat()
+    }
+
+    fn one_node_graph(node: Vec<u8>, initializers: &[Vec<u8>]) -> Vec<u8> {
+        let mut graph = bytes_field(1, &node);
+        graph.extend(initializers.iter().flat_map(|t| bytes_field(5, t)));
+        graph.extend(bytes_field(11, &bytes_field(1, b"x")));
+        graph.extend(bytes_field(12, &bytes_field(1, b"z")));
+        bytes_field(7, &graph)
+    }
+
+    #[test]
+    fn windows_beyond_any_classifier_are_refused_at_load() {
+        let device = Device::flex();
+        let pool = with_ints(node("MaxPool", &["x"], "z"), "strides", &[0, 1]);
+        let err = OnnxModel::from_bytes(&one_node_graph(pool, &[]), "pool.onnx", &device).err().unwrap().to_string();
+        assert!(err.contains("pool.onnx") && err.contains("`strides` 0 is outside 1..=4096"), "{err}");
+        let conv = with_ints(node("Conv", &["x", "w"], "z"), "pads", &[0, 0, 1 << 62, 0]);
+        let weight = float_tensor("w", &[1, 1, 1, 1], 1.0);
+        let err = OnnxModel::from_bytes(&one_node_graph(conv, &[weight.clone()]), "conv.onnx", &device).err().unwrap();
+        assert!(err.to_string().contains("`pads` 4611686018427387904 is outside 0..=4096"), "{err}");
+        let conv = with_ints(node("Conv", &["x", "w"], "z"), "pads", &[1, 1, 1, 1]);
+        assert!(OnnxModel::from_bytes(&one_node_graph(conv, &[weight]), "fine.onnx", &device).is_ok());
     }
 
     /// x * a * b, with `a` of `a_channels` and `b` of `b_channels` per-channel values.
