@@ -791,7 +791,9 @@ mod tests {
         assert!(err.contains("pool.onnx") && err.contains("`strides` 0 is outside 1..=4096"), "{err}");
         let conv = with_ints(node("Conv", &["x", "w"], "z"), "pads", &[0, 0, 1 << 62, 0]);
         let weight = float_tensor("w", &[1, 1, 1, 1], 1.0);
-        let err = OnnxModel::from_bytes(&one_node_graph(conv, &[weight.clone()]), "conv.onnx", &device).err().unwrap();
+        let err = OnnxModel::from_bytes(&one_node_graph(conv, std::slice::from_ref(&weight)), "conv.onnx", &device)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("`pads` 4611686018427387904 is outside 0..=4096"), "{err}");
         let conv = with_ints(node("Conv", &["x", "w"], "z"), "pads", &[1, 1, 1, 1]);
         assert!(OnnxModel::from_bytes(&one_node_graph(conv, &[weight]), "fine.onnx", &device).is_ok());
