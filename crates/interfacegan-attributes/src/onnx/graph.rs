@@ -319,7 +319,13 @@ impl OnnxModel {
                     let (dims, w) = constant(node, weight_name)?;
                     let [o, i, kh, kw] = dims[..] else { return Err(err(node, format!("weight of shape {dims:?}"))) };
                     let bias = match node.inputs.get(2).filter(|s| !s.is_empty()) {
-                        Some(name) => Some(tensor(&constant(node, name)?.1, [o], device)),
+                        Some(name) => {
+                            let (_, b) = constant(node, name)?;
+                            if b.len() != o {
+                                return Err(err(node, format!("bias of {} values for {o} output channels", b.len())));
+                            }
+                            Some(tensor(&b, [o], device))
+                        }
                         None => None,
                     };
                     if matches!(attr(node, "auto_pad"), Some(Attribute::String(s)) if s != "NOTSET") {
@@ -344,6 +350,10 @@ impl OnnxModel {
                         return Err(err(node, "needs scale, bias, mean and variance".into()));
                     };
                     let (g, b, m, v) = (g?.1, b?.1, m?.1, v?.1);
+                    if [b.len(), m.len(), v.len()].iter().any(|&n| n != g.len()) {
+                        let lengths = [g.len(), b.len(), m.len(), v.len()];
+                        return Err(err(node, format!("scale, bias, mean and variance of {lengths:?} values")));
+                    }
                     // Inference: the running statistics, folded into one per-channel affine map.
                     let scale: Vec<f32> = g.iter().zip(&v).map(|(g, v)| g / (v + eps).sqrt()).collect();
                     let shift: Vec<f32> = b.iter().zip(&m).zip(&scale).map(|((b, m), s)| b - m * s).collect();
@@ -412,7 +422,8 @@ impl OnnxModel {
                         .collect::<Result<Vec<_>, _>>()?
                         .try_into()
                         .map_err(|_| err(node, "pads for a rank-4 tensor must have 8 entries".into()))?;
-                    let value = node.inputs.get(2).and_then(|n| floats(n)).map_or(0.0, |(_, v)| v[0]);
+                    let value =
+                        node.inputs.get(2).and_then(|n| floats(n)).and_then(|(_, v)| v.first().copied()).unwrap_or(0.0);
                     Op::Pad { pads, value }
                 }
                 "MaxPool" => Op::MaxPool {
@@ -797,6 +808,30 @@ mod tests {
         assert!(err.to_string().contains("`pads` 4611686018427387904 is outside 0..=4096"), "{err}");
         let conv = with_ints(node("Conv", &["x", "w"], "z"), "pads", &[1, 1, 1, 1]);
         assert!(OnnxModel::from_bytes(&one_node_graph(conv, &[weight]), "fine.onnx", &device).is_ok());
+    }
+
+    #[test]
+    fn per_channel_constants_of_the_wrong_length_are_refused() {
+        // Found by fuzz/ (target onnx): a Conv bias of 64 values for 1 output channel panicked in burn.
+        let device = Device::flex();
+        let conv = node("Conv", &["x", "w", "b"], "z");
+        let tensors = [float_tensor("w", &[1, 1, 1, 1], 1.0), float_tensor("b", &[64], 0.5)];
+        let err = OnnxModel::from_bytes(&one_node_graph(conv, &tensors), "bias.onnx", &device).err().unwrap();
+        assert!(err.to_string().contains("bias of 64 values for 1 output channels"), "{err}");
+        let norm = node("BatchNormalization", &["x", "g", "b", "m", "v"], "z");
+        let tensors = [
+            float_tensor("g", &[4], 1.0),
+            float_tensor("b", &[4], 0.0),
+            float_tensor("m", &[3], 0.0),
+            float_tensor("v", &[4], 1.0),
+        ];
+        let err = OnnxModel::from_bytes(&one_node_graph(norm, &tensors), "norm.onnx", &device).err().unwrap();
+        assert!(err.to_string().contains("[4, 4, 3, 4]"), "{err}");
+        // A padding value given as an empty tensor pads with zeros.
+        let pad = with_ints(node("Pad", &["x", "", "v"], "z"), "pads", &[0, 0, 1, 1, 0, 0, 1, 1]);
+        let model = OnnxModel::from_bytes(&one_node_graph(pad, &[float_tensor("v", &[0], 7.0)]), "pad.onnx", &device);
+        let (out, shape) = model.unwrap().with_engine(Engine::Burn).unwrap().infer(&[1.0], [1, 1, 1, 1]).unwrap();
+        assert_eq!((out, shape), (vec![0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0], [1, 9]));
     }
 
     /// x * a * b, with `a` of `a_channels` and `b` of `b_channels` per-channel values.
