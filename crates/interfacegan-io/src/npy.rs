@@ -361,7 +361,6 @@ pub struct NpyStreamWriter {
     file: crate::atomic::StreamingFile,
     expected: usize,
     written: usize,
-    overwrite: bool,
 }
 
 impl NpyStreamWriter {
@@ -387,7 +386,7 @@ impl NpyStreamWriter {
                 }
             })?;
         file.write(&bytes)?;
-        Ok(Self { file, expected, written: 0, overwrite })
+        Ok(Self { file, expected, written: 0 })
     }
 
     /// Appends values (row-major).
@@ -407,13 +406,17 @@ impl NpyStreamWriter {
 
     /// Checks the count and moves the file into place.
     pub fn finish(self) -> Result<(), IoError> {
-        let mut set = crate::OutputSet::new(self.overwrite);
-        set.push(self.stage()?)?;
-        set.commit()
+        self.check_complete()?;
+        self.file.commit()
     }
 
     /// Checks the count and syncs the file, ready for an [`crate::OutputSet`].
     pub fn stage(self) -> Result<crate::StagedFile, IoError> {
+        self.check_complete()?;
+        self.file.stage()
+    }
+
+    fn check_complete(&self) -> Result<(), IoError> {
         if self.written != self.expected {
             return Err(IoError::Shape {
                 path: self.file.path().to_path_buf(),
@@ -421,7 +424,7 @@ impl NpyStreamWriter {
                 found: vec![self.written],
             });
         }
-        self.file.stage()
+        Ok(())
     }
 }
 
