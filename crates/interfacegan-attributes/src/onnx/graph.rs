@@ -122,6 +122,11 @@ pub struct OnnxModel {
 }
 
 impl Node {
+    /// The value a one-input node reads.
+    pub(super) fn input(&self) -> &str {
+        &self.input
+    }
+
     /// The values this node reads.
     pub(super) fn inputs(&self) -> Vec<&str> {
         match &self.op {
@@ -528,6 +533,7 @@ impl OnnxModel {
                 input.len()
             )));
         }
+        self.check_shapes(shape)?;
         if let (Engine::Cpu, Some(host)) = (self.engine, &self.host) {
             return host.run(input, shape);
         }
@@ -538,6 +544,14 @@ impl OnnxModel {
                 ScorerError::InvalidInput(format!("cannot read the output back from the device: {e:?}"))
             })?;
         Ok((values, dims))
+    }
+
+    /// Fails unless every node's inputs fit it for a batch of shape `input`: a graph from a
+    /// stranger may pair operators whose shapes disagree, which the backends would not survive.
+    fn check_shapes(&self, input: [usize; 4]) -> Result<(), ScorerError> {
+        super::shapes::check(&self.nodes, &self.input, &self.output, input).map_err(|reason| {
+            ScorerError::InvalidInput(format!("the ONNX graph cannot take a batch of {input:?}: {reason}"))
+        })
     }
 
     /// Number of operations after per-channel affine maps are folded into the convolutions before them.
@@ -552,6 +566,7 @@ impl OnnxModel {
 
     /// Runs the graph with burn on a batch on the model's device; returns the graph output `[N, K]`.
     pub fn run(&self, images: Tensor<4>) -> Result<Tensor<2>, ScorerError> {
+        self.check_shapes(images.dims())?;
         let mut values: HashMap<&str, Value> = HashMap::new();
         values.insert(self.input.as_str(), Value::Map(images));
         let mut uses_left = self.uses.clone();
@@ -858,5 +873,50 @@ mod tests {
         assert_eq!(folded.node_count(), 1);
         let (out, _) = folded.with_engine(Engine::Burn).unwrap().infer(&[1.0; 4], [1, 4, 1, 1]).unwrap();
         assert_eq!(out, vec![6.0; 4]);
+    }
+
+    #[test]
+    fn shape_mismatches_are_errors_on_both_engines() {
+        let device = Device::flex();
+        let gemm = [
+            bytes_field(1, &node("Flatten", &["x"], "f")),
+            bytes_field(1, &node("Gemm", &["f", "b"], "z")),
+            bytes_field(5, &float_tensor("b", &[10, 3], 1.0)),
+            bytes_field(11, &bytes_field(1, b"x")),
+            bytes_field(12, &bytes_field(1, b"z")),
+        ]
+        .concat();
+        let conv = one_node_graph(node("Conv", &["x", "w"], "z"), &[float_tensor("w", &[1, 3, 1, 1], 1.0)]);
+        let pool = one_node_graph(with_ints(node("MaxPool", &["x"], "z"), "kernel_shape", &[5, 5]), &[]);
+        let cases = [
+            (bytes_field(7, &gemm), "8 features in, but B is [10, 3]"),
+            (conv, "2 input channels for a weight [1, 3, 1, 1]"),
+            (pool, "a [5, 5] window (dilation [1, 1]) does not fit 2x2"),
+            (two_scalings(32, 64), "do not broadcast"),
+        ];
+        for (bytes, expected) in cases {
+            for engine in [Engine::Burn, Engine::Cpu] {
+                let model = OnnxModel::from_bytes(&bytes, "m.onnx", &device).unwrap();
+                let Ok(model) = model.with_engine(engine) else { continue };
+                let err = model.infer(&[1.0; 8], [1, 2, 2, 2]).unwrap_err().to_string();
+                assert!(err.contains("[1, 2, 2, 2]") && err.contains(expected), "{engine:?}: {err}");
+            }
+        }
+        // Chained pads that would need gigabytes are refused before anything is allocated.
+        let pads = with_ints(node("Pad", &["x"], "p"), "pads", &[0, 0, 4096, 4096, 0, 0, 4096, 4096]);
+        let pads = [
+            bytes_field(1, &pads),
+            bytes_field(1, &with_ints(node("Pad", &["p"], "z"), "pads", &[0, 0, 4096, 4096, 0, 0, 4096, 4096])),
+            bytes_field(11, &bytes_field(1, b"x")),
+            bytes_field(12, &bytes_field(1, b"z")),
+        ]
+        .concat();
+        let model = OnnxModel::from_bytes(&bytes_field(7, &pads), "pads.onnx", &device).unwrap();
+        let err = model.infer(&[1.0; 8], [1, 2, 2, 2]).unwrap_err().to_string();
+        assert!(err.contains("node `p`") && err.contains("over the limit of 16777216 values"), "{err}");
+        // The same graphs run when the batch fits them.
+        let conv = one_node_graph(node("Conv", &["x", "w"], "z"), &[float_tensor("w", &[1, 3, 1, 1], 1.0)]);
+        let model = OnnxModel::from_bytes(&conv, "m.onnx", &device).unwrap();
+        assert_eq!(model.infer(&[1.0; 12], [1, 3, 2, 2]).unwrap(), (vec![3.0; 4], [1, 4]));
     }
 }

@@ -4,5 +4,6 @@ mod graph;
 mod host;
 mod host_kernels;
 mod proto;
+mod shapes;
 
 pub use graph::{Engine, OnnxModel};
