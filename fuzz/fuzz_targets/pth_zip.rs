@@ -3,6 +3,11 @@
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if data.starts_with(b"PK\x03\x04") {
-        let _ = interfacegan_generator::Weights::from_bytes(data, "fuzz.pth");
+        // Tensors are decoded when taken: decode every one, as a model would.
+        if let Ok(weights) = interfacegan_generator::Weights::from_bytes(data, "fuzz.pth") {
+            for key in weights.keys() {
+                let _ = weights.tensor(key);
+            }
+        }
     }
 });

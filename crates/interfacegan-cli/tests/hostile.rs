@@ -224,42 +224,74 @@ fn hostile_weight_files_are_refused() {
     assert!(!out.exists());
 }
 
-/// A zip checkpoint `{"w": tensor}` whose tensor views a float storage of `numel` elements, stored
-/// in `data` (compressed with `method`), as `shape` with `stride`.
-fn zip_checkpoint(
-    shape: [i32; 2],
-    stride: [i32; 2],
-    numel: i32,
-    data: &[u8],
+/// One tensor of a crafted checkpoint: a view (`shape`, `stride`) of its own float storage of
+/// `numel` elements, whose bytes are `data` (compressed with `method`).
+struct Crafted<'a> {
+    key: String,
+    shape: Vec<usize>,
+    stride: Vec<usize>,
+    numel: usize,
+    data: &'a [u8],
     method: zip::CompressionMethod,
-) -> Vec<u8> {
+}
+
+impl<'a> Crafted<'a> {
+    /// A contiguous stored tensor over `data`.
+    fn plain(key: &str, shape: &[usize], data: &'a [u8]) -> Self {
+        let mut stride = vec![1; shape.len()];
+        for d in (0..shape.len().saturating_sub(1)).rev() {
+            stride[d] = stride[d + 1] * shape[d + 1];
+        }
+        let numel = data.len() / 4;
+        Self { key: key.into(), shape: shape.to_vec(), stride, numel, data, method: zip::CompressionMethod::Stored }
+    }
+}
+
+/// A zip checkpoint `{key: tensor, ...}` as `torch.save` writes one (protocol 2).
+fn zip_state_dict(tensors: &[Crafted]) -> Vec<u8> {
     let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
-    let int = |v: i32| [&[b'J'][..], &v.to_le_bytes()].concat();
-    let pickle = [
-        &b"\x80\x02}"[..],
-        &text("w"),
-        b"ctorch._utils\n_rebuild_tensor_v2\n((",
-        &text("storage"),
-        b"ctorch\nFloatStorage\n",
-        &text("0"),
-        &text("cpu"),
-        &int(numel),
-        b"tQK\x00(",
-        &int(shape[0]),
-        &int(shape[1]),
-        b"t(",
-        &int(stride[0]),
-        &int(stride[1]),
-        b"t\x89ccollections\nOrderedDict\n)RtRs.",
-    ]
-    .concat();
+    let int = |v: usize| [&[b'J'][..], &i32::try_from(v).unwrap().to_le_bytes()].concat();
+    let ints = |v: &[usize]| [&b"("[..], &v.iter().flat_map(|&x| int(x)).collect::<Vec<_>>(), b"t"].concat();
+    let mut pickle = b"\x80\x02}(".to_vec();
+    for (i, t) in tensors.iter().enumerate() {
+        pickle.extend(
+            [
+                &text(&t.key)[..],
+                b"ctorch._utils\n_rebuild_tensor_v2\n((",
+                &text("storage"),
+                b"ctorch\nFloatStorage\n",
+                &text(&i.to_string()),
+                &text("cpu"),
+                &int(t.numel),
+                b"tQK\x00",
+                &ints(&t.shape),
+                &ints(&t.stride),
+                b"\x89ccollections\nOrderedDict\n)RtR",
+            ]
+            .concat(),
+        );
+    }
+    pickle.extend(b"u.");
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("archive/data.pkl", stored).unwrap();
     zip.write_all(&pickle).unwrap();
-    zip.start_file("archive/data/0", stored.compression_method(method)).unwrap();
-    zip.write_all(data).unwrap();
+    for (i, t) in tensors.iter().enumerate() {
+        zip.start_file(format!("archive/data/{i}"), stored.compression_method(t.method)).unwrap();
+        zip.write_all(t.data).unwrap();
+    }
     zip.finish().unwrap().into_inner()
+}
+
+/// A checkpoint of one tensor `w`: a view `shape`/`stride` of `numel` floats stored in `data`.
+fn zip_checkpoint(
+    shape: [usize; 2],
+    stride: [usize; 2],
+    numel: usize,
+    data: &[u8],
+    method: zip::CompressionMethod,
+) -> Vec<u8> {
+    zip_state_dict(&[Crafted { key: "w".into(), shape: shape.to_vec(), stride: stride.to_vec(), numel, data, method }])
 }
 
 #[test]
@@ -275,6 +307,43 @@ fn tensor_views_and_deflate_bombs_are_refused() {
     let bomb = zip_checkpoint([8192, 8192], [8192, 1], 8192 * 8192, &zeros, zip::CompressionMethod::Deflated);
     let bomb = write(&dir.path().join("deflate.pth"), &bomb);
     refused(&["generate", "--weights", p(&bomb), "-n", "1", "-o", p(&out)], &["deflate.pth", "100:1"]);
+}
+
+/// The peak resident set of `generate -n 1` on `weights`, which must succeed.
+fn generate_peak_kib(weights: &Path, out: &Path) -> i64 {
+    let o = measured(&["generate", "--weights", p(weights), "-n", "1", "--force", "-o", p(out)]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    o.peak_kib
+}
+
+#[test]
+fn unused_tensors_of_a_checkpoint_cost_no_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models/dcgan_digiface.pth");
+    let generator = interfacegan::generator::Weights::from_file(fixtures).unwrap();
+    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = generator
+        .keys()
+        .map(|key| {
+            let t = generator.tensor(key).unwrap();
+            (format!("netG.{key}"), t.shape, t.values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        })
+        .collect();
+    let alone: Vec<Crafted> = tensors.iter().map(|(k, shape, data)| Crafted::plain(k, shape, data)).collect();
+    let alone = write(&dir.path().join("alone.pth"), &zip_state_dict(&alone));
+    // A training checkpoint: beside the generator, a discriminator and optimiser state 18x its size.
+    let unused = vec![0u8; 128 << 20];
+    let mut full: Vec<Crafted> = tensors.iter().map(|(k, shape, data)| Crafted::plain(k, shape, data)).collect();
+    full.push(Crafted::plain("netD.features.0.weight", &[8192, 4096], &unused));
+    full.push(Crafted::plain("optimizerD.state.0.exp_avg", &[8192, 4096], &unused));
+    let full = write(&dir.path().join("full.pth"), &zip_state_dict(&full));
+    let (alone_kib, full_kib) = (generate_peak_kib(&alone, &out), generate_peak_kib(&full, &out));
+    eprintln!(
+        "peak resident set: generator alone {} MiB, in a 270 MB checkpoint {} MiB",
+        alone_kib >> 10,
+        full_kib >> 10
+    );
+    assert!(full_kib < alone_kib + (32 << 10), "the unused 256 MiB cost {} MiB", (full_kib - alone_kib) >> 10);
 }
 
 /// Sets the uncompressed size of every entry record (local header and central directory).

@@ -168,7 +168,7 @@ pub fn load_generator(
 
 /// The embedded default: the DigiFace-1M DCGAN (64 px faces from 100-dimensional z).
 pub fn default_generator(device: &Device) -> Result<Dcgan, GeneratorError> {
-    let weights = Weights::from_bytes(DEFAULT_WEIGHTS, "embedded dcgan_digiface.pth")?;
+    let weights = Weights::from_static(DEFAULT_WEIGHTS, "embedded dcgan_digiface.pth")?;
     Dcgan::from_weights(&weights, device)
 }
 

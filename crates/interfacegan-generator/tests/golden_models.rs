@@ -25,7 +25,8 @@ fn three_weight_formats_hold_identical_tensors() {
             let pth = Weights::from_file(golden(&format!("{model}/{other}"))).unwrap();
             assert_eq!(st.len(), pth.len(), "{model}/{other}");
             for key in st.keys() {
-                let (a, b) = (st.get(key).unwrap(), pth.get(key).unwrap_or_else(|| panic!("{model}/{other}: {key}")));
+                let (a, b) =
+                    (st.tensor(key).unwrap(), pth.tensor(key).unwrap_or_else(|e| panic!("{model}/{other}: {e}")));
                 assert_eq!(a.shape, b.shape, "{key}");
                 assert_eq!(a.values, b.values, "{key}");
             }

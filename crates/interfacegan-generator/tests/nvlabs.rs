@@ -106,8 +106,8 @@ fn genforce_stylegan2_checkpoint_matches_its_code() {
 #[test]
 fn rosinality_without_latent_avg_estimates_it_from_the_mapping() {
     let full = Weights::from_file(golden("rosinality/rosinality_32.pt")).unwrap();
-    let stored = full.get("latent_avg").unwrap().values.clone();
-    let tensors = full.keys().filter(|k| *k != "latent_avg").map(|k| (k.to_string(), full.get(k).unwrap().clone()));
+    let stored = full.tensor("latent_avg").unwrap().values.clone();
+    let tensors = full.keys().filter(|k| *k != "latent_avg").map(|k| (k.to_string(), full.tensor(k).unwrap()));
     let g = StyleGan2::from_weights(&Weights::from_tensors(tensors, "no_avg.pt"), &cpu()).unwrap();
     let estimated = g.latent_mean(LatentSpace::W).unwrap();
     // Both are means of w over 4096 random z (different draws). w's standard deviation is 0.14-0.96 per
@@ -121,7 +121,7 @@ fn rosinality_without_latent_avg_estimates_it_from_the_mapping() {
 fn rosinality_runs_g_ema_when_g_is_there_too() {
     // train.py's checkpoints hold the raw generator `g` beside `g_ema`; give `g` other (zero) weights.
     let full = Weights::from_file(golden("rosinality/rosinality_32.pt")).unwrap();
-    let mut tensors: Vec<_> = full.keys().map(|k| (k.to_string(), full.get(k).unwrap().clone())).collect();
+    let mut tensors: Vec<_> = full.keys().map(|k| (k.to_string(), full.tensor(k).unwrap())).collect();
     let raw: Vec<_> = tensors
         .iter()
         .filter_map(|(k, t)| k.strip_prefix("g_ema.").map(|k| (format!("g.{k}"), t.clone())))

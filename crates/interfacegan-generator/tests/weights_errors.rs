@@ -25,6 +25,13 @@ fn not_a_checkpoint() {
     assert!(err.to_string().contains("not a weight file"), "{err}");
     let err = Weights::from_file(fixtures().join("does/not/exist.pth")).unwrap_err();
     assert!(matches!(err, GeneratorError::Io { .. }), "{err}");
+    let err = Weights::from_file(fixtures()).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pth");
+    std::fs::write(&empty, b"").unwrap();
+    let err = Weights::from_file(&empty).unwrap_err();
+    assert!(err.to_string().contains("empty.pth") && err.to_string().contains("not a weight file"), "{err}");
 }
 
 /// `pickle.dumps` of an object whose `__reduce__` is `(os.system, ("echo pwned",))`.
@@ -51,7 +58,7 @@ fn pickles_that_call_functions_are_refused() {
 fn edited(edit: impl FnOnce(&mut Vec<(String, WeightTensor)>)) -> Weights {
     let original = Weights::from_file(golden("pggan64/weights.safetensors")).unwrap();
     let mut tensors: Vec<(String, WeightTensor)> =
-        original.keys().map(|k| (k.to_string(), original.get(k).unwrap().clone())).collect();
+        original.keys().map(|k| (k.to_string(), original.tensor(k).unwrap())).collect();
     edit(&mut tensors);
     Weights::from_tensors(tensors, "edited.safetensors")
 }
@@ -117,7 +124,7 @@ fn safetensors_round_trip() {
     let back = Weights::from_bytes(&w.to_safetensors().unwrap(), "converted").unwrap();
     assert_eq!(back.len(), w.len());
     for k in w.keys() {
-        assert_eq!(back.get(k).unwrap().values, w.get(k).unwrap().values, "{k}");
+        assert_eq!(back.tensor(k).unwrap().values, w.tensor(k).unwrap().values, "{k}");
     }
 }
 
@@ -179,7 +186,7 @@ fn stylegan2_and_stylegan3_are_detected_and_tensors_alone_are_refused() {
         assert_eq!(Architecture::detect(&weights).unwrap(), arch);
         // The same tensors without the module records (a state-dict export) say what is missing.
         let tensors =
-            Weights::from_tensors(weights.keys().map(|k| (k.to_string(), weights.get(k).unwrap().clone())), "sd.pth");
+            Weights::from_tensors(weights.keys().map(|k| (k.to_string(), weights.tensor(k).unwrap())), "sd.pth");
         assert_eq!(Architecture::detect(&tensors).unwrap(), arch);
         let err = StyleGan2::from_weights(&tensors, &cpu()).map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("network pickle"), "{err}");
@@ -235,12 +242,12 @@ fn views_that_repeat_storage_elements_are_refused() {
     // A sound 2 x 2 view loads; a 10^6 x 10^6 view of one element (stride 0) would need 4 TB.
     let ok = Weights::from_bytes(&zip_checkpoint([2, 2], [2, 1], 4), "ok.pth").unwrap();
     assert_eq!(
-        (ok.get("w").unwrap().shape.clone(), ok.get("w").unwrap().values.clone()),
+        (ok.tensor("w").unwrap().shape.clone(), ok.tensor("w").unwrap().values.clone()),
         (vec![2, 2], vec![0., 1., 2., 3.])
     );
     // Stored strides are honoured (a channels_last or transposed view): values come out row-major.
     let transposed = Weights::from_bytes(&zip_checkpoint([2, 2], [1, 2], 4), "t.pth").unwrap();
-    assert_eq!(transposed.get("w").unwrap().values, vec![0., 2., 1., 3.]);
+    assert_eq!(transposed.tensor("w").unwrap().values, vec![0., 2., 1., 3.]);
     let err = Weights::from_bytes(&zip_checkpoint([1_000_000, 1_000_000], [0, 0], 1), "huge.pth").unwrap_err();
     assert!(err.to_string().contains("repeated"), "{err}");
     // Overlapping strides that claim more elements than the storage holds are refused too.
@@ -259,7 +266,7 @@ fn deflated_entries_that_inflate_like_bombs_are_refused() {
     // A deflated entry of real-looking values loads.
     let values: Vec<u8> = (0..16).flat_map(|i| (i as f32 * 0.37).sin().to_le_bytes()).collect();
     let fine = zip_checkpoint_with([4, 4], [4, 1], 16, &values, zip::CompressionMethod::Deflated);
-    assert_eq!(Weights::from_bytes(&fine, "fine.pth").unwrap().get("w").unwrap().shape, vec![4, 4]);
+    assert_eq!(Weights::from_bytes(&fine, "fine.pth").unwrap().shape("w"), Some(&[4, 4][..]));
 }
 
 #[test]

@@ -119,11 +119,11 @@ impl Encoder {
         let resolution: usize = field("resolution")?.parse().map_err(|_| bad("`resolution` is not a number".into()))?;
         let weights = Weights::from_bytes(bytes, source)?;
         let code_len = weights
-            .get("fc.weight")
-            .and_then(|t| t.shape.first().copied())
+            .shape("fc.weight")
+            .and_then(|shape| shape.first().copied())
             .ok_or_else(|| bad("missing tensor `fc.weight`".into()))?;
         let widths = (0..)
-            .map_while(|i| weights.get(&format!("conv{i}.weight")).and_then(|t| t.shape.first().copied()))
+            .map_while(|i| weights.shape(&format!("conv{i}.weight")).and_then(|shape| shape.first().copied()))
             .collect::<Vec<_>>();
         // Validates the resolution; the widths are the file's own.
         let base = EncoderConfig::for_generator(resolution, code_len).map_err(|e| bad(e.to_string()))?;
@@ -138,7 +138,7 @@ impl Encoder {
         let params = config
             .shapes()
             .into_iter()
-            .map(|(key, shape)| Ok((key.clone(), shape.clone(), taker.take(&key, &shape)?.to_vec())))
+            .map(|(key, shape)| Ok((key.clone(), shape.clone(), taker.take(&key, &shape)?)))
             .collect::<Result<Vec<_>, InversionError>>()?;
         taker.finish()?;
         Ok(Self { config, space, params })

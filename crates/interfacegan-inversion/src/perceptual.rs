@@ -83,8 +83,8 @@ impl Vgg16Features {
             }
             let (weight_key, bias_key) = (format!("features.{index}.weight"), format!("features.{index}.bias"));
             if index <= deepest {
-                let weight = taker.take(&weight_key, &[width, cin, 3, 3])?.to_vec();
-                let bias = taker.take(&bias_key, &[width])?.to_vec();
+                let weight = taker.take(&weight_key, &[width, cin, 3, 3])?;
+                let bias = taker.take(&bias_key, &[width])?;
                 let name = names.iter().find(|(_, i)| *i == index).expect("every conv is named").0.clone();
                 stages.push(Stage::Conv(Box::new(Conv {
                     name,

@@ -221,7 +221,7 @@ fn encoders_train_save_and_load() {
     assert!(err.contains("vgg16_slice") && err.contains("metadata"), "{err}");
     let bytes = std::fs::read(&path).unwrap();
     let weights = Weights::from_bytes(&bytes, "enc").unwrap();
-    assert_eq!(weights.get("fc.weight").unwrap().shape, [100, 4096]);
+    assert_eq!(weights.shape("fc.weight"), Some(&[100, 4096][..]));
     let err = Encoder::load(dir.path().join("missing.safetensors")).unwrap_err().to_string();
     assert!(err.contains("missing.safetensors"), "{err}");
     let err = encoder.check_fits(&g, LatentSpace::Z).map(|_| ()).and_then(|_| {

@@ -35,8 +35,8 @@ impl DcganConfig {
         let mut widths = Vec::new();
         let mut latent_dim = None;
         for layer in 0.. {
-            let Some(t) = weights.get(&format!("{prefix}main.{}.weight", 3 * layer)) else { break };
-            match t.shape.as_slice() {
+            let Some(shape) = weights.shape(&format!("{prefix}main.{}.weight", 3 * layer)) else { break };
+            match shape {
                 [cin, cout, 4, 4] => {
                     latent_dim.get_or_insert(*cin);
                     widths.push(*cout);
@@ -114,14 +114,14 @@ impl Dcgan {
         let last = config.widths.len() - 1;
         for (i, &cout) in config.widths.iter().enumerate() {
             let conv = 3 * i;
-            let mut weight = taker.take(&format!("main.{conv}.weight"), &[cin, cout, 4, 4])?.to_vec();
+            let mut weight = taker.take(&format!("main.{conv}.weight"), &[cin, cout, 4, 4])?;
             let mut bias = vec![0f32; cout];
             if i < last {
                 let bn = conv + 1;
-                let gamma = taker.take(&format!("main.{bn}.weight"), &[cout])?.to_vec();
-                let beta = taker.take(&format!("main.{bn}.bias"), &[cout])?.to_vec();
-                let mean = taker.take(&format!("main.{bn}.running_mean"), &[cout])?.to_vec();
-                let var = taker.take(&format!("main.{bn}.running_var"), &[cout])?.to_vec();
+                let gamma = taker.take(&format!("main.{bn}.weight"), &[cout])?;
+                let beta = taker.take(&format!("main.{bn}.bias"), &[cout])?;
+                let mean = taker.take(&format!("main.{bn}.running_mean"), &[cout])?;
+                let var = taker.take(&format!("main.{bn}.running_var"), &[cout])?;
                 taker.ignore(&format!("main.{bn}.num_batches_tracked"));
                 // Eval-mode BatchNorm is per-channel affine: fold it into the convolution.
                 for o in 0..cout {

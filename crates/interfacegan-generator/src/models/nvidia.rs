@@ -297,7 +297,7 @@ impl Mapping {
             .collect::<Result<_, _>>()?;
         let mut mapping = Self { layers, w_avg: Tensor::zeros([1, w_dim], device) };
         mapping.w_avg = match t.take_optional("mapping.w_avg", &[w_dim])? {
-            Some(w_avg) => tensor(w_avg, [1, w_dim], device),
+            Some(w_avg) => tensor(&w_avg, [1, w_dim], device),
             None => {
                 let z = tensor(&crate::sample_z(4096, z_dim, 0), [4096, z_dim], device);
                 mapping.forward(z).mean_dim(0)

@@ -30,17 +30,18 @@ impl PgganConfig {
     pub fn infer(weights: &Weights, prefix: &str) -> Result<Self, GeneratorError> {
         let arch = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
         let first = weights
-            .get(&format!("{prefix}layer0.conv.weight"))
+            .shape(&format!("{prefix}layer0.conv.weight"))
             .ok_or_else(|| arch("no `layer0.conv.weight`: not a PGGAN".into()))?;
-        let [c1, c0, 4, 4] = first.shape.as_slice() else {
-            return Err(arch(format!("layer0.conv.weight has shape {:?}, expected [C1, C0, 4, 4]", first.shape)));
+        let [c1, c0, 4, 4] = first else {
+            return Err(arch(format!("layer0.conv.weight has shape {first:?}, expected [C1, C0, 4, 4]")));
         };
         let mut channels = vec![*c0, *c1];
         for block in 2.. {
-            let Some(t) = weights.get(&format!("{prefix}layer{}.conv.weight", 2 * block - 2)) else { break };
-            channels.push(t.shape[0]);
+            let Some(shape) = weights.shape(&format!("{prefix}layer{}.conv.weight", 2 * block - 2)) else { break };
+            channels.push(shape.first().copied().unwrap_or(0));
         }
-        let output_channels = weights.get(&format!("{prefix}output0.conv.weight")).map_or(3, |t| t.shape[0]);
+        let output_channels =
+            weights.shape(&format!("{prefix}output0.conv.weight")).and_then(|s| s.first().copied()).unwrap_or(3);
         Ok(Self { channels, output_channels })
     }
 
@@ -81,7 +82,7 @@ pub(crate) fn scaled_conv(
 ) -> Result<ScaledConv, GeneratorError> {
     let scale = gain / ((shape[1] * shape[2] * shape[3]) as f32).sqrt();
     let weight: Vec<f32> = taker.take(weight_key, &shape)?.iter().map(|w| w * scale).collect();
-    let bias = taker.take(bias_key, &[shape[0]])?.to_vec();
+    let bias = taker.take(bias_key, &[shape[0]])?;
     Ok(ScaledConv { weight: tensor(&weight, shape, device), bias: channel_vector(&bias, device), padding })
 }
 

@@ -38,7 +38,7 @@ impl StyleGanConfig {
     /// Reads the configuration off the tensor shapes under `prefix`.
     pub fn infer(weights: &Weights, prefix: &str) -> Result<Self, GeneratorError> {
         let arch = |reason: String| GeneratorError::Architecture { source_name: weights.source().to_string(), reason };
-        let shape = |key: &str| weights.get(&format!("{prefix}{key}")).map(|t| t.shape.clone());
+        let shape = |key: &str| weights.shape(&format!("{prefix}{key}")).map(<[usize]>::to_vec);
         let first = shape("synthesis.layer0.first_layer")
             .ok_or_else(|| arch("no `synthesis.layer0.first_layer`: not a StyleGAN".into()))?;
         let [1, c, 4, 4] = first.as_slice() else {
@@ -195,10 +195,10 @@ impl StyleGan {
             let (w, b) = (format!("mapping.dense{i}.linear.weight"), format!("mapping.dense{i}.wscale.bias"));
             mapping.push(Dense::load(&mut t, &w, &b, [out, inp], scale, MAPPING_LR_MULTIPLIER, device)?);
         }
-        let w_avg = tensor(t.take("truncation.w_avg", &[d])?, [1, d], device);
+        let w_avg = tensor(&t.take("truncation.w_avg", &[d])?, [1, d], device);
         let lod = t.take_optional("synthesis.lod", &[1])?.map_or(0.0, |v| v[0]);
         let ch = &config.channels;
-        let const_input = tensor(t.take("synthesis.layer0.first_layer", &[1, ch[0], 4, 4])?, [1, ch[0], 4, 4], device);
+        let const_input = tensor(&t.take("synthesis.layer0.first_layer", &[1, ch[0], 4, 4])?, [1, ch[0], 4, 4], device);
         let mut layers = Vec::new();
         let mut outputs = Vec::new();
         for b in 1..ch.len() {
@@ -213,7 +213,7 @@ impl StyleGan {
                 } else if upconv && config.fused_layers.contains(&i) {
                     Some(Conv::Fused {
                         weight: fused_kernel(
-                            t.take(&format!("{p}weight"), &[3, 3, cin, cout])?,
+                            &t.take(&format!("{p}weight"), &[3, 3, cin, cout])?,
                             cin,
                             cout,
                             scale,
@@ -226,15 +226,15 @@ impl StyleGan {
                     Some(Conv::Plain { weight: tensor(&w, [cout, cin, 3, 3], device), upsample: upconv && b > 1 })
                 };
                 let blur = if upconv && b > 1 {
-                    Some(tensor(t.take(&format!("{p}blur.kernel"), &[cout, 1, 3, 3])?, [cout, 1, 3, 3], device))
+                    Some(tensor(&t.take(&format!("{p}blur.kernel"), &[cout, 1, 3, 3])?, [cout, 1, 3, 3], device))
                 } else {
                     None
                 };
                 let e = format!("{p}epilogue.");
                 let noise =
-                    tensor(t.take(&format!("{e}apply_noise.noise"), &[1, 1, res, res])?, [1, 1, res, res], device);
-                let noise_weight = channel_vector(t.take(&format!("{e}apply_noise.weight"), &[cout])?, device);
-                let bias = channel_vector(t.take(&format!("{e}bias"), &[cout])?, device);
+                    tensor(&t.take(&format!("{e}apply_noise.noise"), &[1, 1, res, res])?, [1, 1, res, res], device);
+                let noise_weight = channel_vector(&t.take(&format!("{e}apply_noise.weight"), &[cout])?, device);
+                let bias = channel_vector(&t.take(&format!("{e}bias"), &[cout])?, device);
                 let (sw, sb) = (format!("{e}style_mod.dense.linear.weight"), format!("{e}style_mod.dense.wscale.bias"));
                 let style = Dense::load(&mut t, &sw, &sb, [2 * cout, d], 1.0 / (d as f32).sqrt(), 1.0, device)?;
                 layers.push(Layer { conv, blur, noise, noise_weight, bias, style, channels: cout });
@@ -243,7 +243,7 @@ impl StyleGan {
             let scale = 1.0 / (ch[b] as f32).sqrt();
             let shape = [config.output_channels, ch[b], 1, 1];
             let w: Vec<f32> = t.take(&format!("{o}conv.weight"), &shape)?.iter().map(|v| v * scale).collect();
-            let bias = channel_vector(t.take(&format!("{o}bias"), &[config.output_channels])?, device);
+            let bias = channel_vector(&t.take(&format!("{o}bias"), &[config.output_channels])?, device);
             outputs.push(ToRgb { weight: tensor(&w, shape, device), bias });
         }
         // Upstream rebuilds this buffer from psi/layers; some exports keep it.

@@ -284,8 +284,8 @@ impl ModConv {
                 });
             }
         };
-        let w = t.take(&format!("{path}.weight"), &[cout, cin, k, k])?.to_vec();
-        let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
+        let w = t.take(&format!("{path}.weight"), &[cout, cin, k, k])?;
+        let bias = channel_vector(&t.take(&format!("{path}.bias"), &[cout])?, device);
         let clamp = config.conv_clamp;
         if spec.torgb {
             let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
@@ -318,7 +318,7 @@ impl ModConv {
                     transposed[(i * cout + o) * k * k..][..k * k].copy_from_slice(&w[(o * cin + i) * k * k..][..k * k]);
                 }
             }
-            (tensor(&transposed, [cin, cout, k, k], device), Some(depthwise_filter(filter, cout, 4.0, device)))
+            (tensor(&transposed, [cin, cout, k, k], device), Some(depthwise_filter(&filter, cout, 4.0, device)))
         } else {
             (tensor(&w, [cout, cin, k, k], device), None)
         };
@@ -442,10 +442,10 @@ impl Block {
             t.ignore(&filter_key);
             vec![0.0; 16]
         } else {
-            t.take(&filter_key, &[4, 4])?.to_vec()
+            t.take(&filter_key, &[4, 4])?
         };
         let konst = if cin == 0 {
-            Some(tensor(t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
+            Some(tensor(&t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
         } else {
             None
         };
@@ -543,7 +543,7 @@ impl StyleGan2 {
             }
         }
         let config = StyleGan2Config::from_modules(weights)?;
-        if weights.get("mapping.w_avg").is_none_or(|t| t.shape != [config.w_dim]) {
+        if weights.shape("mapping.w_avg") != Some(&[config.w_dim][..]) {
             return Err(GeneratorError::MissingTensor {
                 source_name: weights.source().to_string(),
                 key: "mapping.w_avg".into(),

@@ -113,8 +113,8 @@ pub(crate) fn rosinality(weights: &Weights) -> Result<(Weights, StyleGan2Config)
         r.filter(&format!("to_rgbs.{k}.upsample.kernel"), &format!("{b}.resample_filter"))?;
         blocks.push(BlockConfig { resolution: res, in_channels: cin, out_channels: cout, use_fp16: false });
     }
-    if let Some(avg) = weights.get("latent_avg").filter(|t| t.shape == [w_dim]) {
-        r.out.insert("mapping.w_avg".into(), avg.clone());
+    if weights.shape("latent_avg") == Some(&[w_dim][..]) {
+        r.out.insert("mapping.w_avg".into(), weights.tensor("latent_avg")?);
     }
     let config = hard_wired_config((w_dim, w_dim, 3), mapping_layers, blocks);
     r.check_all_used()?;
@@ -157,7 +157,7 @@ impl<'w> Renamer<'w> {
     /// A renamer for the generator of `layout` under the prefix that holds `anchor`, `averaged`
     /// (the moving-average generator's prefix) first when the file has it.
     fn new(weights: &'w Weights, anchor: &str, averaged: &str, layout: &'static str) -> Result<Self, GeneratorError> {
-        let prefix = if weights.get(&format!("{averaged}{anchor}")).is_some() {
+        let prefix = if weights.contains(&format!("{averaged}{anchor}")) {
             averaged.to_string()
         } else {
             super::model_prefix(weights, anchor, &format!("{layout} StyleGAN2"))?
@@ -166,25 +166,20 @@ impl<'w> Renamer<'w> {
     }
 
     fn has(&self, key: &str) -> bool {
-        self.weights.get(&format!("{}{key}", self.prefix)).is_some()
+        self.weights.contains(&format!("{}{key}", self.prefix))
     }
 
     fn shape(&self, key: &str) -> Option<Vec<usize>> {
-        self.weights.get(&format!("{}{key}", self.prefix)).map(|t| t.shape.clone())
+        self.weights.shape(&format!("{}{key}", self.prefix)).map(<[usize]>::to_vec)
     }
 
-    fn get(&self, key: &str) -> Result<&WeightTensor, GeneratorError> {
-        let full = format!("{}{key}", self.prefix);
-        self.weights.get(&full).ok_or_else(|| GeneratorError::MissingTensor {
-            source_name: self.weights.source().to_string(),
-            key: full,
-            expected: Vec::new(),
-        })
+    fn get(&self, key: &str) -> Result<WeightTensor, GeneratorError> {
+        self.weights.tensor(&format!("{}{key}", self.prefix))
     }
 
     /// Copies `from` to `to`, reshaped to `shape` (same element count) when given.
     fn rename(&mut self, from: &str, to: &str, shape: Option<Vec<usize>>) -> Result<(), GeneratorError> {
-        let mut tensor = self.get(from)?.clone();
+        let mut tensor = self.get(from)?;
         self.used.insert(format!("{}{from}", self.prefix));
         if let Some(shape) = shape {
             if shape.iter().product::<usize>() != tensor.values.len() {
@@ -273,7 +268,7 @@ impl<'w> Renamer<'w> {
             .weights
             .keys()
             .filter(|k| k.starts_with(self.prefix.as_str()) && *k != "latent_avg" && !self.used.contains(*k))
-            .filter(|k| self.weights.get(k).is_some_and(|t| t.dtype != FileDtype::Integer))
+            .filter(|k| self.weights.dtype(k).is_some_and(|dtype| dtype != FileDtype::Integer))
             .collect();
         if left.is_empty() {
             return Ok(());

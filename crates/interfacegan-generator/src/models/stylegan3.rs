@@ -99,7 +99,7 @@ impl Input {
         let transform: [f32; 9] = t.take("synthesis.input.transform", &[3, 3])?.try_into().expect("3x3");
         let f = t.take("synthesis.input.freqs", &[channels, 2])?;
         let freqs = (f.iter().step_by(2).copied().collect(), f.iter().skip(1).step_by(2).copied().collect());
-        let phases = tensor(t.take("synthesis.input.phases", &[channels])?, [1, channels], device);
+        let phases = tensor(&t.take("synthesis.input.phases", &[channels])?, [1, channels], device);
         let gain = 1.0 / (channels as f32).sqrt();
         let mix: Vec<f32> = t.take("synthesis.input.weight", &[channels, channels])?.iter().map(|v| v * gain).collect();
         // torch.nn.functional.affine_grid(align_corners=False) of theta = diag(0.5 * size / sampling_rate).
@@ -249,7 +249,7 @@ impl Layer {
             .map_err(|p| m.error(format!("{path}: padding {p:?} is not [x0, x1, y0, y1]")))?;
         let clamp = module.opt_f64("conv_clamp")?.map(|c| c as f32);
         let affine = Dense::load(t, &format!("{path}.affine"), m, false, device)?;
-        let mut w = t.take(&format!("{path}.weight"), &[cout, cin, kernel, kernel])?.to_vec();
+        let mut w = t.take(&format!("{path}.weight"), &[cout, cin, kernel, kernel])?;
         let magnitude = t.take(&format!("{path}.magnitude_ema"), &[1])?[0];
         let mut input_gain = 1.0 / magnitude.sqrt();
         let per_out = cin * kernel * kernel;
@@ -265,12 +265,12 @@ impl Layer {
             }
             Some(Demodulation::new(&w, [cout, cin, kernel], device))
         };
-        let bias = channel_vector(t.take(&format!("{path}.bias"), &[cout])?, device);
+        let bias = channel_vector(&t.take(&format!("{path}.bias"), &[cout])?, device);
         let up_values = if up_taps > 1 { Some(t.take(&format!("{path}.up_filter"), &[up_taps])?) } else { None };
-        let up_filter = Filter::load(up_values, false, up_taps, cout, (up * up) as f32, device);
+        let up_filter = Filter::load(up_values.as_deref(), false, up_taps, cout, (up * up) as f32, device);
         let down_shape: Vec<usize> = if down_radial { vec![down_taps, down_taps] } else { vec![down_taps] };
         let down_values = if down_taps > 1 { Some(t.take(&format!("{path}.down_filter"), &down_shape)?) } else { None };
-        let down_filter = Filter::load(down_values, down_radial, down_taps, cout, 1.0, device);
+        let down_filter = Filter::load(down_values.as_deref(), down_radial, down_taps, cout, 1.0, device);
         Ok(Self {
             affine,
             weight: tensor(&w, [cout, cin, kernel, kernel], device),

@@ -1,6 +1,6 @@
 //! Weight files: PyTorch `.pth` (zip and the legacy pre-1.6 format), NVIDIA network pickles
-//! (`.pkl`) and safetensors, read into one flat map of named float32 tensors (plus, for network
-//! pickles, each module's class and plain attributes).
+//! (`.pkl`) and safetensors, catalogued as one flat map of named tensors decoded to float32 on
+//! demand (plus, for network pickles, each module's class and plain attributes).
 //!
 //! One reader serves every model: a model asks for tensors by state-dict key and shape through a
 //! [`TensorTaker`], and every missing, mis-shaped or left-over tensor is an error that names the
@@ -10,9 +10,11 @@
 mod network_pickle;
 mod pickle;
 mod pth;
+mod safetensors_file;
+mod storage;
 
 pub use pth::MAX_COMPRESSION_RATIO;
-mod safetensors_file;
+use storage::{Catalogue, Entry, FileBytes};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -56,11 +58,22 @@ pub struct ModuleRecord {
 }
 
 /// All tensors of a weight file, by their (dotted) state-dict key.
-#[derive(Clone, Debug, Default)]
+///
+/// The file is catalogued, not decoded: shapes and types are known at once, values are decoded
+/// when taken ([`TensorTaker::take`], [`Weights::tensor`]), so memory follows the tensors a model
+/// uses, not the file's size. Files are memory-mapped; like any map, one truncated by another
+/// process while it is read faults.
 pub struct Weights {
-    tensors: BTreeMap<String, WeightTensor>,
+    catalogue: Catalogue,
+    file: FileBytes,
     modules: BTreeMap<String, ModuleRecord>,
     source: String,
+}
+
+impl std::fmt::Debug for Weights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Weights").field("source", &self.source).field("tensors", &self.len()).finish_non_exhaustive()
+    }
 }
 
 impl Weights {
@@ -69,14 +82,31 @@ impl Weights {
     /// not the name.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, GeneratorError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| GeneratorError::Io { path: path.to_path_buf(), source })?;
-        Self::from_bytes(&bytes, &path.display().to_string())
+        let io = |source| GeneratorError::Io { path: path.to_path_buf(), source };
+        let file = std::fs::File::open(path).map_err(io)?;
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(format_error(&path.display().to_string(), "not a regular file"));
+        }
+        // SAFETY: the map is read-only and never written through; a file truncated underneath us
+        // by another process would fault, the documented hazard of any memory map.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Self::read(FileBytes::Mapped(map), &path.display().to_string())
     }
 
-    /// Reads weights from bytes in any of the supported formats; `source` names them in errors.
+    /// Reads weights from bytes in any of the supported formats (copied); `source` names them in errors.
     pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, GeneratorError> {
+        Self::read(FileBytes::Owned(bytes.to_vec()), source)
+    }
+
+    /// Reads weights compiled into the program, without copying them.
+    pub fn from_static(bytes: &'static [u8], source: &str) -> Result<Self, GeneratorError> {
+        Self::read(FileBytes::Static(bytes), source)
+    }
+
+    fn read(file: FileBytes, source: &str) -> Result<Self, GeneratorError> {
+        let bytes: &[u8] = &file;
         let mut modules = BTreeMap::new();
-        let tensors = if bytes.starts_with(b"PK\x03\x04") {
+        let catalogue = if bytes.starts_with(b"PK\x03\x04") {
             pth::read_zip(bytes, source)?
         } else if safetensors_file::looks_like(bytes) {
             safetensors_file::read(bytes, source)?
@@ -85,19 +115,24 @@ impl Weights {
         } else if bytes.first() == Some(&0x80) {
             let network = network_pickle::read(bytes, source)?;
             modules = network.modules;
-            network.tensors
+            network.catalogue
         } else {
             return Err(format_error(
                 source,
                 "not a weight file: expected a PyTorch checkpoint (zip or legacy .pth), an NVIDIA network pickle or a safetensors file",
             ));
         };
-        Ok(Self { tensors, modules, source: source.to_string() })
+        if catalogue.entries.is_empty() {
+            return Err(format_error(source, "the file holds no tensors"));
+        }
+        Ok(Self { catalogue, file, modules, source: source.to_string() })
     }
 
     /// Builds weights from tensors in memory (tests, converted models).
     pub fn from_tensors(tensors: impl IntoIterator<Item = (String, WeightTensor)>, source: &str) -> Self {
-        Self { tensors: tensors.into_iter().collect(), modules: BTreeMap::new(), source: source.to_string() }
+        let mut catalogue = Catalogue::default();
+        catalogue.entries = tensors.into_iter().map(|(key, tensor)| (key, Entry::decoded(tensor))).collect();
+        Self { catalogue, file: FileBytes::Static(&[]), modules: BTreeMap::new(), source: source.to_string() }
     }
 
     /// The module records of an NVIDIA network pickle by module path (`""` for the generator,
@@ -113,38 +148,62 @@ impl Weights {
 
     /// Number of tensors.
     pub fn len(&self) -> usize {
-        self.tensors.len()
+        self.catalogue.entries.len()
     }
 
     /// Whether there are no tensors.
     pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty()
+        self.catalogue.entries.is_empty()
     }
 
-    /// A tensor by key.
-    pub fn get(&self, key: &str) -> Option<&WeightTensor> {
-        self.tensors.get(key)
+    /// Whether the tensor `key` is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.catalogue.entries.contains_key(key)
+    }
+
+    /// The shape of tensor `key` (empty for a 0-d tensor), without decoding it.
+    pub fn shape(&self, key: &str) -> Option<&[usize]> {
+        self.catalogue.entries.get(key).map(|e| e.shape.as_slice())
+    }
+
+    /// The type tensor `key` has in the file.
+    pub fn dtype(&self, key: &str) -> Option<FileDtype> {
+        self.catalogue.entries.get(key).map(|e| e.dtype)
+    }
+
+    /// Decodes tensor `key`: its values as f32 (integers converted), checked against its zip
+    /// checksum on first use.
+    pub fn tensor(&self, key: &str) -> Result<WeightTensor, GeneratorError> {
+        let entry = self.catalogue.entries.get(key).ok_or_else(|| GeneratorError::MissingTensor {
+            source_name: self.source.clone(),
+            key: key.to_string(),
+            expected: Vec::new(),
+        })?;
+        let values = self.catalogue.decode(entry, &self.file, &self.source, key)?;
+        Ok(WeightTensor { shape: entry.shape.clone(), dtype: entry.dtype, values })
     }
 
     /// All keys, sorted.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.tensors.keys().map(String::as_str)
+        self.catalogue.entries.keys().map(String::as_str)
     }
 
     /// The prefix under which `anchor` occurs as a key suffix (`""` when it is a key itself):
     /// checkpoints often nest the state dict (`{"netG_state_dict": {...}}`), which flattens to
     /// `netG_state_dict.main.0.weight`.
     pub fn prefix_of(&self, anchor: &str) -> Option<String> {
-        if self.tensors.contains_key(anchor) {
+        if self.contains(anchor) {
             return Some(String::new());
         }
         let tail = format!(".{anchor}");
-        self.tensors.keys().find_map(|k| k.strip_suffix(&tail).map(|p| format!("{p}.")))
+        self.keys().find_map(|k| k.strip_suffix(&tail).map(|p| format!("{p}.")))
     }
 
     /// Writes the tensors as a safetensors file (float32), e.g. to convert a checkpoint once.
     pub fn to_safetensors(&self) -> Result<Vec<u8>, GeneratorError> {
-        safetensors_file::write(&self.tensors, &self.source)
+        let tensors =
+            self.keys().map(|k| Ok((k.to_string(), self.tensor(k)?))).collect::<Result<_, GeneratorError>>()?;
+        safetensors_file::write(&tensors, &self.source)
     }
 
     /// Starts taking the tensors under `prefix` for a model called `model`.
@@ -169,7 +228,7 @@ impl TensorTaker<'_> {
 
     /// The shape of `key` (under the prefix), if present: for inferring a configuration.
     pub fn shape(&self, key: &str) -> Option<&[usize]> {
-        self.weights.get(&format!("{}{key}", self.prefix)).map(|t| t.shape.as_slice())
+        self.weights.shape(&format!("{}{key}", self.prefix))
     }
 
     /// Whether `key` is present.
@@ -179,40 +238,47 @@ impl TensorTaker<'_> {
 
     /// The values of `key`, which must have shape `expected` (a 0-d tensor matches `[]` or `[1]`)
     /// and hold finite floating-point values: integer, boolean, NaN or infinite weights are no model.
-    pub fn take(&mut self, key: &str, expected: &[usize]) -> Result<&[f32], GeneratorError> {
+    pub fn take(&mut self, key: &str, expected: &[usize]) -> Result<Vec<f32>, GeneratorError> {
         let full = format!("{}{key}", self.prefix);
-        let tensor = self.weights.get(&full).ok_or_else(|| GeneratorError::MissingTensor {
-            source_name: self.weights.source.clone(),
-            key: full.clone(),
-            expected: expected.to_vec(),
-        })?;
-        let scalar_match = tensor.shape.is_empty() && expected == [1];
-        if tensor.shape != expected && !scalar_match {
+        let source = self.weights.source();
+        let (shape, dtype) = match self.weights.catalogue.entries.get(&full) {
+            Some(entry) => (&entry.shape, entry.dtype),
+            None => {
+                return Err(GeneratorError::MissingTensor {
+                    source_name: source.to_string(),
+                    key: full,
+                    expected: expected.to_vec(),
+                });
+            }
+        };
+        let scalar_match = shape.is_empty() && expected == [1];
+        if shape != expected && !scalar_match {
             return Err(GeneratorError::ShapeMismatch {
-                source_name: self.weights.source.clone(),
+                source_name: source.to_string(),
                 key: full,
                 expected: expected.to_vec(),
-                found: tensor.shape.clone(),
+                found: shape.clone(),
             });
         }
-        if tensor.dtype == FileDtype::Integer {
+        if dtype == FileDtype::Integer {
             return Err(format_error(
-                &self.weights.source,
+                source,
                 format!("`{full}` holds integers or booleans where the model needs floating-point weights"),
             ));
         }
-        if let Some(i) = tensor.values.iter().position(|v| !v.is_finite()) {
+        let values = self.weights.tensor(&full)?.values;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(format_error(
-                &self.weights.source,
-                format!("`{full}` holds {} at index {i}: the weights are damaged", tensor.values[i]),
+                source,
+                format!("`{full}` holds {} at index {i}: the weights are damaged", values[i]),
             ));
         }
         self.taken.insert(full);
-        Ok(&tensor.values)
+        Ok(values)
     }
 
     /// Takes `key` if present (buffers some exports leave out).
-    pub fn take_optional(&mut self, key: &str, expected: &[usize]) -> Result<Option<&[f32]>, GeneratorError> {
+    pub fn take_optional(&mut self, key: &str, expected: &[usize]) -> Result<Option<Vec<f32>>, GeneratorError> {
         if self.contains(key) { self.take(key, expected).map(Some) } else { Ok(None) }
     }
 

@@ -6,19 +6,20 @@
 //! state, and this reader walks `G_ema`'s tree into the tensors `G_ema.state_dict()` would hold
 //! (same dotted keys) and one [`ModuleRecord`] per module with its plain attributes, from which a
 //! model reads its configuration. Tensors of `G`, `D` and the augmentation pipeline are never
-//! materialised.
+//! catalogued.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
+use super::ModuleRecord;
 use super::pickle::{self, MAX_DEPTH, Node, Pickle, TensorRef, Value, WalkBudget};
-use super::{ModuleRecord, WeightTensor, pth};
+use super::storage::{Catalogue, Location, Storage, range_in};
 use crate::error::{GeneratorError, format_error};
 
 /// The network a pickle holds: tensors by state-dict key and module records by module path.
 pub(super) struct Network {
-    pub tensors: BTreeMap<String, WeightTensor>,
+    pub catalogue: Catalogue,
     pub modules: BTreeMap<String, ModuleRecord>,
 }
 
@@ -80,8 +81,18 @@ pub(super) fn read(bytes: &[u8], source: &str) -> Result<Network, GeneratorError
         }
         modules.insert(path, ModuleRecord { class_name: class_name.clone(), attrs });
     }
-    let tensors = pth::materialise_all(tensors, source, |t| t.storage.inline)?;
-    Ok(Network { tensors, modules })
+    let mut catalogue = Catalogue::default();
+    for (key, tensor) in tensors {
+        let (data, little_endian) = tensor
+            .storage
+            .inline
+            .ok_or_else(|| format_error(source, format!("tensor `{key}`: its storage is not inside the pickle")))?;
+        let location = Location::InPlace { range: range_in(bytes, data), crc32: None };
+        let storage = Storage::new(tensor.storage.dtype, little_endian, location);
+        let index = catalogue.add_storage(storage, bytes.len(), source)?;
+        catalogue.add_view(key, tensor, index, source)?;
+    }
+    Ok(Network { catalogue, modules })
 }
 
 /// The string-keyed entries of a dict value.

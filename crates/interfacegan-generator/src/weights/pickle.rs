@@ -49,6 +49,17 @@ impl StorageType {
         })
     }
 
+    /// The type a tensor of this storage reports.
+    pub(crate) fn file_dtype(self) -> super::FileDtype {
+        match self {
+            Self::F32 => super::FileDtype::F32,
+            Self::F64 => super::FileDtype::F64,
+            Self::F16 => super::FileDtype::F16,
+            Self::BF16 => super::FileDtype::BF16,
+            _ => super::FileDtype::Integer,
+        }
+    }
+
     pub(crate) fn size(self) -> usize {
         match self {
             Self::F64 | Self::I64 => 8,

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 
-use super::{FileDtype, WeightTensor};
+use super::WeightTensor;
+use super::pickle::{StorageRef, StorageType, TensorRef};
+use super::storage::{Catalogue, Location, Storage, range_in};
 use crate::error::{GeneratorError, format_error};
 
 /// An 8-byte little-endian header length followed by a JSON object.
@@ -12,35 +14,35 @@ pub(super) fn looks_like(bytes: &[u8]) -> bool {
     bytes.len() >= 10 && bytes[8] == b'{'
 }
 
-pub(super) fn read(bytes: &[u8], source: &str) -> Result<BTreeMap<String, WeightTensor>, GeneratorError> {
+pub(super) fn read(bytes: &[u8], source: &str) -> Result<Catalogue, GeneratorError> {
     let file =
         SafeTensors::deserialize(bytes).map_err(|e| format_error(source, format!("damaged safetensors: {e}")))?;
-    let mut out = BTreeMap::new();
+    let mut catalogue = Catalogue::default();
     for (name, view) in file.tensors() {
-        let data = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
-            Dtype::F64 => data.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
-            Dtype::F16 => data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Dtype::BF16 => data.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Dtype::I64 => data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
-            Dtype::I32 => data.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
-            Dtype::U8 | Dtype::BOOL => data.iter().map(|&b| b as f32).collect(),
+        let dtype = match view.dtype() {
+            Dtype::F32 => StorageType::F32,
+            Dtype::F64 => StorageType::F64,
+            Dtype::F16 => StorageType::F16,
+            Dtype::BF16 => StorageType::BF16,
+            Dtype::I64 => StorageType::I64,
+            Dtype::I32 => StorageType::I32,
+            Dtype::I16 => StorageType::I16,
+            Dtype::I8 => StorageType::I8,
+            Dtype::U8 => StorageType::U8,
+            Dtype::BOOL => StorageType::Bool,
             other => return Err(format_error(source, format!("tensor `{name}` has unsupported type {other:?}"))),
         };
-        let dtype = match view.dtype() {
-            Dtype::F32 => FileDtype::F32,
-            Dtype::F64 => FileDtype::F64,
-            Dtype::F16 => FileDtype::F16,
-            Dtype::BF16 => FileDtype::BF16,
-            _ => FileDtype::Integer,
-        };
-        out.insert(name, WeightTensor { shape: view.shape().to_vec(), dtype, values });
+        let location = Location::InPlace { range: range_in(bytes, view.data()), crc32: None };
+        let index = catalogue.add_storage(Storage::new(dtype, true, location), bytes.len(), source)?;
+        let shape = view.shape().to_vec();
+        let mut stride = vec![1usize; shape.len()];
+        for d in (0..shape.len().saturating_sub(1)).rev() {
+            stride[d] = stride[d + 1].saturating_mul(shape[d + 1]);
+        }
+        let storage = StorageRef { dtype, key: name.clone(), numel: 0, inline: None };
+        catalogue.add_view(name, &TensorRef { storage, offset: 0, shape, stride }, index, source)?;
     }
-    if out.is_empty() {
-        return Err(format_error(source, "the safetensors file holds no tensors"));
-    }
-    Ok(out)
+    Ok(catalogue)
 }
 
 pub(super) fn write(tensors: &BTreeMap<String, WeightTensor>, source: &str) -> Result<Vec<u8>, GeneratorError> {
