@@ -5,9 +5,11 @@ use interfacegan_io::{NpyArray, OutputSet, read_f64, stage_npy};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::first_non_finite;
 use crate::rows::{CodeRows, CodeSlice, gather, sum_over_rows};
-use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, SvmError, split_samples, train_linear_svm};
+use interfacegan_svm::kernels::first_non_finite;
+use interfacegan_svm::train_linear_svm;
+
+use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, SvmError, split_samples};
 
 /// A semantic boundary: the unit normal `n` of a hyperplane `n . z + bias = 0` in a latent
 /// space, separating codes whose images have an attribute from those that do not.
@@ -154,7 +156,7 @@ impl Boundary {
             // labelled by the score midpoint.
             let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
             let correct = sum_over_rows(codes, &split.remaining, |k, row| {
-                let positive = side(&split.remaining, k, crate::kernels::dot(row, &w) + model.bias)?;
+                let positive = side(&split.remaining, k, interfacegan_svm::kernels::dot(row, &w) + model.bias)?;
                 Ok((positive == (scores[split.remaining[k]] >= split.remaining_threshold)) as usize)
             })?;
             share(correct, split.remaining.len())

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::svm::SvmError;
+use interfacegan_svm::SvmError;
 
 /// Why a boundary cannot be fitted, loaded or saved.
 #[derive(Debug, thiserror::Error)]

@@ -84,13 +84,13 @@ impl FitOptions {
 
     /// Sets the SVM's C.
     pub fn c(mut self, c: f64) -> Self {
-        self.svm.c = c;
+        self.svm = self.svm.c(c);
         self
     }
 
     /// Sets the SVM's stopping tolerance.
     pub fn tolerance(mut self, tolerance: f64) -> Self {
-        self.svm.tolerance = tolerance;
+        self.svm = self.svm.tolerance(tolerance);
         self
     }
 }

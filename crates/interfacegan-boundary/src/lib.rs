@@ -1,6 +1,6 @@
-//! InterFaceGAN semantic boundaries: the official sample selection, an exact and fast linear SVM
-//! (hinge loss, C = 1, free intercept: what `sklearn.svm.SVC(kernel='linear')` solves), and the
-//! boundary file format.
+//! InterFaceGAN semantic boundaries: the official sample selection, the fit on
+//! [`interfacegan_svm`]'s exact linear SVM (hinge loss, C = 1, free intercept: what
+//! `sklearn.svm.SVC(kernel='linear')` solves), and the boundary file format.
 //!
 //! ```
 //! use interfacegan_boundary::{Boundary, FitOptions};
@@ -16,22 +16,15 @@
 
 #![warn(missing_docs)]
 
-mod active_set;
 mod boundary;
-mod dense;
 mod error;
 mod fit;
-mod kernels;
-mod newton;
-mod primal;
 mod rows;
 mod select;
-mod svm;
 
 pub use boundary::Boundary;
 pub use error::BoundaryError;
 pub use fit::{FitOptions, FitReport};
-pub use kernels::simd_level;
+pub use interfacegan_svm::{LinearSvm, SvmError, SvmParams, SvmReport};
 pub use rows::{CodeRows, CodeSlice};
 pub use select::{Split, chosen_count, split_samples};
-pub use svm::{LinearSvm, SvmError, SvmParams, SvmReport, train_linear_svm};

@@ -160,3 +160,15 @@ fn a_code_file_fits_like_the_same_codes_in_memory() {
     let err = CodeSlice::new(&codes[..5], 4).unwrap_err().to_string();
     assert!(err.contains("dimension 4"), "{err}");
 }
+
+/// Rows that cannot be told apart give the SVM optimum w = 0, of which no boundary can be made: a
+/// named error.
+#[test]
+fn indistinguishable_rows_give_no_boundary() {
+    let x = vec![0.5f32; 20 * 4];
+    let labels: Vec<bool> = (0..20).map(|i| i % 2 == 0).collect();
+    let (model, _) =
+        interfacegan_svm::train_linear_svm(&x, 4, &labels, &interfacegan_svm::SvmParams::default()).unwrap();
+    let err = Boundary::from_svm(&model).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("zero"), "{err}");
+}

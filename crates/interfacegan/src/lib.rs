@@ -141,14 +141,17 @@
 #![warn(missing_docs)]
 
 pub use interfacegan_boundary::{
-    Boundary, BoundaryError, CodeRows, CodeSlice, FitOptions, FitReport, LinearSvm, Split, SvmError, SvmParams,
-    SvmReport, chosen_count, simd_level, split_samples, train_linear_svm,
+    Boundary, BoundaryError, CodeRows, CodeSlice, FitOptions, FitReport, Split, chosen_count, split_samples,
 };
 pub use interfacegan_subspace::{
     DistanceMode, InterpolateOptions, LayerSelection, ProjectOptions, Projection, SubspaceError, conditional_direction,
     conditional_direction_with, correlation_matrix, cosine_similarity, cosine_similarity_matrix, interpolate,
     linear_interpolate, linspace, shift,
 };
+pub use interfacegan_svm::{LinearSvm, SvmError, SvmParams, SvmReport, simd_level, train_linear_svm};
+
+/// The exact linear SVM (re-export of [`interfacegan_svm`]).
+pub use interfacegan_svm as svm;
 
 /// Attribute scorers (re-export of [`interfacegan_attributes`]).
 pub use interfacegan_attributes as attributes;
@@ -177,4 +180,5 @@ pub mod crates {
     pub use interfacegan_io as io;
     pub use interfacegan_pipeline as pipeline;
     pub use interfacegan_subspace as subspace;
+    pub use interfacegan_svm as svm;
 }

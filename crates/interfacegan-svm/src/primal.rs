@@ -538,7 +538,7 @@ fn newton_level(
 fn implied_gap(margins: &[f64], y: &[f64], c: f64, delta: f64) -> f64 {
     let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
     let decision: Vec<f64> = margins.iter().zip(y).map(|(m, yi)| m * yi).collect();
-    crate::svm::kkt_gap(y, &alpha, &decision, c).0
+    crate::smo::kkt_gap(y, &alpha, &decision, c).0
 }
 
 /// Tries the exact active-set solve with the sets the smoothed solution suggests.

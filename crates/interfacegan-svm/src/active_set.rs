@@ -16,7 +16,7 @@
 
 use crate::dense::{cholesky, cholesky_solve, lower_gram};
 use crate::kernels::{add_scaled, dot_f64, gather_f64, gemv};
-use crate::svm::kkt_gap;
+use crate::smo::kkt_gap;
 
 /// The membership of a row.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
