@@ -240,33 +240,31 @@ impl TensorTaker<'_> {
     /// and hold finite floating-point values: integer, boolean, NaN or infinite weights are no model.
     pub fn take(&mut self, key: &str, expected: &[usize]) -> Result<Vec<f32>, GeneratorError> {
         let full = format!("{}{key}", self.prefix);
-        let source = self.weights.source();
-        let (shape, dtype) = match self.weights.catalogue.entries.get(&full) {
-            Some(entry) => (&entry.shape, entry.dtype),
-            None => {
-                return Err(GeneratorError::MissingTensor {
-                    source_name: source.to_string(),
-                    key: full,
-                    expected: expected.to_vec(),
-                });
-            }
+        let weights = self.weights;
+        let source = weights.source();
+        let Some(entry) = weights.catalogue.entries.get(&full) else {
+            return Err(GeneratorError::MissingTensor {
+                source_name: source.to_string(),
+                key: full,
+                expected: expected.to_vec(),
+            });
         };
-        let scalar_match = shape.is_empty() && expected == [1];
-        if shape != expected && !scalar_match {
+        let scalar_match = entry.shape.is_empty() && expected == [1];
+        if entry.shape != expected && !scalar_match {
             return Err(GeneratorError::ShapeMismatch {
                 source_name: source.to_string(),
                 key: full,
                 expected: expected.to_vec(),
-                found: shape.clone(),
+                found: entry.shape.clone(),
             });
         }
-        if dtype == FileDtype::Integer {
+        if entry.dtype == FileDtype::Integer {
             return Err(format_error(
                 source,
                 format!("`{full}` holds integers or booleans where the model needs floating-point weights"),
             ));
         }
-        let values = self.weights.tensor(&full)?.values;
+        let values = weights.catalogue.decode(entry, &weights.file, source, &full)?;
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(format_error(
                 source,
