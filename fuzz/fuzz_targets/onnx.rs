@@ -4,9 +4,9 @@
 
 use std::sync::LazyLock;
 
-use interfacegan_attributes::{Engine, OnnxModel};
+use interfacegan_onnx::{Engine, OnnxModel};
 
-static DEVICE: LazyLock<interfacegan_generator::Device> = LazyLock::new(interfacegan_generator::cpu_device);
+static DEVICE: LazyLock<interfacegan_device::Device> = LazyLock::new(interfacegan_device::cpu_device);
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(model) = OnnxModel::from_bytes(data, "fuzz.onnx", &DEVICE) else { return };

@@ -1,34 +1,44 @@
-use std::path::PathBuf;
-
 /// Everything that can go wrong loading a scorer or scoring images; each variant names the file,
 /// the image or the value concerned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScorerError {
-    /// A model file is damaged or uses something the interpreter does not support.
-    #[error("{source_name}: {reason}")]
-    Model {
-        /// The model file.
-        source_name: String,
-        /// What is wrong.
-        reason: String,
+    /// An attribute name that is not built in.
+    #[error("unknown attribute `{name}` (gender, age, smile)")]
+    UnknownAttribute {
+        /// The name given.
+        name: String,
     },
-    /// An image could not be read or decoded.
-    #[error("cannot read image {path}: {reason}")]
-    Image {
-        /// The image file.
-        path: PathBuf,
-        /// The decoder's or the system's reason.
-        reason: String,
+    /// An image too small to score.
+    #[error("image {index} is {width}x{height}: scorers need at least 8x8 pixels")]
+    ImageTooSmall {
+        /// Its place in the batch.
+        index: usize,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
     },
-    /// Images or scores of the wrong shape, size or channel count, an empty batch or folder.
-    #[error("{0}")]
-    InvalidInput(String),
+    /// A prepared network input of the wrong shape or length.
+    #[error("the {attribute} network takes [N, {}, {}, {}], not {found:?}", .takes[0], .takes[1], .takes[2])]
+    InputShape {
+        /// The scorer's attribute.
+        attribute: String,
+        /// Channels, height and width the network takes.
+        takes: [usize; 3],
+        /// The shape given (with fewer values than it says, when the length is what is wrong).
+        found: [usize; 4],
+    },
+    /// An empty batch.
+    #[error("no images to score")]
+    NoImages,
+    /// A failure of a user's own [`crate::Scorer`].
+    #[error(transparent)]
+    Custom(Box<dyn std::error::Error + Send + Sync>),
+    /// The scorer's ONNX network could not be loaded or run.
+    #[error(transparent)]
+    Onnx(#[from] interfacegan_onnx::OnnxError),
     /// Reading or writing a `.npy` file failed.
     #[error(transparent)]
     Io(#[from] interfacegan_io::IoError),
-}
-
-pub(crate) fn format_error(source_name: &str, reason: impl Into<String>) -> ScorerError {
-    ScorerError::Model { source_name: source_name.to_string(), reason: reason.into() }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use interfacegan_attributes::{Attribute, BuiltInScorer, Scorer};
-//! let device = interfacegan_generator::cpu_device();
+//! let device = interfacegan_device::cpu_device();
 //! let smile = BuiltInScorer::new(Attribute::Smile, &device)?;
 //! let face = image::RgbImage::from_pixel(64, 64, image::Rgb([180, 140, 120]));
 //! let p_happy = smile.score(&[face])?;
@@ -13,13 +13,9 @@
 #![warn(missing_docs)]
 
 mod error;
-mod image_file;
-mod onnx;
-mod preprocess;
 mod scorer;
 
 pub use error::ScorerError;
-pub use image_file::{MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, open_image};
-pub use onnx::{Engine, OnnxModel};
-pub use preprocess::{center_crop_square, resize_bilinear, to_luma};
+/// The interpreter the built-in scorers run on (re-export of `interfacegan-onnx`), for a user's own classifier.
+pub use interfacegan_onnx::{Engine, OnnxError, OnnxModel};
 pub use scorer::{Attribute, BuiltInScorer, InputSpec, Scorer};

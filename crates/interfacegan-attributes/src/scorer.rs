@@ -1,11 +1,11 @@
 //! The `Scorer` trait and the three built-in attribute scorers.
 
-use burn::tensor::Device;
 use image::RgbImage;
+use interfacegan_device::Device;
 
 use crate::error::ScorerError;
-use crate::onnx::{Engine, OnnxModel};
-use crate::preprocess::{center_crop_square, resize_bilinear, to_luma};
+use interfacegan_io::{center_crop_square, resize_bilinear, to_luma};
+use interfacegan_onnx::{Engine, OnnxModel};
 
 /// The input a scorer's network takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Attribute {
             "gender" => Ok(Self::Gender),
             "age" => Ok(Self::Age),
             "smile" => Ok(Self::Smile),
-            other => Err(ScorerError::InvalidInput(format!("unknown attribute `{other}` (gender, age, smile)"))),
+            other => Err(ScorerError::UnknownAttribute { name: other.to_string() }),
         }
     }
 
@@ -122,9 +122,7 @@ impl BuiltInScorer {
         for (i, image) in images.iter().enumerate() {
             let (w, h) = image.dimensions();
             if w < 8 || h < 8 {
-                return Err(ScorerError::InvalidInput(format!(
-                    "image {i} is {w}x{h}: scorers need at least 8x8 pixels"
-                )));
+                return Err(ScorerError::ImageTooSmall { index: i, width: w, height: h });
             }
             let square = if w == h { None } else { Some(center_crop_square(image)) };
             let square = square.as_ref().unwrap_or(image);
@@ -150,11 +148,11 @@ impl BuiltInScorer {
         if shape[1..] != [channels, spec.size as usize, spec.size as usize]
             || input.len() != shape.iter().product::<usize>()
         {
-            return Err(ScorerError::InvalidInput(format!(
-                "the {} network takes [N, {channels}, {s}, {s}], not {shape:?}",
-                self.attribute.name(),
-                s = spec.size
-            )));
+            return Err(ScorerError::InputShape {
+                attribute: self.attribute.name().to_string(),
+                takes: [channels, spec.size as usize, spec.size as usize],
+                found: shape,
+            });
         }
         Ok(self.model.infer(input, shape)?.0)
     }
@@ -196,7 +194,7 @@ impl Scorer for BuiltInScorer {
 
     fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError> {
         if images.is_empty() {
-            return Err(ScorerError::InvalidInput("no images to score".into()));
+            return Err(ScorerError::NoImages);
         }
         let mut scores = Vec::with_capacity(images.len());
         for chunk in images.chunks(CHUNK) {

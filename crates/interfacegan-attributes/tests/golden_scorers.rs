@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
-use interfacegan_attributes::{
-    Attribute, BuiltInScorer, Engine, OnnxModel, Scorer, ScorerError, resize_bilinear, to_luma,
-};
+use interfacegan_attributes::{Attribute, BuiltInScorer, Engine, OnnxError, OnnxModel, Scorer};
+use interfacegan_io::{resize_bilinear, to_luma};
 
 fn golden(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden").join(rel)
@@ -26,8 +25,8 @@ fn faces() -> Vec<RgbImage> {
     bytes.chunks_exact(64 * 64 * 3).map(|b| RgbImage::from_raw(64, 64, b.to_vec()).unwrap()).collect()
 }
 
-fn cpu() -> burn::tensor::Device {
-    interfacegan_generator::cpu_device()
+fn cpu() -> interfacegan_device::Device {
+    interfacegan_device::cpu_device()
 }
 
 #[test]
@@ -92,7 +91,7 @@ fn bad_input_is_a_named_error() {
     let bytes = Attribute::Gender.model_bytes();
     for cut in [10, bytes.len() / 2, bytes.len() - 3] {
         let err = OnnxModel::from_bytes(&bytes[..cut], "cut.onnx", &cpu()).err().unwrap();
-        assert!(matches!(err, ScorerError::Model { .. }), "{err}");
+        assert!(matches!(err, OnnxError::Protobuf { .. }), "{err}");
     }
     assert!(OnnxModel::from_bytes(b"not onnx at all", "x.onnx", &cpu()).is_err());
 }

@@ -16,7 +16,7 @@ fn npy(rel: &str) -> Vec<f32> {
 
 #[test]
 fn wgpu_scores_match_the_reference() {
-    let gpu = interfacegan_generator::device_by_name("wgpu").unwrap();
+    let gpu = interfacegan_device::device_by_name("wgpu").unwrap();
     let bytes: Vec<u8> = npy("dcgan_digiface/image_uint8.npy").iter().map(|&v| v as u8).collect();
     let faces: Vec<RgbImage> =
         bytes.chunks_exact(64 * 64 * 3).map(|b| RgbImage::from_raw(64, 64, b.to_vec()).unwrap()).collect();

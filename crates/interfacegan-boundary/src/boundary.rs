@@ -9,7 +9,10 @@ use crate::rows::{CodeRows, CodeSlice, gather, sum_over_rows};
 use interfacegan_svm::kernels::first_non_finite;
 use interfacegan_svm::train_linear_svm;
 
-use crate::{BoundaryError, FitOptions, FitReport, LinearSvm, SvmError, split_samples};
+use crate::fit::Accuracies;
+use crate::{
+    BoundaryError, FitOptions, FitReport, LinearSvm, NormalProblem, Split, SvmError, SvmReport, split_samples,
+};
 
 /// A semantic boundary: the unit normal `n` of a hyperplane `n . z + bias = 0` in a latent
 /// space, separating codes whose images have an attribute from those that do not.
@@ -43,14 +46,14 @@ impl Boundary {
     /// A boundary from any non-zero finite normal vector (normalised here), without intercept.
     pub fn from_normal(normal: &[f64]) -> Result<Self, BoundaryError> {
         if normal.is_empty() {
-            return Err(BoundaryError::Input("a boundary normal needs at least one value".into()));
+            return Err(BoundaryError::Normal(NormalProblem::Empty));
         }
         if let Some(i) = normal.iter().position(|v| !v.is_finite()) {
-            return Err(BoundaryError::Input(format!("boundary normal value {i} is {}", normal[i])));
+            return Err(BoundaryError::Normal(NormalProblem::NonFinite { index: i, value: normal[i] }));
         }
         let norm = normal.iter().map(|v| v * v).sum::<f64>().sqrt();
         if norm == 0.0 {
-            return Err(BoundaryError::Input("the boundary normal is the zero vector".into()));
+            return Err(BoundaryError::Normal(NormalProblem::Zero));
         }
         Ok(Self {
             normal: normal.iter().map(|v| v / norm).collect(),
@@ -93,84 +96,25 @@ impl Boundary {
         scores: &[f32],
         options: &FitOptions,
     ) -> Result<(Self, FitReport), BoundaryError> {
+        let start = Instant::now();
+        options.check()?;
         let (rows, dim) = (codes.rows(), codes.dim());
         if dim == 0 {
-            return Err(BoundaryError::Input("the codes have dimension 0".into()));
+            return Err(BoundaryError::CodeShape { values: 0, dim: 0 });
         }
-        let start = Instant::now();
         if scores.len() != rows {
-            return Err(BoundaryError::Input(format!(
-                "{rows} latent codes but {} scores: both files must describe the same samples",
-                scores.len()
-            )));
+            return Err(BoundaryError::CountMismatch { codes: rows, scores: scores.len() });
         }
-        let split = split_samples(
-            scores,
-            options.chosen_num_or_ratio,
-            options.split_ratio,
-            options.invalid_value,
-            options.seed,
-        )?;
+        let (chosen, split_ratio) = (options.chosen_num_or_ratio, options.split_ratio);
+        let split = split_samples(scores, chosen, split_ratio, options.invalid_value, options.seed)?;
         let train = gather(codes, &split.train)?;
-        let labels: Vec<bool> = (0..split.train.len()).map(|k| k < split.train_positives).collect();
-        // The solver scans its rows for non-finite values; its error names the training row, this
-        // one the code row.
-        let (model, svm) = train_linear_svm(&train, dim, &labels, &options.svm).map_err(|e| match e {
-            SvmError::NonFinite { row } => {
-                let column = first_non_finite(&train[row * dim..(row + 1) * dim], dim).map_or(0, |(_, column)| column);
-                BoundaryError::Input(format!(
-                    "code row {} holds a non-finite value at column {column}",
-                    split.train[row]
-                ))
-            }
-            e => e.into(),
-        })?;
+        let (model, svm) = train_on(&train, dim, &split, options)?;
         let mut boundary = Self::from_svm(&model)?;
         boundary.attribute = options.attribute.clone();
         boundary.latent_space = options.latent_space.clone();
-
-        // Non-finite values make a non-finite decision: the passes over rows that were not
-        // gathered (and checked) refuse them by that.
-        let side = |indices: &[usize], k: usize, decision: f64| {
-            if decision.is_finite() {
-                Ok(decision > 0.0)
-            } else {
-                Err(BoundaryError::Input(format!("code row {} holds a non-finite value", indices[k])))
-            }
-        };
-        let share = |correct: usize, count: usize| (count > 0).then(|| correct as f64 / count as f64);
-        let train_correct = train
-            .par_chunks_exact(dim)
-            .enumerate()
-            .filter(|&(k, row)| (model.decision(row) > 0.0) == (k < split.train_positives))
-            .count();
-        let train_accuracy = share(train_correct, split.train.len());
-        let val_correct = sum_over_rows(codes, &split.val, |k, row| {
-            Ok((side(&split.val, k, model.decision(row))? == (k < split.val_positives)) as usize)
-        })?;
-        let val_accuracy = share(val_correct, split.val.len());
-        let remaining_accuracy = if options.skip_remaining || split.remaining.is_empty() {
-            None
-        } else {
-            // Upstream calls `SVC.predict` on these rows; here it is one dot product a row. They are
-            // labelled by the score midpoint.
-            let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
-            let correct = sum_over_rows(codes, &split.remaining, |k, row| {
-                let positive = side(&split.remaining, k, interfacegan_svm::kernels::dot(row, &w) + model.bias)?;
-                Ok((positive == (scores[split.remaining[k]] >= split.remaining_threshold)) as usize)
-            })?;
-            share(correct, split.remaining.len())
-        };
-        let report = FitReport::new(
-            &split,
-            scores.len(),
-            dim,
-            train_accuracy,
-            val_accuracy,
-            remaining_accuracy,
-            svm,
-            start.elapsed().as_secs_f64(),
-        );
+        let accuracies = accuracies(codes, scores, &split, &train, &model, options.skip_remaining)?;
+        let mut report = FitReport::new(&split, scores.len(), dim, accuracies, svm);
+        report.seconds = start.elapsed().as_secs_f64();
         boundary.fit = Some(report.clone());
         Ok((boundary, report))
     }
@@ -231,11 +175,7 @@ impl Boundary {
     /// Signed distance of a code from the hyperplane: `n . z + bias` (bias 0 when unknown).
     pub fn signed_distance(&self, code: &[f32]) -> Result<f64, BoundaryError> {
         if code.len() != self.dim() {
-            return Err(BoundaryError::Input(format!(
-                "code of dimension {} for a boundary of dimension {}",
-                code.len(),
-                self.dim()
-            )));
+            return Err(BoundaryError::DimensionMismatch { code: code.len(), boundary: self.dim() });
         }
         Ok(self.normal.iter().zip(code).map(|(n, &z)| n * z as f64).sum::<f64>() + self.bias.unwrap_or(0.0))
     }
@@ -315,4 +255,67 @@ impl Boundary {
         outputs.stage_bytes(Self::metadata_path(path), text.as_bytes())?;
         Ok(())
     }
+}
+
+/// Trains the SVM on the gathered training rows `train` of `split`. The solver scans its rows
+/// for non-finite values; its error names the training row, this one the code row.
+fn train_on(
+    train: &[f32],
+    dim: usize,
+    split: &Split,
+    options: &FitOptions,
+) -> Result<(LinearSvm, SvmReport), BoundaryError> {
+    let labels: Vec<bool> = (0..split.train.len()).map(|k| k < split.train_positives).collect();
+    train_linear_svm(train, dim, &labels, &options.svm).map_err(|e| match e {
+        SvmError::NonFinite { row } => {
+            let column = first_non_finite(&train[row * dim..(row + 1) * dim], dim).map_or(0, |(_, column)| column);
+            BoundaryError::NonFiniteCode { row: split.train[row], column: Some(column) }
+        }
+        e => e.into(),
+    })
+}
+
+/// The accuracies of `model` on the training, validation and (unless skipped) remaining rows.
+/// Rows that were not gathered (and checked) are refused by their non-finite decision.
+fn accuracies(
+    codes: &impl CodeRows,
+    scores: &[f32],
+    split: &Split,
+    train: &[f32],
+    model: &LinearSvm,
+    skip_remaining: bool,
+) -> Result<Accuracies, BoundaryError> {
+    let side = |indices: &[usize], k: usize, decision: f64| {
+        if decision.is_finite() {
+            Ok(decision > 0.0)
+        } else {
+            Err(BoundaryError::NonFiniteCode { row: indices[k], column: None })
+        }
+    };
+    let share = |correct: usize, count: usize| (count > 0).then(|| correct as f64 / count as f64);
+    let train_correct = train
+        .par_chunks_exact(codes.dim())
+        .enumerate()
+        .filter(|&(k, row)| (model.decision(row) > 0.0) == (k < split.train_positives))
+        .count();
+    let val_correct = sum_over_rows(codes, &split.val, |k, row| {
+        Ok((side(&split.val, k, model.decision(row))? == (k < split.val_positives)) as usize)
+    })?;
+    let remaining = if skip_remaining || split.remaining.is_empty() {
+        None
+    } else {
+        // Upstream calls `SVC.predict` on these rows; here it is one dot product a row. They are
+        // labelled by the score midpoint.
+        let w: Vec<f32> = model.weights.iter().map(|&v| v as f32).collect();
+        let correct = sum_over_rows(codes, &split.remaining, |k, row| {
+            let positive = side(&split.remaining, k, interfacegan_svm::kernels::dot(row, &w) + model.bias)?;
+            Ok((positive == (scores[split.remaining[k]] >= split.remaining_threshold)) as usize)
+        })?;
+        share(correct, split.remaining.len())
+    };
+    Ok(Accuracies {
+        train: share(train_correct, split.train.len()),
+        val: share(val_correct, split.val.len()),
+        remaining,
+    })
 }

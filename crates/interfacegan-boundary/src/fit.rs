@@ -1,27 +1,20 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Split, SvmParams, SvmReport};
+use crate::{BoundaryError, Split, SvmParams, SvmReport};
 
-/// Options of [`Boundary::fit`](crate::Boundary::fit), a builder in the style of linfa's `Params`.
-/// The defaults are the official `train_boundary` ones.
+/// Options of [`Boundary::fit`](crate::Boundary::fit), in the style of linfa's `Params`: set by
+/// builders, read by getters, checked by [`FitOptions::check`] before anything is read. The
+/// defaults are the official `train_boundary` ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitOptions {
-    /// Rows per side: a ratio of the valid rows when in (0, 1], a count when above 1. Official: 0.02.
-    pub chosen_num_or_ratio: f64,
-    /// Share of each side used for training; the rest validates. Official: 0.7.
-    pub split_ratio: f64,
-    /// Rows whose score equals this value are dropped first. Official: none.
-    pub invalid_value: Option<f32>,
-    /// Seed of the two shuffles (upstream's are unseeded).
-    pub seed: u64,
-    /// Skip the "remaining" accuracy (a pass over every unselected code).
-    pub skip_remaining: bool,
-    /// The attribute's name, recorded in the boundary.
-    pub attribute: Option<String>,
-    /// The latent space, recorded in the boundary.
-    pub latent_space: Option<String>,
-    /// Solver parameters (official: C = 1, tolerance 1e-3).
-    pub svm: SvmParams,
+    pub(crate) chosen_num_or_ratio: f64,
+    pub(crate) split_ratio: f64,
+    pub(crate) invalid_value: Option<f32>,
+    pub(crate) seed: u64,
+    pub(crate) skip_remaining: bool,
+    pub(crate) attribute: Option<String>,
+    pub(crate) latent_space: Option<String>,
+    pub(crate) svm: SvmParams,
 }
 
 impl Default for FitOptions {
@@ -40,45 +33,52 @@ impl Default for FitOptions {
 }
 
 impl FitOptions {
-    /// Sets the rows per side (ratio or count).
+    /// Sets the rows per side: a ratio of the valid rows when in (0, 1], a count when above 1.
+    /// Official: 0.02.
     pub fn chosen_num_or_ratio(mut self, value: f64) -> Self {
         self.chosen_num_or_ratio = value;
         self
     }
 
-    /// Sets the training share of each side.
+    /// Sets the share of each side used for training, in [0, 1]; the rest validates. Official: 0.7.
     pub fn split_ratio(mut self, value: f64) -> Self {
         self.split_ratio = value;
         self
     }
 
-    /// Sets the score that marks a row as unusable.
+    /// Sets the score that marks a row as unusable (dropped before selection). Official: none.
     pub fn invalid_value(mut self, value: Option<f32>) -> Self {
         self.invalid_value = value;
         self
     }
 
-    /// Sets the shuffle seed.
+    /// Sets the seed of the two shuffles (upstream's are unseeded).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
-    /// Skips (or not) the accuracy on the remaining rows.
+    /// Skips (or not) the accuracy on the remaining rows (a pass over every unselected code).
     pub fn skip_remaining(mut self, skip: bool) -> Self {
         self.skip_remaining = skip;
         self
     }
 
-    /// Names the attribute.
+    /// Names the attribute, recorded in the boundary.
     pub fn attribute(mut self, name: impl Into<String>) -> Self {
         self.attribute = Some(name.into());
         self
     }
 
-    /// Names the latent space.
+    /// Names the latent space, recorded in the boundary.
     pub fn latent_space(mut self, space: impl Into<String>) -> Self {
         self.latent_space = Some(space.into());
+        self
+    }
+
+    /// Sets the solver's parameters (official: C = 1, tolerance 1e-3).
+    pub fn svm(mut self, svm: SvmParams) -> Self {
+        self.svm = svm;
         self
     }
 
@@ -92,6 +92,17 @@ impl FitOptions {
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.svm = self.svm.tolerance(tolerance);
         self
+    }
+
+    /// Fails naming the first option out of range (the solver's included).
+    pub fn check(&self) -> Result<(), BoundaryError> {
+        if !(self.chosen_num_or_ratio.is_finite() && self.chosen_num_or_ratio > 0.0) {
+            return Err(BoundaryError::InvalidChosenNumOrRatio(self.chosen_num_or_ratio));
+        }
+        if !(0.0..=1.0).contains(&self.split_ratio) {
+            return Err(BoundaryError::InvalidSplitRatio(self.split_ratio));
+        }
+        Ok(self.svm.check()?)
     }
 }
 
@@ -138,18 +149,15 @@ pub struct FitReport {
     pub val_positives: usize,
 }
 
+/// The three accuracies of a fit (`None` where there are no rows, or the pass was skipped).
+pub(crate) struct Accuracies {
+    pub train: Option<f64>,
+    pub val: Option<f64>,
+    pub remaining: Option<f64>,
+}
+
 impl FitReport {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        split: &Split,
-        samples: usize,
-        dim: usize,
-        train_accuracy: Option<f64>,
-        val_accuracy: Option<f64>,
-        remaining_accuracy: Option<f64>,
-        svm: SvmReport,
-        seconds: f64,
-    ) -> Self {
+    pub(crate) fn new(split: &Split, samples: usize, dim: usize, accuracies: Accuracies, svm: SvmReport) -> Self {
         Self {
             samples,
             invalid_samples: split.invalid,
@@ -159,11 +167,11 @@ impl FitReport {
             val_samples: split.val.len(),
             remaining_samples: split.remaining.len(),
             remaining_threshold: split.remaining_threshold,
-            train_accuracy,
-            val_accuracy,
-            remaining_accuracy,
+            train_accuracy: accuracies.train,
+            val_accuracy: accuracies.val,
+            remaining_accuracy: accuracies.remaining,
             svm,
-            seconds,
+            seconds: 0.0,
             train_indices: split.train.clone(),
             train_positives: split.train_positives,
             val_indices: split.val.clone(),

@@ -23,7 +23,7 @@ mod rows;
 mod select;
 
 pub use boundary::Boundary;
-pub use error::BoundaryError;
+pub use error::{BoundaryError, NormalProblem};
 pub use fit::{FitOptions, FitReport};
 pub use interfacegan_svm::{LinearSvm, SvmError, SvmParams, SvmReport};
 pub use rows::{CodeRows, CodeSlice};

@@ -34,10 +34,7 @@ impl<'a> CodeSlice<'a> {
     /// Rows of `dim` values; an error if `values` does not divide into them.
     pub fn new(values: &'a [f32], dim: usize) -> Result<Self, BoundaryError> {
         if dim == 0 || !values.len().is_multiple_of(dim) {
-            return Err(BoundaryError::Input(format!(
-                "{} code values do not form rows of dimension {dim}",
-                values.len()
-            )));
+            return Err(BoundaryError::CodeShape { values: values.len(), dim });
         }
         Ok(Self { values, dim })
     }
@@ -55,15 +52,11 @@ impl CodeRows for CodeSlice<'_> {
     fn read_rows(&self, indices: &[usize], out: &mut [f32]) -> Result<(), BoundaryError> {
         let (rows, dim) = (self.rows(), self.dim);
         if out.len() != indices.len() * dim {
-            return Err(BoundaryError::Input(format!(
-                "{} values cannot hold {} rows of {dim}",
-                out.len(),
-                indices.len()
-            )));
+            return Err(BoundaryError::BufferSize { values: out.len(), rows: indices.len(), dim });
         }
         for (dst, &i) in out.chunks_exact_mut(dim).zip(indices) {
             if i >= rows {
-                return Err(BoundaryError::Input(format!("code row {i} asked for, but there are {rows}")));
+                return Err(BoundaryError::RowOutOfRange { row: i, rows });
             }
             dst.copy_from_slice(&self.values[i * dim..(i + 1) * dim]);
         }
@@ -117,9 +110,9 @@ pub(crate) fn sum_over_rows(
             let mut total = 0;
             if let Some(values) = codes.in_memory() {
                 for (k, &i) in batch.iter().enumerate() {
-                    let row = values.get(i * dim..(i + 1) * dim).ok_or_else(|| {
-                        BoundaryError::Input(format!("code row {i} lies beyond the {} values held", values.len()))
-                    })?;
+                    let row = values
+                        .get(i * dim..(i + 1) * dim)
+                        .ok_or(BoundaryError::RowOutOfRange { row: i, rows: values.len() / dim.max(1) })?;
                     total += count(b * BATCH + k, row)?;
                 }
             } else {

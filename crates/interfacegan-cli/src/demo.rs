@@ -40,15 +40,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let start = Instant::now();
     let SamplingRun { generator, scorers, options: sample } = args.sampling.load(args.num)?;
     let scorers = as_dyn(&scorers);
-    let options = PipelineOptions {
-        sample,
-        chosen_num_or_ratio: args.chosen_num_or_ratio,
-        edit_samples: args.edit_samples,
-        rescore_samples: args.rescore_samples,
-        rescore: RescoreOptions { distances: args.rescore_distances.clone(), ..Default::default() },
-        overwrite: args.force,
-        ..Default::default()
-    };
+    let options = PipelineOptions::default()
+        .sample(sample)
+        .chosen_num_or_ratio(args.chosen_num_or_ratio)
+        .edit_samples(args.edit_samples)
+        .rescore_samples(args.rescore_samples)
+        .rescore(RescoreOptions { distances: args.rescore_distances.clone(), ..Default::default() })
+        .overwrite(args.force);
     let outcome = Pipeline::new(generator.as_ref(), &scorers).options(options).run(&args.output, &Bars::default())?;
 
     let sample = &outcome.sample;

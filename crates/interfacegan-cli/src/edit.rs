@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use interfacegan::generator::LatentSpace;
 use interfacegan::io::{NpyArray, OutputSet, stage_npy};
 use interfacegan::pipeline::{check_edit_size, edit_codes};
-use interfacegan::{DistanceMode, InterpolateOptions, LayerSelection};
+use interfacegan::subspace::{DistanceMode, InterpolateOptions, LayerSelection};
 
 use crate::CliError;
 use crate::boundary_args::{label, load_boundaries};

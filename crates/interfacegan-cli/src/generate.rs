@@ -1,11 +1,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use interfacegan::generator::{LatentSpace, ZSampler, grid, normalize_z, save_image, to_rgb_images};
+use interfacegan::generator::{
+    GeneratorInfo, LatentSpace, Synthesis, ZSampler, grid, normalize_z, save_image, to_rgb_images,
+};
 use interfacegan::io::NpyStreamWriter;
 use interfacegan::pipeline::MAX_SAMPLES;
 
 use crate::CliError;
+use crate::cli_error::refuse_existing;
 use crate::codes_input::{latent_space, read_codes};
 use crate::model_args::GeneratorArgs;
 
@@ -50,8 +53,8 @@ pub struct Args {
 
 /// Where the codes come from: a file, or the seeded sampler.
 enum Source {
-    Given { values: Vec<f32>, count: usize },
-    Sampled { sampler: Box<ZSampler>, count: usize },
+    Given { values: Vec<f32> },
+    Sampled { sampler: Box<ZSampler> },
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
@@ -63,82 +66,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let (generator, architecture) = args.generator.load(&device)?;
     let info = generator.info().clone();
     let space = latent_space(&info, &args.space)?;
-    let code_shape = info.code_shape(space);
-    let per_code: usize = code_shape.iter().product();
-    let normalize = architecture.normalizes_z() && !args.no_z_normalization;
-
-    let mut source = match &args.input {
-        Some(path) => {
-            let (values, count) = read_codes(path, &info, space)?;
-            Source::Given { values, count }
-        }
-        None => {
-            if space != LatentSpace::Z {
-                return Err(CliError::new(
-                    "sampled codes are z (w = mapping(z)); give -s w or -s wp only with -i codes",
-                ));
-            }
-            Source::Sampled { sampler: Box::new(ZSampler::new(info.latent_dim, args.seed)), count: args.num }
-        }
-    };
-    let count = match &source {
-        Source::Given { count, .. } | Source::Sampled { count, .. } => *count,
-    };
-    if count == 0 {
-        return Err(CliError::new("nothing to generate: -n 0 or an empty code file"));
-    }
-    if count > MAX_SAMPLES {
-        return Err(CliError::new(format!("-n {count}: generate draws at most {MAX_SAMPLES} images per call")));
-    }
-
-    let out = |name: &str| args.output.join(name);
-    // Which code files this run writes: the space given and, for StyleGAN, every later one.
-    let with_w = info.spaces.contains(&LatentSpace::W);
-    let written_spaces: Vec<LatentSpace> = match (with_w, space) {
-        (true, LatentSpace::Z) => vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
-        (true, LatentSpace::W) => vec![LatentSpace::W, LatentSpace::WPlus],
-        (_, s) => vec![s],
-    };
-    let mut planned: Vec<PathBuf> = written_spaces.iter().map(|s| out(&format!("{}.npy", s.short_name()))).collect();
-    if args.raw {
-        planned.push(out("images.npy"));
-    }
-    if args.grid {
-        if count > 256 {
-            return Err(CliError::new(format!("--grid takes at most 256 images, not {count}")));
-        }
-        planned.push(out("grid.png"));
-    }
-    // The image names are checked one by one, never all held at once.
-    let images = (0..if args.no_images { 0 } else { count }).map(|i| out(&format!("{i:06}.png")));
-    if !args.force
-        && let Some(existing) = planned.into_iter().chain(images).find(|p| p.exists())
-    {
-        return Err(CliError::new(format!(
-            "{} already exists (pass --force to replace the outputs)",
-            existing.display()
-        )));
-    }
-
+    let per_code: usize = info.code_shape(space).iter().product();
+    let normalize = architecture.normalizes_z() && !args.no_z_normalization && space == LatentSpace::Z;
+    let (mut source, count) = code_source(&args, &info, space)?;
+    let written = written_spaces(&info, space);
+    refuse_existing_outputs(&args, &written, count)?;
     std::fs::create_dir_all(&args.output)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.output.display())))?;
-    let mut code_writers = written_spaces
-        .iter()
-        .map(|&s| {
-            let mut shape = vec![count];
-            shape.extend(info.code_shape(s));
-            NpyStreamWriter::create(out(&format!("{}.npy", s.short_name())), &shape, args.force).map(|w| (s, w))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut raw_writer = if args.raw {
-        Some(NpyStreamWriter::create(
-            out("images.npy"),
-            &[count, info.channels, info.resolution, info.resolution],
-            args.force,
-        )?)
-    } else {
-        None
-    };
+    let mut writers = Writers::create(&args, &info, &written, count)?;
 
     let progress = crate::image_progress(count, "generating");
     let mut sheet = Vec::new();
@@ -149,26 +84,16 @@ pub fn run(args: Args) -> Result<(), CliError> {
             Source::Given { values, .. } => values[done * per_code..(done + n) * per_code].to_vec(),
             Source::Sampled { sampler, .. } => sampler.next_batch(n),
         };
-        if normalize && space == LatentSpace::Z {
+        if normalize {
             normalize_z(&mut codes, info.latent_dim);
         }
         let synthesis = generator.synthesize(&codes, space)?;
-        for (s, writer) in &mut code_writers {
-            let values = match s {
-                LatentSpace::Z => synthesis.z.as_deref(),
-                LatentSpace::W => synthesis.w.as_deref(),
-                LatentSpace::WPlus => synthesis.wp.as_deref(),
-            };
-            writer.push(values.ok_or_else(|| CliError::new(format!("the generator returned no {s} codes")))?)?;
-        }
-        if let Some(w) = &mut raw_writer {
-            w.push(&synthesis.images)?;
-        }
+        writers.push(&synthesis)?;
         if !args.no_images || args.grid {
             let images = to_rgb_images(&synthesis.images, synthesis.image_shape)?;
             if !args.no_images {
                 for (i, image) in images.iter().enumerate() {
-                    save_image(out(&format!("{:06}.png", done + i)), image, args.force)?;
+                    save_image(args.output.join(format!("{:06}.png", done + i)), image, args.force)?;
                 }
             }
             if args.grid {
@@ -182,25 +107,117 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.grid {
         let columns = (count as f64).sqrt().ceil() as usize;
         let rows = count.div_ceil(columns);
-        save_image(out("grid.png"), &grid(&sheet, rows, columns, 2, [255, 255, 255])?, args.force)?;
+        save_image(args.output.join("grid.png"), &grid(&sheet, rows, columns, 2, [255, 255, 255])?, args.force)?;
     }
-    for (_, w) in code_writers {
-        w.finish()?;
-    }
-    if let Some(w) = raw_writer {
-        w.finish()?;
-    }
+    writers.finish()?;
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "{count} {}x{} images from a {} generator ({}) in {seconds:.2} s ({} images/s) -> {}",
         info.resolution,
         info.resolution,
         info.architecture,
-        written_spaces.iter().map(|s| format!("{}.npy", s.short_name())).collect::<Vec<_>>().join(", "),
+        written.iter().map(|s| format!("{}.npy", s.short_name())).collect::<Vec<_>>().join(", "),
         rate(count as f64 / seconds),
         args.output.display()
     );
     Ok(())
+}
+
+/// The codes to draw and how many: the file given with -i, or `-n` seeded z codes.
+fn code_source(args: &Args, info: &GeneratorInfo, space: LatentSpace) -> Result<(Source, usize), CliError> {
+    let (source, count) = match &args.input {
+        Some(path) => {
+            let (values, count) = read_codes(path, info, space)?;
+            (Source::Given { values }, count)
+        }
+        None if space != LatentSpace::Z => {
+            return Err(CliError::new("sampled codes are z (w = mapping(z)); give -s w or -s wp only with -i codes"));
+        }
+        None => (Source::Sampled { sampler: Box::new(ZSampler::new(info.latent_dim, args.seed)) }, args.num),
+    };
+    if count == 0 {
+        return Err(CliError::new("nothing to generate: -n 0 or an empty code file"));
+    }
+    if count > MAX_SAMPLES {
+        return Err(CliError::new(format!("-n {count}: generate draws at most {MAX_SAMPLES} images per call")));
+    }
+    Ok((source, count))
+}
+
+/// The code files a run writes: the space given and, for a generator with a mapping, every later one.
+fn written_spaces(info: &GeneratorInfo, space: LatentSpace) -> Vec<LatentSpace> {
+    match (info.spaces.contains(&LatentSpace::W), space) {
+        (true, LatentSpace::Z) => vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
+        (true, LatentSpace::W) => vec![LatentSpace::W, LatentSpace::WPlus],
+        (_, s) => vec![s],
+    }
+}
+
+/// Fails before anything is written when an output exists (unless --force) or the grid is too large.
+fn refuse_existing_outputs(args: &Args, written: &[LatentSpace], count: usize) -> Result<(), CliError> {
+    let out = |name: &str| args.output.join(name);
+    let mut planned: Vec<PathBuf> = written.iter().map(|s| out(&format!("{}.npy", s.short_name()))).collect();
+    if args.raw {
+        planned.push(out("images.npy"));
+    }
+    if args.grid {
+        if count > 256 {
+            return Err(CliError::new(format!("--grid takes at most 256 images, not {count}")));
+        }
+        planned.push(out("grid.png"));
+    }
+    // The image names are checked one by one, never all held at once.
+    let images = (0..if args.no_images { 0 } else { count }).map(|i| out(&format!("{i:06}.png")));
+    refuse_existing(planned.into_iter().chain(images), args.force)
+}
+
+/// The streamed `.npy` outputs: one per code space, and the raw images with --raw.
+struct Writers {
+    codes: Vec<(LatentSpace, NpyStreamWriter)>,
+    raw: Option<NpyStreamWriter>,
+}
+
+impl Writers {
+    fn create(args: &Args, info: &GeneratorInfo, written: &[LatentSpace], count: usize) -> Result<Self, CliError> {
+        let out = |name: &str| args.output.join(name);
+        let codes = written
+            .iter()
+            .map(|&s| {
+                let mut shape = vec![count];
+                shape.extend(info.code_shape(s));
+                NpyStreamWriter::create(out(&format!("{}.npy", s.short_name())), &shape, args.force).map(|w| (s, w))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let raw_shape = [count, info.channels, info.resolution, info.resolution];
+        let raw =
+            if args.raw { Some(NpyStreamWriter::create(out("images.npy"), &raw_shape, args.force)?) } else { None };
+        Ok(Self { codes, raw })
+    }
+
+    fn push(&mut self, synthesis: &Synthesis) -> Result<(), CliError> {
+        for (s, writer) in &mut self.codes {
+            let values = match s {
+                LatentSpace::Z => synthesis.z.as_deref(),
+                LatentSpace::W => synthesis.w.as_deref(),
+                LatentSpace::WPlus => synthesis.wp.as_deref(),
+            };
+            writer.push(values.ok_or_else(|| CliError::new(format!("the generator returned no {s} codes")))?)?;
+        }
+        if let Some(w) = &mut self.raw {
+            w.push(&synthesis.images)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), CliError> {
+        for (_, w) in self.codes {
+            w.finish()?;
+        }
+        if let Some(w) = self.raw {
+            w.finish()?;
+        }
+        Ok(())
+    }
 }
 
 /// A rate with three significant digits (0.0371, 4.12, 320).

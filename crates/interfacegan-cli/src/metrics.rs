@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use interfacegan::{Boundary, correlation_matrix, cosine_similarity_matrix};
+use interfacegan::Boundary;
+use interfacegan::subspace::{correlation_matrix, cosine_similarity_matrix};
 
 use crate::CliError;
 use crate::boundary_args::label;

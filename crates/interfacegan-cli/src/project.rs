@@ -1,9 +1,11 @@
 use std::path::PathBuf;
 
+use interfacegan::Boundary;
 use interfacegan::io::{NpyArray, write_npy};
-use interfacegan::{Boundary, ProjectOptions, conditional_direction_with};
+use interfacegan::subspace::{ProjectOptions, conditional_direction_with};
 
 use crate::CliError;
+use crate::cli_error::refuse_existing;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,9 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), CliError> {
-    if !args.force && args.output.exists() {
-        return Err(CliError::new(format!("{}: already exists (pass --force to replace it)", args.output.display())));
-    }
+    refuse_existing([&args.output], args.force)?;
     let primal = Boundary::load(&args.primal)?;
     let mut conditions = Vec::with_capacity(args.conditions.len());
     for path in &args.conditions {

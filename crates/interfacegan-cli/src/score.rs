@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use interfacegan::attributes::{BuiltInScorer, Scorer};
-use interfacegan::generator::{LatentSpace, RgbImage, normalize_z, to_rgb_images};
+use interfacegan::generator::{Device, LatentSpace, RgbImage, normalize_z, to_rgb_images};
 use interfacegan::io::{NpyStreamWriter, OutputSet, read_f32};
 
 use crate::CliError;
@@ -46,7 +46,7 @@ type BatchSource = dyn FnMut(usize, usize) -> Result<Vec<RgbImage>, CliError>;
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "bmp", "webp", "tif"];
 
 fn read_image(path: &Path) -> Result<RgbImage, CliError> {
-    Ok(interfacegan::attributes::open_image(path)?.to_rgb8())
+    Ok(interfacegan::io::open_image(path)?.to_rgb8())
 }
 
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
@@ -76,21 +76,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let device = args.generator.device()?;
     let scorers = built_in_scorers(&args.attributes, &device, args.generator.scorer_engine())?;
-
     if args.images.is_none() && args.codes.is_none() {
-        if args.files.is_empty() {
-            return Err(CliError::new("nothing to score: give image files, --images DIR or --codes z.npy"));
-        }
-        let images = args.files.iter().map(|p| read_image(p)).collect::<Result<Vec<_>, _>>()?;
-        let scores = scorers.iter().map(|s| s.score(&images)).collect::<Result<Vec<_>, _>>()?;
-        for (i, path) in args.files.iter().enumerate() {
-            let values: Vec<String> =
-                scorers.iter().zip(&scores).map(|(s, v)| format!("{} {:.4}", s.attribute(), v[i])).collect();
-            println!("{}: {}", path.display(), values.join(", "));
-        }
-        return Ok(());
+        return score_files(&args, &scorers);
     }
-
     let output = args.output.as_ref().ok_or_else(|| CliError::new("--images and --codes need -o DIR"))?;
     let score_path = |s: &BuiltInScorer| output.join(format!("{}_scores.npy", s.attribute()));
     let list_path = output.join("image_list.txt");
@@ -99,44 +87,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         planned.push(list_path.clone());
     }
     refuse_existing(&planned, args.force)?;
-
-    // The batches of images: read from a folder (listed in image_list.txt), or synthesised from codes.
-    let mut image_list = String::new();
-    let (count, mut next_batch): (usize, Box<BatchSource>) = match (&args.images, &args.codes) {
-        (Some(dir), _) => {
-            let files = image_files(dir)?;
-            let count = files.len();
-            image_list = files.iter().map(|p| format!("{}\n", p.display())).collect();
-            (count, Box::new(move |start, n| files[start..start + n].iter().map(|p| read_image(p)).collect()))
-        }
-        (None, Some(codes_path)) => {
-            let (generator, architecture) = args.generator.load(&device)?;
-            let dim = generator.info().latent_dim;
-            let codes = read_f32(codes_path)?;
-            if codes.shape().len() != 2 || codes.shape()[1] != dim || codes.shape()[0] == 0 {
-                return Err(CliError::new(format!(
-                    "{}: codes of shape {:?}, the generator takes z codes [N, {dim}]",
-                    codes_path.display(),
-                    codes.shape()
-                )));
-            }
-            let count = codes.shape()[0];
-            let normalize = architecture.normalizes_z() && !args.no_z_normalization;
-            let values = codes.into_data();
-            (
-                count,
-                Box::new(move |start, n| {
-                    let mut z = values[start * dim..(start + n) * dim].to_vec();
-                    if normalize {
-                        normalize_z(&mut z, dim);
-                    }
-                    let out = generator.synthesize(&z, LatentSpace::Z)?;
-                    Ok(to_rgb_images(&out.images, out.image_shape)?)
-                }),
-            )
-        }
-        (None, None) => unreachable!("checked above"),
-    };
+    let (count, mut next_batch, image_list) = batch_source(&args, &device)?;
 
     let mut outputs = OutputSet::new(args.force);
     outputs.create_dir_all(output)?;
@@ -166,8 +117,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     for w in writers {
         outputs.push(w.stage()?)?;
     }
-    if args.images.is_some() {
-        outputs.stage_bytes(&list_path, image_list.as_bytes())?;
+    if let Some(list) = image_list {
+        outputs.stage_bytes(&list_path, list.as_bytes())?;
     }
     outputs.commit()?;
     let rate = |d: Duration| count as f64 / d.as_secs_f64().max(1e-9);
@@ -178,4 +129,54 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     println!("{line} -> {}", output.display());
     Ok(())
+}
+
+/// Scores the image files named on the command line and prints one line each.
+fn score_files(args: &Args, scorers: &[BuiltInScorer]) -> Result<(), CliError> {
+    if args.files.is_empty() {
+        return Err(CliError::new("nothing to score: give image files, --images DIR or --codes z.npy"));
+    }
+    let images = args.files.iter().map(|p| read_image(p)).collect::<Result<Vec<_>, _>>()?;
+    let scores = scorers.iter().map(|s| s.score(&images)).collect::<Result<Vec<_>, _>>()?;
+    for (i, path) in args.files.iter().enumerate() {
+        let values: Vec<String> =
+            scorers.iter().zip(&scores).map(|(s, v)| format!("{} {:.4}", s.attribute(), v[i])).collect();
+        println!("{}: {}", path.display(), values.join(", "));
+    }
+    Ok(())
+}
+
+/// The batches of images to score and how many there are: read from --images (with the folder's
+/// list, written as image_list.txt), or synthesised from --codes.
+fn batch_source(args: &Args, device: &Device) -> Result<(usize, Box<BatchSource>, Option<String>), CliError> {
+    if let Some(dir) = &args.images {
+        let files = image_files(dir)?;
+        let list = files.iter().map(|p| format!("{}\n", p.display())).collect();
+        let count = files.len();
+        let next = move |start: usize, n: usize| files[start..start + n].iter().map(|p| read_image(p)).collect();
+        return Ok((count, Box::new(next), Some(list)));
+    }
+    let codes_path = args.codes.as_ref().ok_or_else(|| CliError::new("give --images DIR or --codes z.npy"))?;
+    let (generator, architecture) = args.generator.load(device)?;
+    let dim = generator.info().latent_dim;
+    let codes = read_f32(codes_path)?;
+    if codes.shape().len() != 2 || codes.shape()[1] != dim || codes.shape()[0] == 0 {
+        return Err(CliError::new(format!(
+            "{}: codes of shape {:?}, the generator takes z codes [N, {dim}]",
+            codes_path.display(),
+            codes.shape()
+        )));
+    }
+    let count = codes.shape()[0];
+    let normalize = architecture.normalizes_z() && !args.no_z_normalization;
+    let values = codes.into_data();
+    let next = move |start: usize, n: usize| {
+        let mut z = values[start * dim..(start + n) * dim].to_vec();
+        if normalize {
+            normalize_z(&mut z, dim);
+        }
+        let out = generator.synthesize(&z, LatentSpace::Z)?;
+        Ok(to_rgb_images(&out.images, out.image_shape)?)
+    };
+    Ok((count, Box::new(next), None))
 }

@@ -2,9 +2,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use interfacegan::io::{MappedMatrix, NpyArray, OutputSet, stage_npy};
-use interfacegan::{Boundary, FitOptions};
+use interfacegan::{Boundary, FitOptions, FitReport};
 
 use crate::CliError;
+use crate::cli_error::refuse_existing;
 use crate::scores::read_scores;
 
 #[derive(clap::Args)]
@@ -57,14 +58,7 @@ const OUTPUTS: [&str; 4] = ["boundary.npy", "boundary.json", "train_indices.npy"
 
 pub fn run(args: Args) -> Result<(), CliError> {
     let start = Instant::now();
-    if !args.force {
-        for name in OUTPUTS {
-            let path = args.output.join(name);
-            if path.exists() {
-                return Err(CliError::new(format!("{}: already exists (pass --force to replace it)", path.display())));
-            }
-        }
-    }
+    refuse_existing(OUTPUTS.map(|name| args.output.join(name)), args.force)?;
     let codes = MappedMatrix::open(&args.codes)?;
     let scores = read_scores(&args.scores)?;
     if scores.len() != codes.rows() {
@@ -83,8 +77,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .seed(args.seed)
         .skip_remaining(args.no_remaining)
         .tolerance(args.tolerance);
-    options.attribute = args.attribute.clone();
-    options.latent_space = args.space.clone();
+    if let Some(attribute) = &args.attribute {
+        options = options.attribute(attribute);
+    }
+    if let Some(space) = &args.space {
+        options = options.latent_space(space);
+    }
     let (boundary, report) = Boundary::fit_codes(&codes, &scores, &options).map_err(|e| {
         CliError::new(format!("codes {} with scores {}: {e}", args.codes.display(), args.scores.display()))
     })?;
@@ -111,6 +109,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
         println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
         return Ok(());
     }
+    print_report(&report);
+    println!("wrote {} in {:.3} s", args.output.join("boundary.npy").display(), start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The fit in three lines: samples, accuracies, the solver.
+fn print_report(report: &FitReport) {
     let pct = |a: Option<f64>| a.map_or("n/a".to_string(), |v| format!("{:.4}", v));
     println!(
         "samples {} ({} invalid), dimension {}, {} per side: train {} / validation {} / remaining {}",
@@ -137,8 +142,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         report.svm.kkt_gap,
         if report.svm.converged { "" } else { " (NOT converged)" },
         report.svm.seconds,
-        report.svm.simd
+        interfacegan::simd::level().name()
     );
-    println!("wrote {} in {:.3} s", args.output.join("boundary.npy").display(), start.elapsed().as_secs_f64());
-    Ok(())
 }

@@ -73,12 +73,97 @@ pub enum GeneratorError {
         /// What is wrong.
         reason: String,
     },
-    /// Latent codes of the wrong shape or with non-finite values, or an unsupported latent space.
-    #[error("invalid latent codes: {0}")]
-    InvalidCodes(String),
-    /// A bad option value (truncation, lod, grid size...).
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
+    /// Codes in a space the generator does not take.
+    #[error("invalid latent codes: a {architecture} generator does not take codes in {space} (it takes {takes})")]
+    SpaceNotTaken {
+        /// The generator's architecture.
+        architecture: &'static str,
+        /// The space given.
+        space: String,
+        /// The spaces it takes.
+        takes: String,
+    },
+    /// Codes whose values, or whose tensor's shape, do not make whole codes of the space.
+    #[error("invalid latent codes: {found} do not make whole codes of shape {code_shape:?}")]
+    CodeShape {
+        /// What was given: a count of values, or a tensor's shape.
+        found: String,
+        /// The shape of one code in the space.
+        code_shape: Vec<usize>,
+    },
+    /// A code with a NaN or an infinity.
+    #[error("invalid latent codes: code {index} holds a non-finite value")]
+    NonFiniteCode {
+        /// The code's place.
+        index: usize,
+    },
+    /// A name that is not a latent space.
+    #[error("invalid option: unknown latent space `{name}` (use z, w or wp)")]
+    UnknownLatentSpace {
+        /// The name given.
+        name: String,
+    },
+    /// A name that is not an architecture.
+    #[error("invalid option: unknown architecture `{name}` (dcgan, pggan, stylegan, stylegan2, stylegan3)")]
+    UnknownArchitecture {
+        /// The name given.
+        name: String,
+    },
+    /// A name that is not a noise mode.
+    #[error("invalid option: unknown noise mode `{name}` (const, random, none)")]
+    UnknownNoiseMode {
+        /// The name given.
+        name: String,
+    },
+    /// A configuration that describes no network of the architecture.
+    #[error("invalid option: a {model} needs {needs}")]
+    Config {
+        /// The architecture.
+        model: &'static str,
+        /// What it lacks.
+        needs: String,
+    },
+    /// A truncation psi that is NaN or infinite.
+    #[error("invalid option: truncation psi must be finite")]
+    NonFiniteTruncation,
+    /// A level of detail outside the progressive model's range.
+    #[error("invalid option: lod {lod} is outside [0, {max}) for this {resolution} px {model}")]
+    Lod {
+        /// The level asked for.
+        lod: f32,
+        /// The bound.
+        max: usize,
+        /// The model's resolution.
+        resolution: usize,
+        /// The architecture.
+        model: String,
+    },
+    /// Raw images whose values do not fill their shape, or that are not RGB.
+    #[error("invalid option: {values} raw values of {shape:?} images (RGB images need 3 channels)")]
+    RawImages {
+        /// Values given.
+        values: usize,
+        /// The shape `[N, C, H, W]` given.
+        shape: [usize; 4],
+    },
+    /// A grid of no images, of images of different sizes, or too small for them.
+    #[error("invalid option: {images} images of sizes {sizes:?} do not fit one {rows} x {columns} grid of one size")]
+    Grid {
+        /// Images given.
+        images: usize,
+        /// The first size and the first that differs from it, when one does.
+        sizes: Vec<(u32, u32)>,
+        /// Rows asked for.
+        rows: usize,
+        /// Columns asked for.
+        columns: usize,
+    },
+    /// The device could not hand a tensor back.
+    #[error("cannot read a tensor back from the device: {reason}")]
+    ReadBack {
+        /// burn's reason.
+        reason: String,
+    },
     /// Writing an image failed.
     #[error("cannot write image {path}: {reason}")]
     ImageWrite {

@@ -32,7 +32,7 @@ impl LatentSpace {
             "z" => Ok(Self::Z),
             "w" => Ok(Self::W),
             "wp" | "w+" => Ok(Self::WPlus),
-            other => Err(GeneratorError::InvalidOption(format!("unknown latent space `{other}` (use z, w or wp)"))),
+            other => Err(GeneratorError::UnknownLatentSpace { name: other.to_string() }),
         }
     }
 }
@@ -130,23 +130,18 @@ pub(crate) fn check_codes(
     space: LatentSpace,
 ) -> Result<(usize, usize), GeneratorError> {
     if !info.spaces.contains(&space) {
-        return Err(GeneratorError::InvalidCodes(format!(
-            "a {} generator does not take codes in {space} (it takes {})",
-            info.architecture,
-            info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join(", ")
-        )));
+        return Err(space_not_taken(info, space));
     }
     let layers = if space == LatentSpace::WPlus { info.wp_layers } else { 1 };
     let per_code = layers * info.latent_dim;
     if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
-        return Err(GeneratorError::InvalidCodes(format!(
-            "{} values do not make whole codes of shape {:?}",
-            codes.len(),
-            info.code_shape(space)
-        )));
+        return Err(GeneratorError::CodeShape {
+            found: format!("{} values", codes.len()),
+            code_shape: info.code_shape(space),
+        });
     }
     if let Some(i) = codes.iter().position(|v| !v.is_finite()) {
-        return Err(GeneratorError::InvalidCodes(format!("code {} holds a non-finite value", i / per_code)));
+        return Err(GeneratorError::NonFiniteCode { index: i / per_code });
     }
     Ok((layers, codes.len() / per_code))
 }
@@ -159,13 +154,20 @@ pub(crate) fn check_code_tensor(
 ) -> Result<usize, GeneratorError> {
     let [n, layers, dim] = codes.dims();
     let want_layers = if space == LatentSpace::WPlus { info.wp_layers } else { 1 };
-    if !info.spaces.contains(&space) || layers != want_layers || dim != info.latent_dim || n == 0 {
-        return Err(GeneratorError::InvalidCodes(format!(
-            "codes of shape [{n}, {layers}, {dim}] in {space} do not fit a {} generator (expected [N, {want_layers}, {}] in {})",
-            info.architecture,
-            info.latent_dim,
-            info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join("/")
-        )));
+    if !info.spaces.contains(&space) {
+        return Err(space_not_taken(info, space));
+    }
+    if layers != want_layers || dim != info.latent_dim || n == 0 {
+        let found = format!("codes of shape [{n}, {layers}, {dim}]");
+        return Err(GeneratorError::CodeShape { found, code_shape: info.code_shape(space) });
     }
     Ok(n)
+}
+
+fn space_not_taken(info: &GeneratorInfo, space: LatentSpace) -> GeneratorError {
+    GeneratorError::SpaceNotTaken {
+        architecture: info.architecture,
+        space: space.to_string(),
+        takes: info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join(", "),
+    }
 }

@@ -10,10 +10,7 @@ use crate::error::GeneratorError;
 /// images `[N, C, H, W]` in `[-1, 1]`; returns `[N, H, W, C]` bytes (NaN becomes 0).
 pub fn postprocess(raw: &[f32], [n, c, h, w]: [usize; 4]) -> Result<Vec<u8>, GeneratorError> {
     if raw.len() != n * c * h * w {
-        return Err(GeneratorError::InvalidOption(format!(
-            "{} raw values do not make images of shape [{n}, {c}, {h}, {w}]",
-            raw.len()
-        )));
+        return Err(GeneratorError::RawImages { values: raw.len(), shape: [n, c, h, w] });
     }
     let mut out = vec![0u8; raw.len()];
     for img in 0..n {
@@ -35,7 +32,7 @@ pub fn postprocess(raw: &[f32], [n, c, h, w]: [usize; 4]) -> Result<Vec<u8>, Gen
 pub fn to_rgb_images(raw: &[f32], shape: [usize; 4]) -> Result<Vec<RgbImage>, GeneratorError> {
     let [n, c, h, w] = shape;
     if c != 3 {
-        return Err(GeneratorError::InvalidOption(format!("RGB images need 3 channels, the generator gives {c}")));
+        return Err(GeneratorError::RawImages { values: raw.len(), shape });
     }
     let bytes = postprocess(raw, shape)?;
     Ok(bytes
@@ -54,19 +51,14 @@ pub fn grid(
     margin: u32,
     background: [u8; 3],
 ) -> Result<RgbImage, GeneratorError> {
-    let first = images.first().ok_or_else(|| GeneratorError::InvalidOption("a grid of no images".into()))?;
+    let grid_error = |sizes| GeneratorError::Grid { images: images.len(), sizes, rows, columns };
+    let first = images.first().ok_or_else(|| grid_error(Vec::new()))?;
     if rows == 0 || columns == 0 || images.len() > rows * columns {
-        return Err(GeneratorError::InvalidOption(format!(
-            "{} images do not fit a {rows} x {columns} grid",
-            images.len()
-        )));
+        return Err(grid_error(vec![first.dimensions()]));
     }
     let (w, h) = first.dimensions();
     if let Some(i) = images.iter().position(|im| im.dimensions() != (w, h)) {
-        return Err(GeneratorError::InvalidOption(format!(
-            "image {i} is {:?}, the first is {w}x{h}: a grid needs one size",
-            images[i].dimensions()
-        )));
+        return Err(grid_error(vec![(w, h), images[i].dimensions()]));
     }
     let (cols, rows) = (columns as u32, rows as u32);
     let mut out = RgbImage::from_pixel(cols * w + (cols + 1) * margin, rows * h + (rows + 1) * margin, Rgb(background));

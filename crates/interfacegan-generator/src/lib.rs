@@ -22,14 +22,14 @@ mod ops;
 mod sampling;
 pub mod weights;
 
-pub use burn::tensor::{Device, Tensor};
+pub use burn::tensor::Tensor;
 pub use error::GeneratorError;
 pub use generator::{Generator, GeneratorInfo, LatentSpace, Synthesis};
 pub use image::RgbImage;
 pub use images::{grid, postprocess, save_image, stage_image, to_rgb_images};
-pub use load::{
-    Architecture, DEFAULT_WEIGHTS, LoadOptions, cpu_device, default_generator, device_by_name, load_generator,
-};
+/// The device the generators run on, and its selection (re-exported from `interfacegan-device`).
+pub use interfacegan_device::{Device, DeviceError, cpu_device, device_by_name};
+pub use load::{Architecture, DEFAULT_WEIGHTS, LoadOptions, default_generator, load_generator};
 pub use models::NoiseMode;
 pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};

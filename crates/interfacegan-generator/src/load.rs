@@ -42,9 +42,7 @@ impl Architecture {
             "stylegan" => Ok(Self::StyleGan),
             "stylegan2" => Ok(Self::StyleGan2),
             "stylegan3" => Ok(Self::StyleGan3),
-            other => Err(GeneratorError::InvalidOption(format!(
-                "unknown architecture `{other}` (dcgan, pggan, stylegan, stylegan2, stylegan3)"
-            ))),
+            other => Err(GeneratorError::UnknownArchitecture { name: other.to_string() }),
         }
     }
 
@@ -170,23 +168,4 @@ pub fn load_generator(
 pub fn default_generator(device: &Device) -> Result<Dcgan, GeneratorError> {
     let weights = Weights::from_static(DEFAULT_WEIGHTS, "embedded dcgan_digiface.pth")?;
     Dcgan::from_weights(&weights, device)
-}
-
-/// The CPU device (burn's `flex` backend; docs/generator.md says why not ndarray).
-pub fn cpu_device() -> Device {
-    Device::flex()
-}
-
-/// A device by name: `cpu`, or `wgpu` when built with the `wgpu` feature.
-pub fn device_by_name(name: &str) -> Result<Device, GeneratorError> {
-    match name {
-        "cpu" | "flex" => Ok(cpu_device()),
-        #[cfg(feature = "wgpu")]
-        "wgpu" | "gpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-        #[cfg(not(feature = "wgpu"))]
-        "wgpu" | "gpu" => {
-            Err(GeneratorError::InvalidOption("this build has no GPU backend: rebuild with `--features wgpu`".into()))
-        }
-        other => Err(GeneratorError::InvalidOption(format!("unknown device `{other}` (cpu, wgpu)"))),
-    }
 }

@@ -14,7 +14,7 @@ pub(crate) fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Generator
     t.into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
-        .map_err(|e| GeneratorError::InvalidOption(format!("cannot read a tensor back from the device: {e:?}")))
+        .map_err(|e| GeneratorError::ReadBack { reason: format!("{e:?}") })
 }
 
 /// `x / sqrt(mean_c(x^2) + eps)` over the channel axis (PGGAN/StyleGAN pixel norm).

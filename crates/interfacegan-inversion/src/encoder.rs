@@ -40,9 +40,7 @@ impl EncoderConfig {
     /// Widths 32, 64, 128, ... capped at 256, for a generator's resolution and code length.
     pub fn for_generator(resolution: usize, code_len: usize) -> Result<Self, InversionError> {
         if resolution < 8 || !resolution.is_power_of_two() {
-            return Err(InversionError::InvalidOption(format!(
-                "the encoder takes square images of a power-of-two size >= 8, not {resolution}"
-            )));
+            return Err(InversionError::Resolution { resolution });
         }
         let convs = (resolution / 4).trailing_zeros() as usize;
         let widths = (0..convs).map(|i| (32usize << i).min(256)).collect();
@@ -185,10 +183,15 @@ impl Encoder {
         let info = generator.info();
         let code_len: usize = info.code_shape(space).iter().product();
         if self.space != space || self.config.code_len != code_len || self.config.resolution != info.resolution {
-            return Err(InversionError::InvalidOption(format!(
-                "the encoder predicts {} codes of {} values from {} px images; the {} generator needs {space} codes of {code_len} values from {} px images",
-                self.space, self.config.code_len, self.config.resolution, info.architecture, info.resolution
-            )));
+            return Err(InversionError::EncoderMismatch {
+                encoder_space: self.space.to_string(),
+                encoder_code_len: self.config.code_len,
+                encoder_resolution: self.config.resolution,
+                architecture: info.architecture,
+                space: space.to_string(),
+                code_len,
+                resolution: info.resolution,
+            });
         }
         Ok(())
     }
@@ -301,48 +304,70 @@ pub fn train_encoder(
 ) -> Result<(Encoder, EncoderReport), InversionError> {
     let started = std::time::Instant::now();
     if !generator.device().is_autodiff() {
-        return Err(InversionError::InvalidOption(
-            "training needs gradients: load the generator on an autodiff device (`device.autodiff()`)".into(),
-        ));
+        return Err(InversionError::NeedsAutodiff { what: "training" });
     }
-    if training.steps == 0 || training.batch == 0 {
-        return Err(InversionError::InvalidOption("training needs at least one step and one pair per step".into()));
-    }
-    if training.steps > crate::MAX_STEPS || training.batch > MAX_TRAINING_BATCH {
-        return Err(InversionError::InvalidOption(format!(
-            "{} steps of {} pairs: training takes at most {} steps of {MAX_TRAINING_BATCH} pairs",
-            training.steps,
-            training.batch,
-            crate::MAX_STEPS
-        )));
-    }
-    if !(training.image_weight.is_finite() && training.image_weight >= 0.0) {
-        return Err(InversionError::InvalidOption(format!("image weight {} must be >= 0", training.image_weight)));
-    }
-    training.learning_rate.validate().map_err(InversionError::InvalidOption)?;
+    training.check()?;
     let info = generator.info();
-    let dim = info.latent_dim;
-    let config = EncoderConfig::for_generator(info.resolution, dim)?;
+    let config = EncoderConfig::for_generator(info.resolution, info.latent_dim)?;
     let mut encoder = Encoder::new(config, LatentSpace::Z, training.seed);
-    let device = generator.device();
-    let res = info.resolution;
+    let pairs = Pairs { generator, normalize_z: training.normalize_z };
+    let loss_curve = fit(&mut encoder, &pairs, training, on_step)?;
+    let (validation_code_mse, validation_psnr) = validate(&encoder, &pairs, training)?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((encoder, EncoderReport { loss_curve, validation_code_mse, validation_psnr, seconds }))
+}
 
-    let draw = |sampler: &mut ZSampler, n: usize| -> Result<(Vec<f32>, Tensor<4>), InversionError> {
+impl EncoderTraining {
+    /// Fails naming the first option out of range.
+    pub fn check(&self) -> Result<(), InversionError> {
+        let counts = [("steps", self.steps, crate::MAX_STEPS), ("pairs per step", self.batch, MAX_TRAINING_BATCH)];
+        for (what, count, max) in counts {
+            if count == 0 || count > max {
+                return Err(InversionError::Count { what, count, max });
+            }
+        }
+        if !(self.image_weight.is_finite() && self.image_weight >= 0.0) {
+            return Err(InversionError::Negative { what: "the image weight", value: self.image_weight });
+        }
+        self.learning_rate.validate()
+    }
+}
+
+/// Training pairs: codes and the images the generator draws from them.
+struct Pairs<'a> {
+    generator: &'a dyn Generator,
+    normalize_z: bool,
+}
+
+impl Pairs<'_> {
+    /// `n` codes from `sampler` and their images (detached: no gradient flows into the generator).
+    fn draw(&self, sampler: &mut ZSampler, n: usize) -> Result<(Vec<f32>, Tensor<4>), InversionError> {
+        let dim = self.generator.info().latent_dim;
         let mut z = sampler.next_batch(n);
-        if training.normalize_z {
+        if self.normalize_z {
             normalize_z(&mut z, dim);
         }
-        let input = Tensor::<3>::from_data(TensorData::new(z.clone(), [n, 1, dim]), device);
-        let images = generator.forward(input, LatentSpace::Z)?.detach();
+        let input = Tensor::<3>::from_data(TensorData::new(z.clone(), [n, 1, dim]), self.generator.device());
+        let images = self.generator.forward(input, LatentSpace::Z)?.detach();
         Ok((z, images))
-    };
+    }
+}
 
-    // Training draws from stream 0 of the seed, validation from stream 1: never the same codes.
+/// Adam on the code loss (plus the image loss when weighted) over fresh pairs from stream 0 of
+/// the seed; returns the loss per step.
+fn fit(
+    encoder: &mut Encoder,
+    pairs: &Pairs,
+    training: &EncoderTraining,
+    on_step: &mut dyn FnMut(usize, f32),
+) -> Result<Vec<f32>, InversionError> {
+    let (generator, device) = (pairs.generator, pairs.generator.device());
+    let dim = generator.info().latent_dim;
     let mut sampler = ZSampler::with_stream(dim, training.seed, 0);
     let mut adams: Vec<Adam> = encoder.params.iter().map(|(_, _, v)| Adam::new(v.len())).collect();
     let mut loss_curve = Vec::with_capacity(training.steps);
     for step in 0..training.steps {
-        let (z, images) = draw(&mut sampler, training.batch)?;
+        let (z, images) = pairs.draw(&mut sampler, training.batch)?;
         let params = encoder.device_params(device, true);
         let predicted = encoder.forward(images.clone(), &params);
         let truth = Tensor::<2>::from_data(TensorData::new(z, [training.batch, dim]), device);
@@ -354,19 +379,26 @@ pub fn train_encoder(
         let grads = loss.backward();
         let lr = training.learning_rate.at(step, training.steps);
         for ((param, adam), (_, _, values)) in params.iter().zip(&mut adams).zip(&mut encoder.params) {
-            let grad = param.grad(&grads).ok_or_else(|| InversionError::Device("no gradient for a weight".into()))?;
+            let grad = param.grad(&grads).ok_or_else(|| crate::invert::no_gradient("a weight"))?;
             adam.step(values, &host(grad)?, lr);
         }
         let value = host(loss)?[0];
         loss_curve.push(value);
         on_step(step + 1, value);
     }
+    Ok(loss_curve)
+}
 
+/// The code MSE and the PSNR of the redrawn images on held-out pairs (stream 1 of the seed: never
+/// a training code).
+fn validate(encoder: &Encoder, pairs: &Pairs, training: &EncoderTraining) -> Result<(f64, f64), InversionError> {
+    let (generator, device) = (pairs.generator, pairs.generator.device());
+    let (dim, res) = (generator.info().latent_dim, generator.info().resolution);
     let mut held_out = ZSampler::with_stream(dim, training.seed, 1);
     let (mut code_se, mut psnr_sum, mut count) = (0.0, 0.0, 0usize);
     while count < training.validation {
         let n = (training.validation - count).min(64);
-        let (z, images) = draw(&mut held_out, n)?;
+        let (z, images) = pairs.draw(&mut held_out, n)?;
         let targets = interfacegan_generator::to_rgb_images(&host(images)?, [n, 3, res, res])?;
         let codes = encoder.encode(&targets, device)?;
         code_se += codes.iter().zip(&z).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
@@ -378,11 +410,5 @@ pub fn train_encoder(
         count += n;
     }
     let count = count.max(1) as f64;
-    let report = EncoderReport {
-        loss_curve,
-        validation_code_mse: code_se / (count * dim as f64),
-        validation_psnr: psnr_sum / count,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    Ok((encoder, report))
+    Ok((code_se / (count * dim as f64), psnr_sum / count))
 }

@@ -108,25 +108,25 @@ impl InversionParams {
     }
 
     fn validate(&self) -> Result<(), InversionError> {
-        let bad = |m: String| Err(InversionError::InvalidOption(m));
         if self.restarts == 0 {
-            return bad("at least one start per target is needed (restarts >= 1)".into());
+            return Err(InversionError::NoRestarts);
         }
-        if self.steps > MAX_STEPS {
-            return bad(format!("{} steps: an inversion takes at most {MAX_STEPS}", self.steps));
-        }
-        if self.restarts > MAX_STEPS {
-            return bad(format!("{} restarts: at most {MAX_STEPS}", self.restarts));
-        }
-        if !(self.restart_noise.is_finite() && self.restart_noise >= 0.0) {
-            return bad(format!("restart noise must be finite and >= 0, not {}", self.restart_noise));
-        }
-        for (name, w) in [("prior", self.prior_weight), ("perceptual", self.perceptual_weight)] {
-            if !(w.is_finite() && w >= 0.0) {
-                return bad(format!("the {name} weight must be finite and >= 0, not {w}"));
+        for (what, count) in [("steps", self.steps), ("restarts", self.restarts)] {
+            if count > MAX_STEPS {
+                return Err(InversionError::Count { what, count, max: MAX_STEPS });
             }
         }
-        self.learning_rate.validate().map_err(InversionError::InvalidOption)
+        let weights = [
+            ("the restart noise", f64::from(self.restart_noise)),
+            ("the prior weight", self.prior_weight),
+            ("the perceptual weight", self.perceptual_weight),
+        ];
+        for (what, value) in weights {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(InversionError::Negative { what, value });
+            }
+        }
+        self.learning_rate.validate()
     }
 }
 
@@ -181,18 +181,15 @@ impl<'a> Inverter<'a> {
     pub fn new(generator: &'a dyn Generator, params: InversionParams) -> Result<Self, InversionError> {
         params.validate()?;
         if !generator.device().is_autodiff() {
-            return Err(InversionError::InvalidOption(
-                "inversion needs gradients: load the generator on an autodiff device (`device.autodiff()`)".into(),
-            ));
+            return Err(InversionError::NeedsAutodiff { what: "inversion" });
         }
         let info = generator.info();
         if !info.spaces.contains(&params.space) {
-            return Err(InversionError::InvalidOption(format!(
-                "a {} generator has no {} space (it takes {})",
-                info.architecture,
-                params.space,
-                info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join(", ")
-            )));
+            return Err(InversionError::NoSuchSpace {
+                architecture: info.architecture,
+                space: params.space.to_string(),
+                takes: info.spaces.iter().map(|s| s.short_name()).collect::<Vec<_>>().join(", "),
+            });
         }
         Ok(Self { generator, params, perceptual: None })
     }
@@ -234,7 +231,7 @@ impl<'a> Inverter<'a> {
         for step in 0..self.params.steps {
             let (loss, input) = objective.loss(&codes, true)?;
             let grads = loss.clone().sum().backward();
-            let grad = input.grad(&grads).ok_or_else(|| InversionError::Device("no gradient for the codes".into()))?;
+            let grad = input.grad(&grads).ok_or_else(|| no_gradient("the codes"))?;
             for (curve, value) in curves.iter_mut().zip(host(loss)?) {
                 curve.push(value);
             }
@@ -287,24 +284,23 @@ impl<'a> Inverter<'a> {
         self.check_targets(targets)?;
         let objective = self.objective(targets, 1)?;
         if codes.len() != objective.batch * objective.code_len {
-            return Err(InversionError::InvalidCodes(format!(
-                "{} values for {} targets; each code of the {} space has {} values",
-                codes.len(),
-                targets.len(),
-                self.params.space,
-                objective.code_len
-            )));
+            return Err(InversionError::StartLength {
+                values: codes.len(),
+                targets: targets.len(),
+                space: self.params.space.to_string(),
+                code_len: objective.code_len,
+            });
         }
         let (loss, input) = objective.loss(codes, true)?;
         let grads = loss.clone().sum().backward();
-        let grad = input.grad(&grads).ok_or_else(|| InversionError::Device("no gradient for the codes".into()))?;
+        let grad = input.grad(&grads).ok_or_else(|| no_gradient("the codes"))?;
         Ok((host(loss)?, host(grad)?))
     }
 
     fn check_targets(&self, targets: &[RgbImage]) -> Result<(), InversionError> {
         let res = self.generator.info().resolution as u32;
         if targets.is_empty() {
-            return Err(InversionError::InvalidOption("no targets to invert".into()));
+            return Err(InversionError::NoTargets);
         }
         if let Some((i, t)) = targets.iter().enumerate().find(|(_, t)| t.dimensions() != (res, res)) {
             return Err(InversionError::InvalidTarget {
@@ -357,14 +353,15 @@ impl<'a> Inverter<'a> {
         let base: Vec<f32> = match start {
             Start::Codes(codes) => {
                 if codes.len() != n * code_len {
-                    return Err(InversionError::InvalidCodes(format!(
-                        "{} starting values for {n} targets; each code of the {} space has {code_len} values",
-                        codes.len(),
-                        self.params.space
-                    )));
+                    return Err(InversionError::StartLength {
+                        values: codes.len(),
+                        targets: n,
+                        space: self.params.space.to_string(),
+                        code_len,
+                    });
                 }
                 if codes.iter().any(|v| !v.is_finite()) {
-                    return Err(InversionError::InvalidCodes("a starting code holds a non-finite value".into()));
+                    return Err(InversionError::NonFiniteStart);
                 }
                 codes.to_vec()
             }
@@ -421,5 +418,10 @@ impl Objective<'_> {
 
 /// A tensor's values on the host.
 pub(crate) fn host<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, InversionError> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| InversionError::Device(format!("{e:?}")))
+    t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| InversionError::Device { reason: format!("{e:?}") })
+}
+
+/// The error of a gradient burn did not compute.
+pub(crate) fn no_gradient(of: &str) -> InversionError {
+    InversionError::Device { reason: format!("no gradient for {of}") }
 }

@@ -53,16 +53,14 @@ impl Vgg16Features {
     pub fn from_weights(weights: &Weights, layers: &[&str], device: &Device) -> Result<Self, InversionError> {
         let names = conv_names();
         if layers.is_empty() {
-            return Err(InversionError::InvalidOption("name at least one VGG16 layer to compare".into()));
+            return Err(InversionError::VggLayer { name: String::new() });
         }
         let mut deepest = 0;
         for layer in layers {
-            let position = names.iter().position(|(n, _)| n == layer).ok_or_else(|| {
-                InversionError::InvalidOption(format!(
-                    "`{layer}` is not a VGG16 convolution (conv1_1 ... conv5_3: {})",
-                    names.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-                ))
-            })?;
+            let position = names
+                .iter()
+                .position(|(n, _)| n == layer)
+                .ok_or_else(|| InversionError::VggLayer { name: layer.to_string() })?;
             deepest = deepest.max(names[position].1);
         }
         let source = weights.source().to_string();
@@ -166,7 +164,7 @@ impl Vgg16Features {
                 None => d,
             });
         }
-        total.ok_or_else(|| InversionError::InvalidOption("no VGG16 layer compared".into()))
+        total.ok_or_else(|| InversionError::VggLayer { name: String::new() })
     }
 }
 

@@ -1,6 +1,8 @@
 //! The learning-rate schedule of the StyleGAN2 projector (Karras et al., 2020): a short linear
 //! warm-up, then constant, then a cosine ramp down to zero over the last part of the run.
 
+use crate::error::InversionError;
+
 /// Learning rate over an optimisation of a fixed number of steps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LearningRate {
@@ -33,16 +35,13 @@ impl LearningRate {
         self.initial * down * up
     }
 
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), InversionError> {
         let fraction = |v: f64| (0.0..=1.0).contains(&v);
         if !(self.initial.is_finite() && self.initial > 0.0) {
-            return Err(format!("the learning rate must be positive and finite, not {}", self.initial));
+            return Err(InversionError::LearningRate(self.initial));
         }
         if !fraction(self.rampup) || !fraction(self.rampdown) || self.rampup + self.rampdown > 1.0 {
-            return Err(format!(
-                "ramp-up {} and ramp-down {} must be fractions of the run that add up to at most 1",
-                self.rampup, self.rampdown
-            ));
+            return Err(InversionError::Ramps { rampup: self.rampup, rampdown: self.rampdown });
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use image::{DynamicImage, RgbImage};
-use interfacegan_attributes::{ScorerError, center_crop_square, open_image, resize_bilinear};
+use interfacegan_io::{IoError, center_crop_square, open_image, resize_bilinear};
 
 use crate::error::InversionError;
 
@@ -14,7 +14,7 @@ pub fn load_target(path: impl AsRef<Path>, resolution: u32) -> Result<RgbImage, 
     let path = path.as_ref();
     // Phone photos are often stored sideways with an EXIF orientation: this uprights them.
     let decoded = open_image(path).map_err(|e| match e {
-        ScorerError::Image { path, reason } => InversionError::UnreadableImage { path, reason },
+        IoError::Image { path, reason } => InversionError::UnreadableImage { path, reason },
         other => InversionError::UnreadableImage { path: path.to_path_buf(), reason: other.to_string() },
     })?;
     prepare_target(&decoded, resolution, &path.display().to_string())
@@ -29,7 +29,7 @@ pub fn load_target(path: impl AsRef<Path>, resolution: u32) -> Result<RgbImage, 
 pub fn prepare_target(image: &DynamicImage, resolution: u32, source_name: &str) -> Result<RgbImage, InversionError> {
     let invalid = |reason: String| InversionError::InvalidTarget { source_name: source_name.to_string(), reason };
     if resolution == 0 {
-        return Err(InversionError::InvalidOption("the target resolution must be positive".into()));
+        return Err(InversionError::Resolution { resolution: 0 });
     }
     if !image.color().has_color() {
         return Err(invalid(format!(

@@ -188,10 +188,7 @@ fn bad_settings_and_inputs_are_named_errors() {
     assert!(err.contains("32") && err.contains("64x64"), "{err}");
     let mut nan = vec![0.0; 100];
     nan[7] = f32::NAN;
-    assert!(matches!(
-        inverter.invert(&[target], Start::Codes(&nan), &mut |_| {}),
-        Err(InversionError::InvalidCodes(_))
-    ));
+    assert!(matches!(inverter.invert(&[target], Start::Codes(&nan), &mut |_| {}), Err(InversionError::NonFiniteStart)));
     assert!(inverter.invert(&[], Start::Random, &mut |_| {}).is_err());
 }
 

@@ -40,8 +40,16 @@ pub enum IoError {
         /// The shape found.
         found: Vec<usize>,
     },
+    /// An image could not be read, was refused by the limits, or could not be decoded.
+    #[error("cannot read image {path}: {reason}")]
+    Image {
+        /// The image file.
+        path: PathBuf,
+        /// The decoder's, the limits' or the system's reason.
+        reason: String,
+    },
     /// The output exists and overwriting was not allowed.
-    #[error("{path}: already exists (pass --force / overwrite to replace it)")]
+    #[error("{path}: already exists (allow overwriting to replace it)")]
     AlreadyExists {
         /// The file concerned.
         path: PathBuf,

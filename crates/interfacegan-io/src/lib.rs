@@ -1,4 +1,5 @@
-//! File input and output for interfacegan-rs: `.npy` arrays, memory-mapped code matrices and
+//! File input and output for interfacegan-rs: `.npy` arrays, memory-mapped code matrices, images
+//! from strangers (bounded decoding, the reference's Pillow-exact resize, crop and luma) and
 //! atomic, no-clobber output files.
 //!
 //! Every error names the file it is about and what is wrong with it, so that a command-line user
@@ -22,14 +23,18 @@
 mod array;
 mod atomic;
 mod error;
+mod image_file;
 mod mapped;
 mod npy;
+mod preprocess;
 
 pub use array::NpyArray;
 pub use atomic::{OutputSet, StagedFile, StreamingFile, is_temporary_name, write_atomic, write_atomic_with};
 pub use error::IoError;
+pub use image_file::{MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, open_image};
 pub use mapped::MappedMatrix;
 pub use npy::{
     MAX_HEADER_BYTES, MAX_RANK, NpyElement, NpyHeaderInfo, NpyStreamWriter, parse_f32, read_f32, read_f64, read_header,
     stage_npy, write_npy,
 };
+pub use preprocess::{center_crop_square, resize_bilinear, to_luma};

@@ -28,10 +28,7 @@ pub(crate) fn code_length(
 ) -> Result<usize, PipelineError> {
     let per_code: usize = generator.info().code_shape(space).iter().product();
     if codes.is_empty() || !codes.len().is_multiple_of(per_code) {
-        return Err(PipelineError::Invalid(format!(
-            "{} values do not make whole {space} codes of {per_code} values",
-            codes.len()
-        )));
+        return Err(PipelineError::CodeLength { values: codes.len(), space: space.to_string(), per_code });
     }
     Ok(per_code)
 }
@@ -82,12 +79,11 @@ pub(crate) fn score_images(
         let scores = scorer.score(images)?;
         *time += t.elapsed();
         if scores.len() != images.len() {
-            return Err(PipelineError::Invalid(format!(
-                "scorer `{}` returned {} scores for {} images",
-                scorer.attribute(),
-                scores.len(),
-                images.len()
-            )));
+            return Err(PipelineError::ScoreCount {
+                attribute: scorer.attribute().to_string(),
+                scores: scores.len(),
+                images: images.len(),
+            });
         }
         all.push(scores);
     }

@@ -45,12 +45,12 @@ impl Direction {
 /// one dimension.
 pub fn conditional_directions(boundaries: &[(String, Boundary)]) -> Result<Vec<Direction>, PipelineError> {
     if let Some((name, b)) = boundaries.iter().find(|(_, b)| b.dim() != boundaries[0].1.dim()) {
-        return Err(PipelineError::Invalid(format!(
-            "boundary `{name}` has dimension {}, `{}` has {}",
-            b.dim(),
-            boundaries[0].0,
-            boundaries[0].1.dim()
-        )));
+        return Err(PipelineError::BoundaryDimensions {
+            name: name.clone(),
+            dim: b.dim(),
+            first: boundaries[0].0.clone(),
+            first_dim: boundaries[0].1.dim(),
+        });
     }
     let options = ProjectOptions { drop_dependent: true, ..Default::default() };
     let mut directions = Vec::new();

@@ -69,17 +69,13 @@ pub const MAX_EDIT_IMAGE_BYTES: u64 = 4 << 30;
 /// before any code is drawn or read.
 pub fn check_edit_size(codes: usize, steps: usize, resolution: usize) -> Result<(), PipelineError> {
     if !(1..=MAX_EDIT_STEPS).contains(&steps) {
-        return Err(PipelineError::Invalid(format!("{steps} steps: an edit takes 1 to {MAX_EDIT_STEPS} steps")));
+        return Err(PipelineError::EditSteps { steps });
     }
     let per_image = (resolution as u64).saturating_mul(resolution as u64).saturating_mul(3);
     let bytes = (codes as u64).saturating_mul(steps as u64).saturating_mul(per_image);
     if codes == 0 || bytes > MAX_EDIT_IMAGE_BYTES {
-        return Err(PipelineError::Invalid(format!(
-            "{codes} codes x {steps} steps of {resolution}x{resolution} images: an edit holds its images in memory, \
-             at most {} GiB ({} images at this size); edit fewer codes per call",
-            MAX_EDIT_IMAGE_BYTES >> 30,
-            MAX_EDIT_IMAGE_BYTES / per_image.max(1)
-        )));
+        let images_at_most = MAX_EDIT_IMAGE_BYTES / per_image.max(1);
+        return Err(PipelineError::EditSize { codes, steps, resolution, images_at_most });
     }
     Ok(())
 }
@@ -97,12 +93,11 @@ pub fn edit_codes(
     let info = generator.info();
     let per_code = code_length(generator, codes, space)?;
     if direction.len() != info.latent_dim {
-        return Err(PipelineError::Invalid(format!(
-            "a boundary of dimension {} does not fit this {} generator's codes (dimension {})",
-            direction.len(),
-            info.architecture,
-            info.latent_dim
-        )));
+        return Err(PipelineError::DirectionDimension {
+            direction: "the direction".to_string(),
+            dim: direction.len(),
+            latent_dim: info.latent_dim,
+        });
     }
     let samples = codes.len() / per_code;
     check_edit_size(samples, options.steps, info.resolution)?;

@@ -10,6 +10,7 @@ mod batch;
 mod directions;
 mod edit;
 mod error;
+mod options;
 mod pipeline;
 mod plots;
 mod progress;
@@ -21,9 +22,9 @@ mod sample;
 pub use directions::{Direction, conditional_directions};
 pub use edit::{Edits, MAX_EDIT_IMAGE_BYTES, MAX_EDIT_STEPS, check_edit_size, edit_codes};
 pub use error::PipelineError;
+pub use options::PipelineOptions;
 pub use pipeline::{
-    AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOptions, PipelineOutcome, chosen_ratio,
-    edited_in_report,
+    AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOutcome, chosen_ratio, edited_in_report,
 };
 pub use progress::{Progress, Silent};
 pub use report::{REPORT_SECTIONS, findings, write_report};

@@ -4,17 +4,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use interfacegan_attributes::Scorer;
-use interfacegan_boundary::{Boundary, FitOptions, FitReport, chosen_count};
+use interfacegan_boundary::{Boundary, FitReport, chosen_count};
 use interfacegan_generator::{Generator, LatentSpace, RgbImage, ZSampler, grid, normalize_z};
 use interfacegan_io::{MappedMatrix, NpyArray, read_f32, write_atomic, write_npy};
-use interfacegan_subspace::{InterpolateOptions, correlation_matrix, cosine_similarity_matrix};
+use interfacegan_subspace::{correlation_matrix, cosine_similarity_matrix};
 use serde::Serialize;
 
 use crate::batch::{StageClock, synthesize_images};
 use crate::report::write_report;
 use crate::{
-    Direction, PipelineError, Progress, RescoreOptions, RescoreTable, RunManifest, SampleOptions, SampleReport,
-    conditional_directions, edit_codes, rescore, sample_and_score,
+    Direction, PipelineError, PipelineOptions, Progress, RescoreOptions, RescoreTable, RunManifest, SampleOptions,
+    SampleReport, conditional_directions, edit_codes, rescore, sample_and_score,
 };
 
 /// The official share of samples taken from each end of the score ranking.
@@ -24,46 +24,6 @@ pub const OFFICIAL_CHOSEN_RATIO: f64 = 0.02;
 /// the chunk streams `0..chunks`, so they never coincide with a sampled code.
 const EDIT_STREAM: u64 = u64::MAX - 1;
 const RESCORE_STREAM: u64 = u64::MAX - 2;
-
-/// Everything [`Pipeline::run`] can be told. The defaults are the demo's.
-#[derive(Debug, Clone)]
-pub struct PipelineOptions {
-    /// Sampling and scoring (N, seed, chunks, batch, z normalisation).
-    pub sample: SampleOptions,
-    /// Samples per side for the SVM (ratio or count); `None` takes the official 0.02, raised to
-    /// `min_chosen_per_side` when N is too small for it.
-    pub chosen_num_or_ratio: Option<f64>,
-    /// The least number of samples per side when the ratio is chosen automatically.
-    pub min_chosen_per_side: usize,
-    /// Share of each side used for training (official 0.7).
-    pub split_ratio: f64,
-    /// Fresh codes rendered along each direction.
-    pub edit_samples: usize,
-    /// Distances of the edit strips (official `linear_interpolate` semantics).
-    pub edit: InterpolateOptions,
-    /// Fresh codes moved and re-scored along each direction.
-    pub rescore_samples: usize,
-    /// Steps of the re-scoring.
-    pub rescore: RescoreOptions,
-    /// Write into a folder that holds files but no run.
-    pub overwrite: bool,
-}
-
-impl Default for PipelineOptions {
-    fn default() -> Self {
-        Self {
-            sample: SampleOptions::default(),
-            chosen_num_or_ratio: None,
-            min_chosen_per_side: 100,
-            split_ratio: 0.7,
-            edit_samples: 5,
-            edit: InterpolateOptions { start: -3.0, end: 3.0, steps: 7, ..Default::default() },
-            rescore_samples: 128,
-            rescore: RescoreOptions::default(),
-            overwrite: false,
-        }
-    }
-}
 
 /// The fit of one attribute, as the report shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -192,140 +152,34 @@ impl<'a> Pipeline<'a> {
     /// Runs every stage into `dir` and writes `dir/report.html`. A folder holding the same run is
     /// resumed (finished chunks are kept; the later stages are recomputed from the files).
     pub fn run(&self, dir: &Path, progress: &dyn Progress) -> Result<PipelineOutcome, PipelineError> {
+        self.check(dir)?;
         let options = &self.options;
-        let generator = self.generator;
-        let info = generator.info().clone();
-        if self.scorers.len() < 2 {
-            return Err(PipelineError::Invalid(
-                "the pipeline needs at least two attributes (conditional editing removes one from another)".into(),
-            ));
-        }
-        if options.edit_samples == 0 || options.rescore_samples == 0 {
-            return Err(PipelineError::Invalid("edit and re-scoring samples must be at least 1".into()));
-        }
-        if RunManifest::read(dir)?.is_none() && !options.overwrite && folder_has_files(dir)? {
-            return Err(PipelineError::file(dir, "is not empty and holds no run; choose an empty or new folder"));
-        }
-        let mut timings = Vec::new();
-        let mut clock = Instant::now();
-        let mut lap = |name: &str, timings: &mut Vec<(String, f64)>| {
-            timings.push((name.to_string(), clock.elapsed().as_secs_f64()));
-            clock = Instant::now();
-        };
-
+        let mut timings = Timings::start();
         let sample_options = SampleOptions { overwrite: options.overwrite, ..options.sample.clone() };
-        let sample = sample_and_score(generator, self.scorers, &sample_options, dir, progress)?;
-        lap("sampling and scoring", &mut timings);
-
-        // Boundaries.
+        let sample = sample_and_score(self.generator, self.scorers, &sample_options, dir, progress)?;
+        timings.lap("sampling and scoring");
         let codes = MappedMatrix::open(dir.join("z.npy"))?;
-        let n = codes.rows();
-        let mut attributes = Vec::new();
-        let mut boundaries = Vec::new();
-        let mut all_scores = Vec::new();
-        let (ratio, note) = chosen_ratio(n, options.chosen_num_or_ratio, options.min_chosen_per_side)?;
-        progress.begin("fitting boundaries", self.scorers.len() as u64);
-        for (i, scorer) in self.scorers.iter().enumerate() {
-            let name = scorer.attribute().to_string();
-            let scores = read_f32(dir.join(format!("{name}_scores.npy")))?.into_data();
-            let fit_options = FitOptions::default()
-                .chosen_num_or_ratio(ratio)
-                .split_ratio(options.split_ratio)
-                .seed(options.sample.seed)
-                .attribute(name.clone())
-                .latent_space("z");
-            let (boundary, mut fit) = Boundary::fit_codes(&codes, &scores, &fit_options)?;
-            boundary.save(dir.join(format!("{name}_boundary.npy")), true)?;
-            fit.train_indices.clear();
-            fit.val_indices.clear();
-            attributes.push(describe_scores(&name, scorer.meaning(), ratio, note.clone(), fit, &scores));
-            boundaries.push((name, boundary));
-            all_scores.push(scores);
-            progress.set(i as u64 + 1);
-        }
-        progress.end();
-        lap("fitting boundaries", &mut timings);
-
-        let directions = conditional_directions(&boundaries)?;
-        for d in directions.iter().filter(|d| !d.is_plain()) {
-            Boundary::from_normal(&d.vector)?
-                .with_attribute(d.name())
-                .with_latent_space("z")
-                .save(dir.join(d.file_name()), true)?;
-        }
-        let plain: Vec<&[f64]> = boundaries.iter().map(|(_, b)| b.normal()).collect();
-        let cosine = cosine_similarity_matrix(&plain)?;
-        let columns: Vec<&[f32]> = all_scores.iter().map(|s| s.as_slice()).collect();
-        let correlation = correlation_matrix(&columns)?;
-        lap("conditional directions", &mut timings);
-
-        // Edits of fresh samples along each plain direction and the one conditioned on all others.
-        let fresh = |count: usize, stream: u64| {
-            let mut z = ZSampler::with_stream(info.latent_dim, options.sample.seed, stream).next_batch(count);
-            if options.sample.normalize_z {
-                normalize_z(&mut z, info.latent_dim);
-            }
-            z
-        };
-        let edit_z = fresh(options.edit_samples, EDIT_STREAM);
-        let edits_dir = dir.join("edits");
-        std::fs::create_dir_all(&edits_dir)
-            .map_err(|e| PipelineError::file(&edits_dir, format!("cannot create: {e}")))?;
-        let shape = vec![options.edit_samples, info.latent_dim];
-        write_npy(edits_dir.join("z.npy"), &NpyArray::new(shape, edit_z.clone())?, true)?;
-        let shown: Vec<&Direction> =
-            directions.iter().filter(|d| edited_in_report(&d.conditions, self.scorers.len())).collect();
-        let mut edit_sheets = Vec::new();
-        progress.begin("rendering edits", shown.len() as u64);
-        for (i, direction) in shown.iter().enumerate() {
-            let edits =
-                edit_codes(generator, &edit_z, LatentSpace::Z, &direction.vector, &options.edit, options.sample.batch)?;
-            edits.save(&edits_dir.join(direction.name()), true)?;
-            edit_sheets.push(EditSheet {
-                direction: direction.name(),
-                target: direction.target.clone(),
-                image: edits.sheet()?,
-            });
-            progress.set(i as u64 + 1);
-        }
-        progress.end();
-        lap("edits", &mut timings);
-
-        let rescore_z = fresh(options.rescore_samples, RESCORE_STREAM);
-        write_npy(
-            dir.join("rescore_z.npy"),
-            &NpyArray::new(vec![options.rescore_samples, info.latent_dim], rescore_z.clone())?,
-            true,
-        )?;
-        let rescore_options = RescoreOptions { batch: options.sample.batch, ..options.rescore.clone() };
-        let table =
-            rescore(generator, self.scorers, &rescore_z, LatentSpace::Z, &directions, &rescore_options, progress)?;
-        write_atomic(dir.join("rescore.csv"), table.to_csv().as_bytes(), true)?;
-        write_atomic(
-            dir.join("rescore.json"),
-            serde_json::to_string_pretty(&table).expect("serialises").as_bytes(),
-            true,
-        )?;
-        lap("re-scoring", &mut timings);
-
-        let shown_codes = n.min(64);
-        let grid_z: Vec<f32> = (0..shown_codes).flat_map(|r| codes.row(r).to_vec()).collect();
-        let faces =
-            synthesize_images(generator, &grid_z, LatentSpace::Z, options.sample.batch, &mut StageClock::new(0))?;
-        let columns = (shown_codes as f64).sqrt().ceil() as usize;
-        let sample_grid = grid(&faces, shown_codes.div_ceil(columns), columns, 2, [255, 255, 255])?;
-
+        let fitted = self.fit_boundaries(&codes, dir, progress)?;
+        timings.lap("fitting boundaries");
+        let directions = conditional_directions(&fitted.boundaries)?;
+        let measures = save_directions(&directions, &fitted, dir)?;
+        timings.lap("conditional directions");
+        let edit_sheets = self.render_edits(&directions, dir, progress)?;
+        timings.lap("edits");
+        let table = self.rescore_directions(&directions, dir, progress)?;
+        timings.lap("re-scoring");
+        let sample_grid = self.sample_grid(&codes)?;
         let mut outcome = PipelineOutcome {
             dir: dir.to_path_buf(),
             generator: sample.manifest.generator.clone(),
             sample,
-            attributes,
+            attributes: fitted.attributes,
             directions: directions.iter().map(Direction::name).collect(),
-            cosine,
-            correlation,
+            cosine: measures.cosine,
+            correlation: measures.correlation,
             rescore: table,
             edit_distances: interfacegan_subspace::linspace(options.edit.start, options.edit.end, options.edit.steps),
-            timings,
+            timings: timings.laps,
             sample_grid: Some(sample_grid),
             edit_sheets,
         };
@@ -335,6 +189,171 @@ impl<'a> Pipeline<'a> {
         let summary = serde_json::to_string_pretty(&outcome).expect("outcome serialises");
         write_atomic(dir.join("summary.json"), summary.as_bytes(), true)?;
         Ok(outcome)
+    }
+
+    /// Fails before anything is written when the run cannot go ahead in `dir`.
+    fn check(&self, dir: &Path) -> Result<(), PipelineError> {
+        if self.scorers.len() < 2 {
+            return Err(PipelineError::TooFewAttributes);
+        }
+        self.options.check()?;
+        if RunManifest::read(dir)?.is_none() && !self.options.overwrite && folder_has_files(dir)? {
+            return Err(PipelineError::file(dir, "is not empty and holds no run; choose an empty or new folder"));
+        }
+        Ok(())
+    }
+
+    /// One boundary per attribute, saved as `<attribute>_boundary.npy`.
+    fn fit_boundaries(
+        &self,
+        codes: &MappedMatrix,
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<FittedBoundaries, PipelineError> {
+        let options = &self.options;
+        let (ratio, note) = chosen_ratio(codes.rows(), options.chosen_num_or_ratio, options.min_chosen_per_side)?;
+        let mut fitted = FittedBoundaries::default();
+        progress.begin("fitting boundaries", self.scorers.len() as u64);
+        for (i, scorer) in self.scorers.iter().enumerate() {
+            let name = scorer.attribute().to_string();
+            let scores = read_f32(dir.join(format!("{name}_scores.npy")))?.into_data();
+            let fit_options = options
+                .fit
+                .clone()
+                .chosen_num_or_ratio(ratio)
+                .seed(options.sample.seed)
+                .attribute(name.clone())
+                .latent_space("z");
+            let (boundary, mut fit) = Boundary::fit_codes(codes, &scores, &fit_options)?;
+            boundary.save(dir.join(format!("{name}_boundary.npy")), true)?;
+            fit.train_indices.clear();
+            fit.val_indices.clear();
+            fitted.attributes.push(describe_scores(&name, scorer.meaning(), ratio, note.clone(), fit, &scores));
+            fitted.boundaries.push((name, boundary));
+            fitted.scores.push(scores);
+            progress.set(i as u64 + 1);
+        }
+        progress.end();
+        Ok(fitted)
+    }
+
+    /// `count` fresh codes of the run's seed from `stream`, normalised as the sampled ones are.
+    fn fresh_codes(&self, count: usize, stream: u64) -> Vec<f32> {
+        let dim = self.generator.info().latent_dim;
+        let mut z = ZSampler::with_stream(dim, self.options.sample.seed, stream).next_batch(count);
+        if self.options.sample.normalize_z {
+            normalize_z(&mut z, dim);
+        }
+        z
+    }
+
+    /// Edits of fresh samples along each plain direction and the one conditioned on all others,
+    /// saved under `edits/`; returns their sheets.
+    fn render_edits(
+        &self,
+        directions: &[Direction],
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Vec<EditSheet>, PipelineError> {
+        let options = &self.options;
+        let edit_z = self.fresh_codes(options.edit_samples, EDIT_STREAM);
+        let edits_dir = dir.join("edits");
+        std::fs::create_dir_all(&edits_dir)
+            .map_err(|e| PipelineError::file(&edits_dir, format!("cannot create: {e}")))?;
+        let shape = vec![options.edit_samples, self.generator.info().latent_dim];
+        write_npy(edits_dir.join("z.npy"), &NpyArray::new(shape, edit_z.clone())?, true)?;
+        let shown: Vec<&Direction> =
+            directions.iter().filter(|d| edited_in_report(&d.conditions, self.scorers.len())).collect();
+        let mut edit_sheets = Vec::new();
+        progress.begin("rendering edits", shown.len() as u64);
+        for (i, direction) in shown.iter().enumerate() {
+            let (space, batch) = (LatentSpace::Z, options.sample.batch);
+            let edits = edit_codes(self.generator, &edit_z, space, &direction.vector, &options.edit, batch)?;
+            edits.save(&edits_dir.join(direction.name()), true)?;
+            edit_sheets.push(EditSheet {
+                direction: direction.name(),
+                target: direction.target.clone(),
+                image: edits.sheet()?,
+            });
+            progress.set(i as u64 + 1);
+        }
+        progress.end();
+        Ok(edit_sheets)
+    }
+
+    /// Every direction re-scored on fresh codes: `rescore_z.npy`, `rescore.csv`, `rescore.json`.
+    fn rescore_directions(
+        &self,
+        directions: &[Direction],
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<RescoreTable, PipelineError> {
+        let options = &self.options;
+        let rescore_z = self.fresh_codes(options.rescore_samples, RESCORE_STREAM);
+        let shape = vec![options.rescore_samples, self.generator.info().latent_dim];
+        write_npy(dir.join("rescore_z.npy"), &NpyArray::new(shape, rescore_z.clone())?, true)?;
+        let rescore_options = RescoreOptions { batch: options.sample.batch, ..options.rescore.clone() };
+        let (generator, scorers) = (self.generator, self.scorers);
+        let table = rescore(generator, scorers, &rescore_z, LatentSpace::Z, directions, &rescore_options, progress)?;
+        write_atomic(dir.join("rescore.csv"), table.to_csv().as_bytes(), true)?;
+        let json = serde_json::to_string_pretty(&table).expect("serialises");
+        write_atomic(dir.join("rescore.json"), json.as_bytes(), true)?;
+        Ok(table)
+    }
+
+    /// The first codes' images (8 x 8 at most) as one grid.
+    fn sample_grid(&self, codes: &MappedMatrix) -> Result<RgbImage, PipelineError> {
+        let shown = codes.rows().min(64);
+        let grid_z: Vec<f32> = (0..shown).flat_map(|r| codes.row(r).to_vec()).collect();
+        let batch = self.options.sample.batch;
+        let faces = synthesize_images(self.generator, &grid_z, LatentSpace::Z, batch, &mut StageClock::new(0))?;
+        let columns = (shown as f64).sqrt().ceil() as usize;
+        Ok(grid(&faces, shown.div_ceil(columns), columns, 2, [255, 255, 255])?)
+    }
+}
+
+/// The boundaries of a run with what the report shows of each attribute, in the scorers' order.
+#[derive(Default)]
+struct FittedBoundaries {
+    attributes: Vec<AttributeOutcome>,
+    boundaries: Vec<(String, Boundary)>,
+    scores: Vec<Vec<f32>>,
+}
+
+/// The disentanglement measures of the plain boundaries and the scores.
+struct Measures {
+    cosine: Vec<Vec<f64>>,
+    correlation: Vec<Vec<f64>>,
+}
+
+/// Saves the conditional directions as boundary files; returns the cosines of the plain
+/// boundaries and the correlations of the scores.
+fn save_directions(directions: &[Direction], fitted: &FittedBoundaries, dir: &Path) -> Result<Measures, PipelineError> {
+    for d in directions.iter().filter(|d| !d.is_plain()) {
+        Boundary::from_normal(&d.vector)?
+            .with_attribute(d.name())
+            .with_latent_space("z")
+            .save(dir.join(d.file_name()), true)?;
+    }
+    let plain: Vec<&[f64]> = fitted.boundaries.iter().map(|(_, b)| b.normal()).collect();
+    let columns: Vec<&[f32]> = fitted.scores.iter().map(|s| s.as_slice()).collect();
+    Ok(Measures { cosine: cosine_similarity_matrix(&plain)?, correlation: correlation_matrix(&columns)? })
+}
+
+/// Seconds per stage, in order.
+struct Timings {
+    laps: Vec<(String, f64)>,
+    clock: Instant,
+}
+
+impl Timings {
+    fn start() -> Self {
+        Self { laps: Vec::new(), clock: Instant::now() }
+    }
+
+    fn lap(&mut self, name: &str) {
+        self.laps.push((name.to_string(), self.clock.elapsed().as_secs_f64()));
+        self.clock = Instant::now();
     }
 }
 

@@ -110,6 +110,18 @@ fn standardized_changes<'a>(outcome: &'a PipelineOutcome, row: &RescoreRow) -> V
 /// Writes the report of `outcome` to `path` (atomically; an existing report is replaced).
 pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), PipelineError> {
     let mut html = String::new();
+    header(outcome, &mut html);
+    samples_section(outcome, &mut html)?;
+    attributes_section(outcome, &mut html)?;
+    measures_sections(outcome, &mut html)?;
+    rescore_section(outcome, &mut html)?;
+    timings_section(outcome, &mut html);
+    write_atomic(path, html.as_bytes(), true)?;
+    Ok(())
+}
+
+/// The page's head, style and summary line.
+fn header(outcome: &PipelineOutcome, html: &mut String) {
     let total: f64 = outcome.timings.iter().map(|(_, s)| s).sum();
     let _ = write!(
         html,
@@ -126,13 +138,20 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         escape(&outcome.sample.manifest.attributes.join(", ")),
         total
     );
+}
 
+/// The first codes' images.
+fn samples_section(outcome: &PipelineOutcome, html: &mut String) -> Result<(), PipelineError> {
     html.push_str("<section id=\"samples\"><h2>Samples</h2>");
     if let Some(grid) = &outcome.sample_grid {
         let _ = write!(html, "<p>The first codes of z.npy.</p><img alt=\"samples\" src=\"{}\">", jpeg_data_uri(grid)?);
     }
     html.push_str("</section>");
+    Ok(())
+}
 
+/// Per attribute: the fit, the score histogram and the edit strips.
+fn attributes_section(outcome: &PipelineOutcome, html: &mut String) -> Result<(), PipelineError> {
     let distances: Vec<String> = outcome.edit_distances.iter().map(|d| format!("{d:+.1}")).collect();
     let _ = write!(
         html,
@@ -173,7 +192,11 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         }
     }
     html.push_str("</section>");
+    Ok(())
+}
 
+/// The cosine and correlation heatmaps.
+fn measures_sections(outcome: &PipelineOutcome, html: &mut String) -> Result<(), PipelineError> {
     let labels: Vec<String> = outcome.attributes.iter().map(|a| a.name.clone()).collect();
     let _ = write!(
         html,
@@ -182,7 +205,11 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         heatmap_svg("cosine similarity", &labels, &outcome.cosine)?,
         heatmap_svg("score correlation", &labels, &outcome.correlation)?
     );
+    Ok(())
+}
 
+/// The re-scoring table, its findings and curves.
+fn rescore_section(outcome: &PipelineOutcome, html: &mut String) -> Result<(), PipelineError> {
     let table = &outcome.rescore;
     let _ = write!(
         html,
@@ -202,7 +229,7 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         let panels: Vec<Panel> = table
             .rows
             .iter()
-            .filter(|r| r.target == plain.target && edited_in_report(&r.conditions, labels.len()))
+            .filter(|r| r.target == plain.target && edited_in_report(&r.conditions, outcome.attributes.len()))
             .map(|r| Panel { title: r.direction.clone(), series: standardized_changes(outcome, r) })
             .collect();
         html.push_str(&curves_svg(
@@ -213,7 +240,11 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         )?);
     }
     html.push_str("</section>");
+    Ok(())
+}
 
+/// Seconds per stage and the sampling rates.
+fn timings_section(outcome: &PipelineOutcome, html: &mut String) {
     html.push_str("<section id=\"timings\"><h2>Timings</h2><table><tr><th>stage</th><th>seconds</th></tr>");
     for (stage, seconds) in &outcome.timings {
         let _ = write!(html, "<tr><td>{}</td><td>{seconds:.1}</td></tr>", escape(stage));
@@ -224,6 +255,4 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
         let _ = write!(html, ", {} {rate:.0} images/s", escape(&a));
     }
     html.push_str(".</p></section></body></html>\n");
-    write_atomic(path, html.as_bytes(), true)?;
-    Ok(())
 }

@@ -24,6 +24,19 @@ impl Default for RescoreOptions {
     }
 }
 
+impl RescoreOptions {
+    /// Fails unless the distances hold two distinct finite values (a slope needs them).
+    pub fn check(&self) -> Result<(), PipelineError> {
+        let mut distinct = self.distances.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        if distinct.len() < 2 || self.distances.iter().any(|d| !d.is_finite()) {
+            return Err(PipelineError::RescoreDistances { distances: self.distances.clone() });
+        }
+        Ok(())
+    }
+}
+
 /// Mean scores of one direction.
 #[derive(Debug, Clone, Serialize)]
 pub struct RescoreRow {
@@ -118,22 +131,13 @@ pub fn rescore(
 ) -> Result<RescoreTable, PipelineError> {
     let info = generator.info();
     let per_code = code_length(generator, codes, space)?;
-    let mut distinct = options.distances.clone();
-    distinct.sort_by(f64::total_cmp);
-    distinct.dedup();
-    if distinct.len() < 2 || options.distances.iter().any(|d| !d.is_finite()) {
-        return Err(PipelineError::Invalid(format!(
-            "re-scoring needs at least two distinct finite distances, got {:?}",
-            options.distances
-        )));
-    }
+    options.check()?;
     if let Some(d) = directions.iter().find(|d| d.vector.len() != info.latent_dim) {
-        return Err(PipelineError::Invalid(format!(
-            "direction `{}` has dimension {}, the generator's codes {}",
-            d.name(),
-            d.vector.len(),
-            info.latent_dim
-        )));
+        return Err(PipelineError::DirectionDimension {
+            direction: format!("direction `{}`", d.name()),
+            dim: d.vector.len(),
+            latent_dim: info.latent_dim,
+        });
     }
     let samples = codes.len() / per_code;
     let moved_sets = directions.len() * options.distances.iter().filter(|&&d| d != 0.0).count()

@@ -29,17 +29,14 @@ impl Shard {
     /// Share `index` (0-based) of `count`.
     pub fn new(index: usize, count: usize) -> Result<Self, PipelineError> {
         if count == 0 || index >= count {
-            return Err(PipelineError::Invalid(format!(
-                "shard {} of {count} does not exist (shards are 1/N to N/N)",
-                index + 1
-            )));
+            return Err(PipelineError::NoSuchShard { shard: index + 1, count });
         }
         Ok(Self { index, count })
     }
 
     /// Parses `K/N` (1-based, as on the command line: `--shard 2/4`).
     pub fn parse(text: &str) -> Result<Self, PipelineError> {
-        let bad = || PipelineError::Invalid(format!("shard `{text}`: expected K/N with 1 <= K <= N, e.g. 2/4"));
+        let bad = || PipelineError::ShardSyntax { text: text.to_string() };
         let (k, n) = text.split_once('/').ok_or_else(bad)?;
         let k: usize = k.trim().parse().map_err(|_| bad())?;
         let n: usize = n.trim().parse().map_err(|_| bad())?;
@@ -143,22 +140,73 @@ pub fn sample_and_score(
     progress: &dyn Progress,
 ) -> Result<SampleReport, PipelineError> {
     let start = Instant::now();
+    let manifest = planned_manifest(generator, scorers, options)?;
+    let lock = RunLock::exclusive(dir)?;
+    lock.remove_temporaries(dir);
+    prepare_run_folder(dir, &manifest, options.overwrite)?;
+
+    let owned: Vec<usize> = (0..manifest.chunks()).filter(|&c| options.shard.owns(c)).collect();
+    let mut pending = Vec::new();
+    for &c in &owned {
+        if manifest.read_chunk(dir, c)?.is_none() {
+            pending.push(c);
+        }
+    }
+    let rows = |chunks: &[usize]| chunks.iter().map(|&c| manifest.chunk_rows(c).len()).sum::<usize>();
+    let (total_rows, pending_rows) = (rows(&owned), rows(&pending));
+    progress.begin("sampling and scoring", total_rows as u64);
+    let mut done = total_rows - pending_rows;
+    progress.set(done as u64);
+    let mut clock = StageClock::new(scorers.len());
+    for &c in &pending {
+        let mut on_images = |images: usize| {
+            done += images;
+            progress.set(done as u64);
+        };
+        let arrays = sample_chunk(generator, scorers, options, &manifest, c, &mut clock, &mut on_images)?;
+        manifest.write_chunk(dir, c, arrays)?;
+    }
+    progress.end();
+
+    let merged = options.shard.is_whole();
+    if merged {
+        merge_locked(&[dir.to_path_buf()], dir, true, progress)?;
+    }
+    drop(lock);
+    let attributes = manifest.attributes.clone();
+    Ok(SampleReport {
+        manifest,
+        shard: options.shard.to_string(),
+        chunks_owned: owned.len(),
+        chunks_resumed: owned.len() - pending.len(),
+        samples_run: pending_rows,
+        synthesis_seconds: clock.synthesis.as_secs_f64(),
+        scorer_seconds: attributes.into_iter().zip(clock.scorers.iter().map(|d| d.as_secs_f64())).collect(),
+        merged,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The manifest of the run `options` asks for, after checking that it can be run and written.
+fn planned_manifest(
+    generator: &dyn Generator,
+    scorers: &[&dyn Scorer],
+    options: &SampleOptions,
+) -> Result<RunManifest, PipelineError> {
     if options.samples == 0 || options.chunk_size == 0 || options.batch == 0 {
-        return Err(PipelineError::Invalid(format!(
-            "samples ({}), chunk size ({}) and batch ({}) must be at least 1",
-            options.samples, options.chunk_size, options.batch
-        )));
+        let (samples, chunk_size, batch) = (options.samples, options.chunk_size, options.batch);
+        return Err(PipelineError::SampleSizes { samples, chunk_size, batch });
     }
     if scorers.is_empty() {
-        return Err(PipelineError::Invalid("no scorers: give at least one attribute".into()));
+        return Err(PipelineError::NoScorers);
     }
     let info = generator.info();
     if !info.spaces.contains(&LatentSpace::Z) {
-        return Err(PipelineError::Invalid(format!("a {} generator takes no z codes", info.architecture)));
+        return Err(PipelineError::NoZCodes { architecture: info.architecture.to_string() });
     }
     let attributes: Vec<String> = scorers.iter().map(|s| s.attribute().to_string()).collect();
     if let Some(a) = attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].contains(a).then_some(a)) {
-        return Err(PipelineError::Invalid(format!("attribute `{a}` is scored twice")));
+        return Err(PipelineError::DuplicateAttribute { attribute: a.clone() });
     }
     let manifest = RunManifest {
         format: 1,
@@ -168,27 +216,28 @@ pub fn sample_and_score(
         generator: format!("{} {}x{}", info.architecture, info.resolution, info.resolution),
         latent_dim: info.latent_dim,
         normalize_z: options.normalize_z,
-        attributes: attributes.clone(),
+        attributes,
         w_dim: if info.spaces.contains(&LatentSpace::W) { info.latent_dim } else { 0 },
     };
-    manifest.check().map_err(|reason| PipelineError::Invalid(format!("this run cannot be written: {reason}")))?;
-    let lock = RunLock::exclusive(dir)?;
-    lock.remove_temporaries(dir);
+    manifest.check().map_err(|reason| PipelineError::UnwritableRun { reason })?;
+    Ok(manifest)
+}
+
+/// Makes `dir` the folder of the run `manifest` describes: resumed when it holds the same run,
+/// started when it holds none (refusing outputs of no run unless `overwrite`, and chunks without a
+/// manifest), refused when it holds another. The caller holds the run's lock.
+fn prepare_run_folder(dir: &Path, manifest: &RunManifest, overwrite: bool) -> Result<(), PipelineError> {
     let new_run = match RunManifest::read(dir)? {
-        Some(existing) if existing != manifest => {
+        Some(existing) if existing != *manifest => {
+            let differences = existing.differences(manifest).join(", ");
             return Err(PipelineError::file(
                 dir,
-                format!(
-                    "holds another run ({}); use another folder or remove it",
-                    existing.differences(&manifest).join(", ")
-                ),
+                format!("holds another run ({differences}); use another folder or remove it"),
             ));
         }
         Some(_) => false,
         None => {
-            if !options.overwrite
-                && let Some(name) = manifest.output_files().into_iter().find(|n| dir.join(n).exists())
-            {
+            if !overwrite && let Some(name) = manifest.output_files().into_iter().find(|n| dir.join(n).exists()) {
                 return Err(PipelineError::file(
                     dir.join(name),
                     "already exists and is not part of a run (pass overwrite to replace it)",
@@ -207,65 +256,42 @@ pub fn sample_and_score(
     if new_run {
         manifest.create(dir)?;
     }
+    Ok(())
+}
 
-    let owned: Vec<usize> = (0..manifest.chunks()).filter(|&c| options.shard.owns(c)).collect();
-    let mut pending = Vec::new();
-    for &c in &owned {
-        if manifest.read_chunk(dir, c)?.is_none() {
-            pending.push(c);
-        }
+/// Chunk `chunk` of the run: its codes (stream `chunk` of the seed), `w` when the generator has a
+/// mapping, and every scorer's scores, in the order the chunk files hold them. `on_images` hears
+/// of every batch done.
+fn sample_chunk(
+    generator: &dyn Generator,
+    scorers: &[&dyn Scorer],
+    options: &SampleOptions,
+    manifest: &RunManifest,
+    chunk: usize,
+    clock: &mut StageClock,
+    on_images: &mut dyn FnMut(usize),
+) -> Result<Vec<Vec<f32>>, PipelineError> {
+    let (rows, dim) = (manifest.chunk_rows(chunk).len(), manifest.latent_dim);
+    let mut codes = ZSampler::with_stream(dim, options.seed, chunk as u64).next_batch(rows);
+    if options.normalize_z {
+        normalize_z(&mut codes, dim);
     }
-    let resumed = owned.len() - pending.len();
-    let total_rows: usize = owned.iter().map(|&c| manifest.chunk_rows(c).len()).sum();
-    let resumed_rows = total_rows - pending.iter().map(|&c| manifest.chunk_rows(c).len()).sum::<usize>();
-
-    progress.begin("sampling and scoring", total_rows as u64);
-    progress.set(resumed_rows as u64);
-    let mut clock = StageClock::new(scorers.len());
-    let mut done = resumed_rows;
-    let dim = info.latent_dim;
-    for &c in &pending {
-        let rows = manifest.chunk_rows(c).len();
-        let mut codes = ZSampler::with_stream(dim, options.seed, c as u64).next_batch(rows);
-        if options.normalize_z {
-            normalize_z(&mut codes, dim);
+    let mut scores: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); scorers.len()];
+    let mut w = Vec::with_capacity(rows * manifest.w_dim);
+    for part in codes.chunks(options.batch * dim) {
+        let w_out = (manifest.w_dim > 0).then_some(&mut w);
+        let images = synthesize_images_and_w(generator, part, LatentSpace::Z, options.batch, clock, w_out)?;
+        for (all, batch) in scores.iter_mut().zip(score_images(scorers, &images, clock)?) {
+            all.extend(batch);
         }
-        let mut scores: Vec<Vec<f32>> = vec![Vec::with_capacity(rows); scorers.len()];
-        let mut w = Vec::with_capacity(rows * manifest.w_dim);
-        for part in codes.chunks(options.batch * dim) {
-            let w_out = (manifest.w_dim > 0).then_some(&mut w);
-            let images = synthesize_images_and_w(generator, part, LatentSpace::Z, options.batch, &mut clock, w_out)?;
-            for (all, batch) in scores.iter_mut().zip(score_images(scorers, &images, &mut clock)?) {
-                all.extend(batch);
-            }
-            done += images.len();
-            progress.set(done as u64);
-        }
-        let mut arrays = vec![codes];
-        if manifest.w_dim > 0 {
-            arrays.push(w);
-        }
-        arrays.extend(scores);
-        manifest.write_chunk(dir, c, arrays)?;
+        on_images(images.len());
     }
-    progress.end();
-
-    let merged = options.shard.is_whole();
-    if merged {
-        merge_locked(&[dir.to_path_buf()], dir, true, progress)?;
+    let mut arrays = vec![codes];
+    if manifest.w_dim > 0 {
+        arrays.push(w);
     }
-    drop(lock);
-    Ok(SampleReport {
-        manifest,
-        shard: options.shard.to_string(),
-        chunks_owned: owned.len(),
-        chunks_resumed: resumed,
-        samples_run: total_rows - resumed_rows,
-        synthesis_seconds: clock.synthesis.as_secs_f64(),
-        scorer_seconds: attributes.into_iter().zip(clock.scorers.iter().map(|d| d.as_secs_f64())).collect(),
-        merged,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    arrays.extend(scores);
+    Ok(arrays)
 }
 
 /// What [`merge_chunks`] did.
@@ -312,7 +338,7 @@ fn merge_locked(
     overwrite: bool,
     progress: &dyn Progress,
 ) -> Result<MergeReport, PipelineError> {
-    let first = inputs.first().ok_or_else(|| PipelineError::Invalid("merge: no input folders".into()))?;
+    let first = inputs.first().ok_or(PipelineError::NoMergeInputs)?;
     let manifest = RunManifest::read(first)?
         .ok_or_else(|| PipelineError::file(first.join(MANIFEST_FILE), "missing: not a run folder"))?;
     for dir in &inputs[1..] {
@@ -345,15 +371,7 @@ fn merge_locked(
         }
     }
     if !missing.is_empty() {
-        let list: Vec<String> = missing.iter().take(10).map(|c| c.to_string()).collect();
-        return Err(PipelineError::Invalid(format!(
-            "merge: {} of {} chunks are in none of the folders (chunk {}{}); finish the shards that own them \
-             (chunk k belongs to shard (k mod N) + 1 of N) and merge again",
-            missing.len(),
-            manifest.chunks(),
-            list.join(", "),
-            if missing.len() > 10 { ", ..." } else { "" }
-        )));
+        return Err(PipelineError::MissingChunks { missing, total: manifest.chunks() });
     }
 
     if let Some(existing) = RunManifest::read(out)?

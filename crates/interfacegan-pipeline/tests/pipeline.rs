@@ -52,7 +52,7 @@ impl Scorer for FailsAfter {
     }
     fn score(&self, images: &[RgbImage]) -> Result<Vec<f32>, ScorerError> {
         if self.batches.fetch_sub(1, Ordering::SeqCst) == 0 {
-            return Err(ScorerError::InvalidInput("interrupted".into()));
+            return Err(ScorerError::Custom("interrupted".into()));
         }
         Warmth.score(images)
     }
@@ -165,14 +165,12 @@ fn the_whole_method_on_the_embedded_dcgan() {
         .map(|&a| BuiltInScorer::new(a, &device).unwrap())
         .collect();
     let refs: Vec<&dyn Scorer> = scorers.iter().map(|s| s as &dyn Scorer).collect();
-    let options = PipelineOptions {
-        sample: SampleOptions { samples: 800, chunk_size: 400, ..Default::default() },
-        edit_samples: 2,
-        edit: InterpolateOptions { start: -3.0, end: 3.0, steps: 3, ..Default::default() },
-        rescore_samples: 32,
-        rescore: RescoreOptions { distances: vec![-2.0, 0.0, 2.0], batch: 64 },
-        ..Default::default()
-    };
+    let options = PipelineOptions::default()
+        .sample(SampleOptions { samples: 800, chunk_size: 400, ..Default::default() })
+        .edit_samples(2)
+        .edit(InterpolateOptions { start: -3.0, end: 3.0, steps: 3, ..Default::default() })
+        .rescore_samples(32)
+        .rescore(RescoreOptions { distances: vec![-2.0, 0.0, 2.0], batch: 64 });
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let outcome = Pipeline::new(&g, &refs).options(options).run(&run, &Silent).unwrap();
@@ -216,13 +214,13 @@ fn the_whole_method_on_the_embedded_dcgan() {
 
     // Run again: the chunks are reused, the result is the same.
     let again = Pipeline::new(&g, &refs)
-        .options(PipelineOptions {
-            sample: SampleOptions { samples: 800, chunk_size: 400, ..Default::default() },
-            edit_samples: 2,
-            rescore_samples: 8,
-            rescore: RescoreOptions { distances: vec![-1.0, 1.0], batch: 64 },
-            ..Default::default()
-        })
+        .options(
+            PipelineOptions::default()
+                .sample(SampleOptions { samples: 800, chunk_size: 400, ..Default::default() })
+                .edit_samples(2)
+                .rescore_samples(8)
+                .rescore(RescoreOptions { distances: vec![-1.0, 1.0], batch: 64 }),
+        )
         .run(&run, &Silent)
         .unwrap();
     assert_eq!(again.sample.chunks_resumed, 2);

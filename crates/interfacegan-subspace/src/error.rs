@@ -53,7 +53,38 @@ pub enum SubspaceError {
         /// The number of conditions.
         count: usize,
     },
-    /// An interpolation or measure was given unusable parameters.
-    #[error("invalid argument: {0}")]
-    Invalid(String),
+    /// A W+ layer the code does not have.
+    #[error("invalid argument: layer {layer} does not exist: the code has {layers} layer(s)")]
+    NoSuchLayer {
+        /// The layer asked for.
+        layer: usize,
+        /// Layers of the code.
+        layers: usize,
+    },
+    /// An interpolation of no steps.
+    #[error("invalid argument: steps must be at least 1")]
+    NoSteps,
+    /// A distance that is NaN or infinite.
+    #[error("invalid argument: {what} is not finite: {value}")]
+    NonFiniteDistance {
+        /// Which distance.
+        what: String,
+        /// Its value.
+        value: f64,
+    },
+    /// A shift without directions.
+    #[error("invalid argument: no direction to move along")]
+    NoDirection,
+    /// A correlation over fewer than two samples.
+    #[error("invalid argument: correlation needs at least 2 samples, got {samples}")]
+    TooFewSamples {
+        /// Samples given.
+        samples: usize,
+    },
+    /// An attribute whose scores do not vary.
+    #[error("invalid argument: scores of attribute {attribute} are constant: no correlation is defined")]
+    ConstantScores {
+        /// The attribute's place.
+        attribute: usize,
+    },
 }

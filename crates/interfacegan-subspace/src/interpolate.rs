@@ -46,9 +46,7 @@ impl LayerSelection {
                 let mut mask = vec![false; layers];
                 for &l in list {
                     if l >= layers {
-                        return Err(SubspaceError::Invalid(format!(
-                            "layer {l} does not exist: the code has {layers} layer(s)"
-                        )));
+                        return Err(SubspaceError::NoSuchLayer { layer: l, layers });
                     }
                     mask[l] = true;
                 }
@@ -124,13 +122,12 @@ pub fn interpolate(
     checked_norm(|| "the boundary".into(), boundary)?;
     let layers = layer_count(code, dim)?;
     if options.steps == 0 {
-        return Err(SubspaceError::Invalid("steps must be at least 1".into()));
+        return Err(SubspaceError::NoSteps);
     }
-    if !options.start.is_finite() || !options.end.is_finite() {
-        return Err(SubspaceError::Invalid(format!(
-            "distances must be finite, got {} to {}",
-            options.start, options.end
-        )));
+    for (what, value) in [("the start", options.start), ("the end", options.end)] {
+        if !value.is_finite() {
+            return Err(SubspaceError::NonFiniteDistance { what: what.to_string(), value });
+        }
     }
     let mode = options.mode.unwrap_or(if layers == 1 { DistanceMode::Absolute } else { DistanceMode::Relative });
     let mask = options.layers.mask(layers)?;
@@ -164,7 +161,7 @@ pub fn interpolate(
 /// boundaries to move by distances). For a W+ code `[L, D]` only the selected layers move.
 pub fn shift(code: &[f32], moves: &[(&[f64], f64)], layers: &LayerSelection) -> Result<Vec<f64>, SubspaceError> {
     let Some((first, _)) = moves.first() else {
-        return Err(SubspaceError::Invalid("no direction to move along".into()));
+        return Err(SubspaceError::NoDirection);
     };
     let dim = first.len();
     let layer_total = layer_count(code, dim)?;
@@ -179,7 +176,7 @@ pub fn shift(code: &[f32], moves: &[(&[f64], f64)], layers: &LayerSelection) -> 
         }
         checked_norm(|| format!("direction {k}"), direction)?;
         if !amount.is_finite() {
-            return Err(SubspaceError::Invalid(format!("distance {k} is not finite: {amount}")));
+            return Err(SubspaceError::NonFiniteDistance { what: format!("distance {k}"), value: *amount });
         }
     }
     let mut out: Vec<f64> = code.iter().map(|&x| x as f64).collect();
@@ -233,7 +230,7 @@ mod tests {
         let out = interpolate(&code, &n, &options).unwrap();
         assert_eq!(out[1], vec![0.5, 0.5, 2.5, 0.5, 0.5, 0.5]);
         let bad = InterpolateOptions { layers: LayerSelection::Only(vec![3]), ..options };
-        assert!(matches!(interpolate(&code, &n, &bad), Err(SubspaceError::Invalid(_))));
+        assert!(matches!(interpolate(&code, &n, &bad), Err(SubspaceError::NoSuchLayer { layer: 3, .. })));
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn pairwise(rows: &[Vec<f64>], f: impl Fn(&[f64], &[f64]) -> f64) -> Vec<Vec<f64
 pub fn correlation_matrix(scores: &[&[f32]]) -> Result<Vec<Vec<f64>>, SubspaceError> {
     let n = scores.first().map_or(0, |s| s.len());
     if n < 2 {
-        return Err(SubspaceError::Invalid(format!("correlation needs at least 2 samples, got {n}")));
+        return Err(SubspaceError::TooFewSamples { samples: n });
     }
     let mut centred = Vec::with_capacity(scores.len());
     for (k, s) in scores.iter().enumerate() {
@@ -64,9 +64,7 @@ pub fn correlation_matrix(scores: &[&[f32]]) -> Result<Vec<Vec<f64>>, SubspaceEr
         let mean = values.iter().sum::<f64>() / n as f64;
         let c: Vec<f64> = values.iter().map(|x| x - mean).collect();
         let norm = checked_norm(|| format!("scores of attribute {k}"), &c).map_err(|e| match e {
-            SubspaceError::Zero { .. } => {
-                SubspaceError::Invalid(format!("scores of attribute {k} are constant: no correlation is defined"))
-            }
+            SubspaceError::Zero { .. } => SubspaceError::ConstantScores { attribute: k },
             other => other,
         })?;
         centred.push(c.into_iter().map(|x| x / norm).collect());

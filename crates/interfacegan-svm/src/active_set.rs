@@ -50,7 +50,7 @@ impl FreeGram {
         let fresh: Vec<usize> = (0..f).filter(|&r| kept[r].is_none()).collect();
         let mut matrix = vec![0f64; f * f];
         if fresh.len() == f {
-            lower_gram(xf, f, dim, dim, 1, 1.0, false, &mut matrix);
+            lower_gram(xf, [f, dim], [dim, 1], 1.0, false, &mut matrix);
         } else {
             let old = self.rows.len();
             for r in 0..f {
@@ -71,20 +71,12 @@ impl FreeGram {
                 // fresh.len() x f, all row-major and disjoint.
                 unsafe {
                     crate::dense::gemm(
-                        fresh.len(),
-                        dim,
-                        f,
+                        [fresh.len(), dim, f],
                         1.0,
-                        new_rows.as_ptr(),
-                        dim as isize,
-                        1,
-                        xf.as_ptr(),
-                        1,
-                        dim as isize,
+                        (new_rows.as_ptr(), [dim as isize, 1]),
+                        (xf.as_ptr(), [1, dim as isize]),
                         0.0,
-                        block.as_mut_ptr(),
-                        f as isize,
-                        1,
+                        (block.as_mut_ptr(), [f as isize, 1]),
                     );
                 }
                 for (k, &r) in fresh.iter().enumerate() {
@@ -112,88 +104,118 @@ pub(crate) fn solve_from_sets(
     sets: &mut [Set],
     max_iterations: usize,
 ) -> Option<Exact> {
-    let n = y.len();
-    let mut wx = vec![0f64; n];
+    let problem = Problem { x, dim, y, c, eps };
+    let mut wx = vec![0f64; y.len()];
     let mut seen = std::collections::HashSet::new();
     let mut gram = FreeGram::default();
     for iteration in 1..=max_iterations {
+        let candidate = problem.solve(sets, &mut gram)?;
+        let w32: Vec<f32> = candidate.w.iter().map(|&v| v as f32).collect();
+        gemv(x, &w32, &mut wx);
+        let in_box = candidate.alpha.iter().zip(sets.iter()).all(|(&a, s)| *s != Set::Free || (0.0..=c).contains(&a));
+        if in_box && kkt_gap(y, &candidate.alpha, &wx, c).0 <= eps {
+            return Some(Exact { alpha: candidate.alpha, w: candidate.w, wx, iterations: iteration });
+        }
+        let changed = problem.correct(sets, &candidate, &wx);
+        if !changed || !seen.insert(sets.iter().map(|s| *s as u8).collect::<Vec<u8>>()) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The training set and the solve's constants.
+struct Problem<'a> {
+    x: &'a [f32],
+    dim: usize,
+    y: &'a [f64],
+    c: f64,
+    eps: f64,
+}
+
+/// The multipliers, normal and intercept that one guess of the sets implies.
+struct Candidate {
+    alpha: Vec<f64>,
+    w: Vec<f64>,
+    b: f64,
+}
+
+impl Problem<'_> {
+    /// The exact solution for `sets`: bound rows at `C`, zero rows at 0, the free rows' multipliers
+    /// and the intercept from one `(|F| + 1)`-square system; `None` if it does not factorise.
+    fn solve(&self, sets: &[Set], gram: &mut FreeGram) -> Option<Candidate> {
+        let (x, dim, y, c) = (self.x, self.dim, self.y, self.c);
+        let n = y.len();
         let free: Vec<usize> = (0..n).filter(|&i| sets[i] == Set::Free).collect();
-        let mut w_bound = vec![0f64; dim];
+        let mut w = vec![0f64; dim];
         let mut sum_bound_y = 0.0;
         for i in (0..n).filter(|&i| sets[i] == Set::Bound) {
             sum_bound_y += y[i];
-            let s = c * y[i];
-            add_scaled(&mut w_bound, s, &x[i * dim..(i + 1) * dim]);
+            add_scaled(&mut w, c * y[i], &x[i * dim..(i + 1) * dim]);
         }
-        let f = free.len();
-        let mut alpha_free = vec![0f64; f];
-        let b;
-        if f == 0 {
-            // No free row: the intercept is only bounded; take the midpoint later via the gap.
-            b = 0.0;
-        } else {
-            let xf = gather_f64(x, dim, &free);
-            gram.update(&xf, dim, &free);
-            let mut q = gram.matrix.clone();
-            let trace: f64 = (0..f).map(|k| q[k * f + k]).sum::<f64>() / f as f64;
-            for r in 0..f {
-                for s in 0..=r {
-                    q[r * f + s] *= y[free[r]] * y[free[s]];
-                }
-                // A whisper of ridge keeps the factorisation alive when |F| exceeds the rank.
-                q[r * f + r] += 1e-10 * trace;
-            }
-            let rhs: Vec<f64> =
-                free.iter().zip(xf.chunks_exact(dim)).map(|(&i, row)| 1.0 - y[i] * dot_f64(&w_bound, row)).collect();
-            if !cholesky(&mut q, f) {
-                return None;
-            }
-            // alpha = Q^-1 (rhs - y b) and y^T alpha = -C sum_B y give b by a Schur complement.
-            let mut q_rhs = rhs.clone();
-            cholesky_solve(&q, f, &mut q_rhs);
-            let mut q_y: Vec<f64> = free.iter().map(|&i| y[i]).collect();
-            cholesky_solve(&q, f, &mut q_y);
-            let yf: Vec<f64> = free.iter().map(|&i| y[i]).collect();
-            let denom = dot_f64(&yf, &q_y);
-            b = (dot_f64(&yf, &q_rhs) + c * sum_bound_y) / denom;
-            for k in 0..f {
-                alpha_free[k] = q_rhs[k] - b * q_y[k];
+        let mut alpha: Vec<f64> = sets.iter().map(|s| if *s == Set::Bound { c } else { 0.0 }).collect();
+        // No free row: the intercept is only bounded; the gap decides.
+        let mut b = 0.0;
+        if !free.is_empty() {
+            let (alpha_free, intercept) = self.solve_free(&free, &w, sum_bound_y, gram)?;
+            b = intercept;
+            for (&i, a) in free.iter().zip(alpha_free) {
+                alpha[i] = a;
+                add_scaled(&mut w, a * y[i], &x[i * dim..(i + 1) * dim]);
             }
         }
-        let mut alpha = vec![0f64; n];
-        for i in 0..n {
-            if sets[i] == Set::Bound {
-                alpha[i] = c;
+        Some(Candidate { alpha, w, b })
+    }
+
+    /// The free rows' multipliers and the intercept, given the bound rows' part of `w` and of
+    /// `sum y alpha`: `alpha = Q^-1 (rhs - y b)` and `y^T alpha = -C sum_B y` give `b` by a Schur
+    /// complement.
+    fn solve_free(
+        &self,
+        free: &[usize],
+        w_bound: &[f64],
+        sum_bound_y: f64,
+        gram: &mut FreeGram,
+    ) -> Option<(Vec<f64>, f64)> {
+        let (dim, y, f) = (self.dim, self.y, free.len());
+        let xf = gather_f64(self.x, dim, free);
+        gram.update(&xf, dim, free);
+        let mut q = gram.matrix.clone();
+        let trace: f64 = (0..f).map(|k| q[k * f + k]).sum::<f64>() / f as f64;
+        for r in 0..f {
+            for s in 0..=r {
+                q[r * f + s] *= y[free[r]] * y[free[s]];
             }
+            // A whisper of ridge keeps the factorisation alive when |F| exceeds the rank.
+            q[r * f + r] += 1e-10 * trace;
         }
-        for (k, &i) in free.iter().enumerate() {
-            alpha[i] = alpha_free[k];
+        let rhs: Vec<f64> =
+            free.iter().zip(xf.chunks_exact(dim)).map(|(&i, row)| 1.0 - y[i] * dot_f64(w_bound, row)).collect();
+        if !cholesky(&mut q, f) {
+            return None;
         }
-        let mut w = w_bound;
-        for (k, &i) in free.iter().enumerate() {
-            let s = alpha_free[k] * y[i];
-            add_scaled(&mut w, s, &x[i * dim..(i + 1) * dim]);
-        }
-        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-        gemv(x, &w32, &mut wx);
-        let in_box = alpha_free.iter().all(|&a| (0.0..=c).contains(&a));
-        if in_box {
-            let (gap, _, _) = kkt_gap(y, &alpha, &wx, c);
-            if gap <= eps {
-                return Some(Exact { alpha, w, wx, iterations: iteration });
-            }
-        }
-        // Correct the sets where the solution breaks the optimality conditions. Rows leave F
-        // freely; rows join it worst first, and never beyond the dimension (past it the system is
-        // singular and F cannot be an optimal free set anyway).
+        let mut q_rhs = rhs;
+        cholesky_solve(&q, f, &mut q_rhs);
+        let yf: Vec<f64> = free.iter().map(|&i| y[i]).collect();
+        let mut q_y = yf.clone();
+        cholesky_solve(&q, f, &mut q_y);
+        let b = (dot_f64(&yf, &q_rhs) + self.c * sum_bound_y) / dot_f64(&yf, &q_y);
+        Some((q_rhs.iter().zip(&q_y).map(|(r, qy)| r - b * qy).collect(), b))
+    }
+
+    /// Corrects the sets where `candidate` breaks the optimality conditions; false if nothing
+    /// changed. Rows leave F freely; rows join it worst first, and never beyond the dimension
+    /// (past it the system is singular and F cannot be an optimal free set anyway).
+    fn correct(&self, sets: &mut [Set], candidate: &Candidate, wx: &[f64]) -> bool {
+        let (y, c, eps) = (self.y, self.c, self.eps);
         let mut changed = false;
         let mut joining: Vec<(f64, usize)> = Vec::new();
         let mut free_count = 0usize;
-        for i in 0..n {
-            let margin = y[i] * (wx[i] + b);
+        for i in 0..y.len() {
+            let (alpha, margin) = (candidate.alpha[i], y[i] * (wx[i] + candidate.b));
             let next = match sets[i] {
-                Set::Free if alpha[i] < 0.0 => Set::Zero,
-                Set::Free if alpha[i] > c => Set::Bound,
+                Set::Free if alpha < 0.0 => Set::Zero,
+                Set::Free if alpha > c => Set::Bound,
                 Set::Zero if margin < 1.0 - 0.5 * eps => {
                     joining.push((-(1.0 - margin), i));
                     Set::Zero
@@ -208,7 +230,7 @@ pub(crate) fn solve_from_sets(
             sets[i] = next;
             free_count += (next == Set::Free) as usize;
         }
-        let room = dim.saturating_sub(free_count);
+        let room = self.dim.saturating_sub(free_count);
         if joining.len() > room {
             joining.select_nth_unstable_by(room, |a, b| a.0.total_cmp(&b.0));
             joining.truncate(room);
@@ -217,11 +239,8 @@ pub(crate) fn solve_from_sets(
             sets[i] = Set::Free;
             changed = true;
         }
-        if !changed || !seen.insert(sets.iter().map(|s| *s as u8).collect::<Vec<u8>>()) {
-            return None;
-        }
+        changed
     }
-    None
 }
 
 #[cfg(test)]

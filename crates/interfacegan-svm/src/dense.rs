@@ -1,32 +1,26 @@
 //! Dense symmetric positive definite solves (the Newton and active-set systems).
 
-use crate::kernels::{dot_f64, simd_fn};
+use interfacegan_simd::simd_fn;
+
+use crate::kernels::dot_f64;
 
 /// Products of at least this many multiply-adds run on all cores.
 const PARALLEL_PRODUCT: usize = 1 << 22;
 
-/// `C = alpha A B + beta C` for matrices given by pointer and (row, column) strides, with `A`
-/// `m x k` and `B` `k x n`; `beta = 0` ignores what `C` held. Large products use every core.
+/// `C = alpha A B + beta C` for `[m, k, n]` matrices `A` (`m x k`), `B` (`k x n`) and `C`, each given
+/// by a pointer and its (row, column) strides; `beta = 0` ignores what `C` held. Large products use
+/// every core.
 ///
 /// # Safety
 /// The pointers and strides must describe matrices of those sizes inside live allocations, `C`
 /// overlapping neither `A` nor `B`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn gemm<T: Copy + PartialEq + Default + 'static>(
-    m: usize,
-    k: usize,
-    n: usize,
+    [m, k, n]: [usize; 3],
     alpha: T,
-    a: *const T,
-    a_rows: isize,
-    a_cols: isize,
-    b: *const T,
-    b_rows: isize,
-    b_cols: isize,
+    (a, [a_rows, a_cols]): (*const T, [isize; 2]),
+    (b, [b_rows, b_cols]): (*const T, [isize; 2]),
     beta: T,
-    c: *mut T,
-    c_rows: isize,
-    c_cols: isize,
+    (c, [c_rows, c_cols]): (*mut T, [isize; 2]),
 ) {
     let parallelism = if m * n * k >= PARALLEL_PRODUCT && rayon::current_num_threads() > 1 {
         gemm::Parallelism::Rayon(0)
@@ -61,15 +55,12 @@ pub(crate) unsafe fn gemm<T: Copy + PartialEq + Default + 'static>(
 }
 
 /// `C = sign A A^T + (C if accumulate)` on the lower triangle of the row-major `n x n` matrix `c`, for
-/// `A` `n x k` stored in `a` with strides (`a_rows`, `a_cols`): one product per block of columns, half
+/// `A` `[n, k]` stored in `a` with `strides` (row, column): one product per block of columns, half
 /// the work of the full square. The upper triangle is left as it was.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn lower_gram(
     a: &[f64],
-    n: usize,
-    k: usize,
-    a_rows: usize,
-    a_cols: usize,
+    [n, k]: [usize; 2],
+    [a_rows, a_cols]: [usize; 2],
     sign: f64,
     accumulate: bool,
     c: &mut [f64],
@@ -87,20 +78,12 @@ pub(crate) fn lower_gram(
         // (k x width) lie in `a` (checked above); C's rows col.., columns col..col+width lie in `c`.
         unsafe {
             gemm(
-                n - col,
-                k,
-                width,
+                [n - col, k, width],
                 sign,
-                a.as_ptr().add(col * a_rows),
-                a_rows as isize,
-                a_cols as isize,
-                a.as_ptr().add(col * a_rows),
-                a_cols as isize,
-                a_rows as isize,
+                (a.as_ptr().add(col * a_rows), [a_rows as isize, a_cols as isize]),
+                (a.as_ptr().add(col * a_rows), [a_cols as isize, a_rows as isize]),
                 if accumulate { 1.0 } else { 0.0 },
-                c.as_mut_ptr().add(col * n + col),
-                n as isize,
-                1,
+                (c.as_mut_ptr().add(col * n + col), [n as isize, 1]),
             );
         }
         col += width;
@@ -113,102 +96,109 @@ pub(crate) fn lower_gram(
 /// one product with that inverse, and the trailing update is one product per block column (lower
 /// triangle only). The upper triangle is left as scratch.
 pub(crate) fn cholesky(a: &mut [f64], n: usize) -> bool {
-    // Measured at n = 513 with matrixmultiply's kernels (before the move to gemm's): 32 beats
-    // 64 (1.5x) and 128 (3x).
-    const BLOCK: usize = 32;
-    let mut inverse = vec![0f64; BLOCK * BLOCK];
-    let mut panel = vec![0f64; n * BLOCK];
+    let mut inverse = vec![0f64; CHOLESKY_BLOCK * CHOLESKY_BLOCK];
+    let mut panel = vec![0f64; n * CHOLESKY_BLOCK];
     let mut k = 0;
     while k < n {
-        let kb = BLOCK.min(n - k);
-        for i in k..k + kb {
-            for j in k..=i {
-                let (head, tail) = a.split_at_mut(i * n);
-                let row_i = &mut tail[..n];
-                if i == j {
-                    let s = row_i[j] - dot_f64(&row_i[k..j], &row_i[k..j]);
-                    if s <= 0.0 || !s.is_finite() {
-                        return false;
-                    }
-                    row_i[j] = s.sqrt();
-                } else {
-                    let row_j = &head[j * n..j * n + n];
-                    let s = row_i[j] - dot_f64(&row_i[k..j], &row_j[k..j]);
-                    row_i[j] = s / row_j[j];
-                }
-            }
+        let kb = CHOLESKY_BLOCK.min(n - k);
+        if !factorise_diagonal_block(a, n, k, kb) {
+            return false;
         }
-        let rest = n - k - kb;
-        if rest == 0 {
+        if k + kb == n {
             break;
         }
-        // inverse = L11^-1, lower triangular, row stride kb.
-        inverse.iter_mut().for_each(|v| *v = 0.0);
-        for i in 0..kb {
-            let row = (k + i) * n + k;
-            let lii = a[row + i];
-            inverse[i * kb + i] = 1.0 / lii;
-            for j in 0..i {
-                let s: f64 = (j..i).map(|m| a[row + m] * inverse[m * kb + j]).sum();
-                inverse[i * kb + j] = -s / lii;
-            }
-        }
-        // L21 = A21 L11^-T, from a copy of A21.
-        for r in 0..rest {
-            let row = (k + kb + r) * n + k;
-            panel[r * kb..(r + 1) * kb].copy_from_slice(&a[row..row + kb]);
-        }
-        let ptr = a.as_mut_ptr();
-        // SAFETY: A = panel (rest x kb, row-major), B = inverse^T (kb x kb through swapped
-        // strides), C = rows k+kb.., columns k..k+kb of `a` (stride n); no buffer overlaps another.
-        unsafe {
-            gemm(
-                rest,
-                kb,
-                kb,
-                1.0,
-                panel.as_ptr(),
-                kb as isize,
-                1,
-                inverse.as_ptr(),
-                1,
-                kb as isize,
-                0.0,
-                ptr.add((k + kb) * n + k),
-                n as isize,
-                1,
-            );
-        }
-        // Trailing update A22 -= L21 L21^T, lower triangle only: one product per block column.
-        let mut col = k + kb;
-        while col < n {
-            let width = BLOCK.min(n - col);
-            // SAFETY: A = the panel's rows col.. (columns k..k+kb), B = the panel's rows
-            // col..col+width transposed, C = rows col.., columns col..col+width: the panel's
-            // columns lie left of `k + kb <= col`, so C overlaps neither; strides are those of `a`.
-            unsafe {
-                gemm(
-                    n - col,
-                    kb,
-                    width,
-                    -1.0,
-                    ptr.add(col * n + k),
-                    n as isize,
-                    1,
-                    ptr.add(col * n + k),
-                    1,
-                    n as isize,
-                    1.0,
-                    ptr.add(col * n + col),
-                    n as isize,
-                    1,
-                );
-            }
-            col += width;
-        }
+        invert_diagonal_block(a, n, k, kb, &mut inverse);
+        solve_panel(a, n, k, kb, &inverse, &mut panel);
+        trailing_update(a, n, k, kb);
         k += kb;
     }
     true
+}
+
+/// Small enough that the unblocked factorisation of a diagonal block stays in cache, large enough
+/// that the products dominate (docs/svm.md, tuned constants).
+const CHOLESKY_BLOCK: usize = 32;
+
+/// Unblocked Cholesky of the diagonal block at rows and columns `k..k + kb` (already updated by
+/// the blocks before it); false if a pivot is not positive.
+fn factorise_diagonal_block(a: &mut [f64], n: usize, k: usize, kb: usize) -> bool {
+    for i in k..k + kb {
+        for j in k..=i {
+            let (head, tail) = a.split_at_mut(i * n);
+            let row_i = &mut tail[..n];
+            if i == j {
+                let s = row_i[j] - dot_f64(&row_i[k..j], &row_i[k..j]);
+                if s <= 0.0 || !s.is_finite() {
+                    return false;
+                }
+                row_i[j] = s.sqrt();
+            } else {
+                let row_j = &head[j * n..j * n + n];
+                let s = row_i[j] - dot_f64(&row_i[k..j], &row_j[k..j]);
+                row_i[j] = s / row_j[j];
+            }
+        }
+    }
+    true
+}
+
+/// `inverse = L11^-1` of the factorised diagonal block at `k` (lower triangular, row stride `kb`).
+fn invert_diagonal_block(a: &[f64], n: usize, k: usize, kb: usize, inverse: &mut [f64]) {
+    inverse.iter_mut().for_each(|v| *v = 0.0);
+    for i in 0..kb {
+        let row = (k + i) * n + k;
+        let lii = a[row + i];
+        inverse[i * kb + i] = 1.0 / lii;
+        for j in 0..i {
+            let s: f64 = (j..i).map(|m| a[row + m] * inverse[m * kb + j]).sum();
+            inverse[i * kb + j] = -s / lii;
+        }
+    }
+}
+
+/// `L21 = A21 L11^-T` for the rows below the diagonal block at `k`, from a copy of `A21`.
+fn solve_panel(a: &mut [f64], n: usize, k: usize, kb: usize, inverse: &[f64], panel: &mut [f64]) {
+    let rest = n - k - kb;
+    for r in 0..rest {
+        let row = (k + kb + r) * n + k;
+        panel[r * kb..(r + 1) * kb].copy_from_slice(&a[row..row + kb]);
+    }
+    // SAFETY: A = panel (rest x kb, row-major), B = inverse^T (kb x kb through swapped strides),
+    // C = rows k+kb.., columns k..k+kb of `a` (stride n); no buffer overlaps another.
+    unsafe {
+        gemm(
+            [rest, kb, kb],
+            1.0,
+            (panel.as_ptr(), [kb as isize, 1]),
+            (inverse.as_ptr(), [1, kb as isize]),
+            0.0,
+            (a.as_mut_ptr().add((k + kb) * n + k), [n as isize, 1]),
+        );
+    }
+}
+
+/// `A22 -= L21 L21^T` below the diagonal block at `k`, lower triangle only: one product per block
+/// column.
+fn trailing_update(a: &mut [f64], n: usize, k: usize, kb: usize) {
+    let ptr = a.as_mut_ptr();
+    let mut col = k + kb;
+    while col < n {
+        let width = CHOLESKY_BLOCK.min(n - col);
+        // SAFETY: A = the panel's rows col.. (columns k..k+kb), B = the panel's rows
+        // col..col+width transposed, C = rows col.., columns col..col+width: the panel's
+        // columns lie left of `k + kb <= col`, so C overlaps neither; strides are those of `a`.
+        unsafe {
+            gemm(
+                [n - col, kb, width],
+                -1.0,
+                (ptr.add(col * n + k), [n as isize, 1]),
+                (ptr.add(col * n + k), [1, n as isize]),
+                1.0,
+                (ptr.add(col * n + col), [n as isize, 1]),
+            );
+        }
+        col += width;
+    }
 }
 
 /// Solves `L L^T x = rhs` in place.

@@ -1,7 +1,8 @@
-//! Dense float32 kernels with the widest SIMD the running CPU offers, chosen once at run time
-//! (never `-C target-cpu=native`, which would make binaries that crash on older CPUs).
+//! Dense float32 kernels in the SIMD level `interfacegan-simd` chose for the running CPU.
 
 use std::sync::OnceLock;
+
+use interfacegan_simd::Level;
 
 type DotFn = fn(&[f32], &[f32]) -> f64;
 type WideDotFn = fn(&[f32], &[f64]) -> f64;
@@ -97,65 +98,48 @@ mod x86 {
     }
 
     pub(super) fn wide_dot_avx2(a: &[f32], b: &[f64]) -> f64 {
-        // SAFETY: only selected after `is_x86_feature_detected!("avx2")` and `("fma")`.
+        // SAFETY: only selected for `Level::Avx2`, which `interfacegan_simd` names only when the CPU has it.
         unsafe { wide_dot_avx2_impl(a, b) }
     }
 
     pub(super) fn wide_dot_avx512(a: &[f32], b: &[f64]) -> f64 {
-        // SAFETY: only selected after `is_x86_feature_detected!("avx512f")` and `("fma")`.
+        // SAFETY: only selected for `Level::Avx512`, which `interfacegan_simd` names only when the CPU has it.
         unsafe { wide_dot_avx512_impl(a, b) }
     }
 
     pub(super) fn dot_avx2(a: &[f32], b: &[f32]) -> f64 {
-        // SAFETY: only selected after `is_x86_feature_detected!("avx2")` and `("fma")`.
+        // SAFETY: only selected for `Level::Avx2`, which `interfacegan_simd` names only when the CPU has it.
         unsafe { dot_avx2_impl(a, b) }
     }
 
     pub(super) fn dot_avx512(a: &[f32], b: &[f32]) -> f64 {
-        // SAFETY: only selected after `is_x86_feature_detected!("avx512f")` and `("fma")`.
+        // SAFETY: only selected for `Level::Avx512`, which `interfacegan_simd` names only when the CPU has it.
         unsafe { dot_avx512_impl(a, b) }
     }
 }
 
-/// The kernels for the running CPU.
+/// The kernels compiled for one SIMD level.
 struct Kernels {
     dot: DotFn,
     wide_dot: WideDotFn,
-    name: &'static str,
 }
 
-/// Every kernel set this CPU can run, narrowest first (the portable one is always there).
-fn available_kernels() -> Vec<Kernels> {
-    #[allow(unused_mut)]
-    let mut all = vec![Kernels { dot: dot_portable, wide_dot: wide_dot_portable, name: "portable" }];
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            all.push(Kernels { dot: x86::dot_avx2, wide_dot: x86::wide_dot_avx2, name: "avx2" });
-        }
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512vl")
-            && is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-        {
-            all.push(Kernels { dot: x86::dot_avx512, wide_dot: x86::wide_dot_avx512, name: "avx512" });
+impl Kernels {
+    fn for_level(level: Level) -> Self {
+        match level {
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => Kernels { dot: x86::dot_avx512, wide_dot: x86::wide_dot_avx512 },
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => Kernels { dot: x86::dot_avx2, wide_dot: x86::wide_dot_avx2 },
+            _ => Kernels { dot: dot_portable, wide_dot: wide_dot_portable },
         }
     }
-    all
 }
 
-/// The widest set, or the portable one under `INTERFACEGAN_NO_SIMD`.
-fn select_kernels() -> Kernels {
-    let mut all = available_kernels();
-    if std::env::var_os("INTERFACEGAN_NO_SIMD").is_some() {
-        all.truncate(1);
-    }
-    all.pop().expect("the portable kernels are always available")
-}
-
+/// The kernels of the level [`interfacegan_simd::level`] chose for this process.
 fn dispatch() -> &'static Kernels {
     static CHOICE: OnceLock<Kernels> = OnceLock::new();
-    CHOICE.get_or_init(select_kernels)
+    CHOICE.get_or_init(|| Kernels::for_level(interfacegan_simd::level()))
 }
 
 /// Dot product of two float32 vectors (float32 partial sums in SIMD lanes, combined in float64).
@@ -169,45 +153,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f64 {
 pub fn wide_dot(a: &[f32], b: &[f64]) -> f64 {
     (dispatch().wide_dot)(a, b)
 }
-
-/// The instruction set the kernels use on this CPU: "avx512", "avx2" or "portable".
-/// Set `INTERFACEGAN_NO_SIMD=1` to force the portable path.
-pub fn simd_level() -> &'static str {
-    dispatch().name
-}
-
-/// Defines `fn $name` whose body is compiled for each instruction set [`simd_level`] can name and
-/// run in the one it names: plain loops over float64 (the factor updates, the solves) then
-/// vectorise for AVX-512 or AVX2 rather than the SSE2 baseline a portable build may assume.
-macro_rules! simd_fn {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
-        $(#[$attr])*
-        $vis fn $name($($arg: $ty),*) -> $ret {
-            #[inline(always)]
-            fn body($($arg: $ty),*) -> $ret $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-                unsafe fn avx512($($arg: $ty),*) -> $ret {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) -> $ret {
-                    body($($arg),*)
-                }
-                match $crate::kernels::simd_level() {
-                    // SAFETY: `simd_level` names an instruction set only when the CPU has it.
-                    "avx512" => return unsafe { avx512($($arg),*) },
-                    // SAFETY: as above.
-                    "avx2" => return unsafe { avx2($($arg),*) },
-                    _ => {}
-                }
-            }
-            body($($arg),*)
-        }
-    };
-}
-pub(crate) use simd_fn;
 
 /// The first non-finite value of row-major `values` (rows of `dim`), as (row, column), on all cores
 /// when there is enough to scan. Each row is tested branch-free, which vectorises; the scalar
@@ -319,10 +264,10 @@ mod tests {
         let a: Vec<f32> = (0..517).map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0).collect();
         let b: Vec<f32> = (0..517).map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0).collect();
         let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
-        for k in available_kernels() {
-            assert!(((k.dot)(&a, &b) - exact).abs() < 1e-4 * exact.abs().max(1.0), "{}", k.name);
+        for level in interfacegan_simd::available() {
+            let k = Kernels::for_level(level);
+            assert!(((k.dot)(&a, &b) - exact).abs() < 1e-4 * exact.abs().max(1.0), "{level:?}");
         }
-        assert!(["avx512", "avx2", "portable"].contains(&simd_level()));
     }
 
     #[test]
@@ -331,8 +276,9 @@ mod tests {
         // Weights that float32 cannot hold: the wide kernels must not round them.
         let b: Vec<f64> = (0..517).map(|i| ((i * 53 % 97) as f64 - 48.0) / 13.0 + 1e-9 * i as f64).collect();
         let exact: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y).sum();
-        for k in available_kernels() {
-            assert!(((k.wide_dot)(&a, &b) - exact).abs() < 1e-12 * exact.abs().max(1.0), "{}", k.name);
+        for level in interfacegan_simd::available() {
+            let k = Kernels::for_level(level);
+            assert!(((k.wide_dot)(&a, &b) - exact).abs() < 1e-12 * exact.abs().max(1.0), "{level:?}");
         }
     }
 }

@@ -43,6 +43,5 @@ mod smo;
 mod train;
 
 pub use error::SvmError;
-pub use kernels::simd_level;
 pub use params::SvmParams;
 pub use train::{LinearSvm, SvmReport, train_linear_svm};

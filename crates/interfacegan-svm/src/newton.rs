@@ -1,8 +1,8 @@
 //! The Newton system of the smoothed primal, `H = I (w block) + (C / delta) sum_zone [x; 1][x; 1]^T`,
 //! kept factorised from one step to the next.
 //!
-//! Between Newton steps of one smoothing level the quadratic zone changes by few rows (on the
-//! benchmark's separable case a few dozen early in a level, fewer than ten later), so the factor is
+//! Between Newton steps of one smoothing level the quadratic zone changes by few rows (a few dozen
+//! early in a level, fewer than ten later), so the factor is
 //! brought up to date by rank-one updates (rows entering) and downdates (rows leaving), `O(p^2)`
 //! each, instead of a new `O(p^3)` factorisation. A new level (another `C / delta`), a long run of
 //! updates, a failed downdate or a large change factorises afresh from the zone's Gram matrix; the
@@ -11,8 +11,8 @@
 
 use crate::dense::{cholesky, lower_gram, lower_to_upper, rank_updates, upper_solve};
 
-/// Zone changes up to this many rows are applied as rank-one updates (measured on the separable
-/// benchmark: 48 beats 16 and 96; a factorisation with its Gram update costs about 3.5 ms there).
+/// Zone changes up to this many rows are applied as rank-one updates; beyond it a factorisation
+/// is cheaper (docs/svm.md, tuned constants).
 const MAX_RANK_ONE_PER_STEP: usize = 48;
 /// Refactorise after this many rank-one updates, so rounding cannot build up.
 const MAX_RANK_ONE_TOTAL: usize = 256;
@@ -43,7 +43,7 @@ impl ZoneGram {
             self.gathered.extend(x[i * dim..(i + 1) * dim].iter().map(|&v| v as f64));
         }
         // The gathered rows transposed are the dim x rows factor of the update.
-        lower_gram(&self.gathered, dim, rows.len(), 1, dim, sign, true, &mut self.matrix);
+        lower_gram(&self.gathered, [dim, rows.len()], [1, dim], sign, true, &mut self.matrix);
         for row in self.gathered.chunks_exact(dim) {
             for (s, v) in self.sum.iter_mut().zip(row) {
                 *s += sign * v;
@@ -162,8 +162,7 @@ impl NewtonSystem {
         // The first large change after a factorisation or after updates keeps the factor for one
         // step: its direction still descends, and early in a level, when the zone reshuffles by
         // hundreds of rows a step, the exact Hessian is not worth a factorisation every time
-        // (growth table of docs/benchmarks.md: 20-30 % fewer factorisations; 28 % less time on
-        // 70,000 noisy rows, elsewhere within this machine's run-to-run noise).
+        // (docs/svm.md, tuned constants).
         if scale == self.scale && !self.kept_stale && changes > MAX_RANK_ONE_PER_STEP {
             self.kept_stale = true;
             return true;

@@ -51,31 +51,46 @@ enum Piece {
     Linear,
 }
 
-fn piece(m: f64, delta: f64) -> Piece {
-    if m >= 1.0 {
-        Piece::Zero
-    } else if m > 1.0 - delta {
-        Piece::Quadratic
-    } else {
-        Piece::Linear
-    }
+/// The smoothed loss `C h(m)` of one smoothing level: the cost `c` and the width `delta` of the
+/// rounded kink.
+#[derive(Clone, Copy, Debug)]
+struct Hinge {
+    c: f64,
+    delta: f64,
 }
 
-/// `h'(m)`.
-fn slope(m: f64, delta: f64) -> f64 {
-    match piece(m, delta) {
-        Piece::Zero => 0.0,
-        Piece::Quadratic => -(1.0 - m) / delta,
-        Piece::Linear => -1.0,
+impl Hinge {
+    fn piece(self, m: f64) -> Piece {
+        if m >= 1.0 {
+            Piece::Zero
+        } else if m > 1.0 - self.delta {
+            Piece::Quadratic
+        } else {
+            Piece::Linear
+        }
+    }
+
+    /// `h'(m)`.
+    fn slope(self, m: f64) -> f64 {
+        match self.piece(m) {
+            Piece::Zero => 0.0,
+            Piece::Quadratic => -(1.0 - m) / self.delta,
+            Piece::Linear => -1.0,
+        }
+    }
+
+    /// The dual multiplier `alpha = -C h'(m)` a margin implies, in `[0, C]`.
+    fn multiplier(self, m: f64) -> f64 {
+        -self.c * self.slope(m)
     }
 }
 
 /// `phi'(t)` of the exact line search along (dw, db): convex, so `phi'` is non-decreasing.
-fn line_derivative(t: f64, w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, delta: f64) -> f64 {
+fn line_derivative(t: f64, w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], hinge: Hinge) -> f64 {
     let mut s = w_dot_dw + t * dw2;
     for (&m, &sm) in margins.iter().zip(steps) {
         if sm != 0.0 {
-            s += c * slope(m + t * sm, delta) * sm;
+            s += hinge.c * hinge.slope(m + t * sm) * sm;
         }
     }
     s
@@ -92,19 +107,12 @@ struct BracketDerivative {
 }
 
 impl BracketDerivative {
-    fn new(
-        lo: f64,
-        hi: f64,
-        w_dot_dw: f64,
-        dw2: f64,
-        rows: impl Iterator<Item = (f64, f64)>,
-        c: f64,
-        delta: f64,
-    ) -> Self {
+    fn new([lo, hi]: [f64; 2], w_dot_dw: f64, dw2: f64, rows: impl Iterator<Item = (f64, f64)>, hinge: Hinge) -> Self {
+        let Hinge { c, delta } = hinge;
         let (mut constant, mut slope, mut crossing) = (w_dot_dw, dw2, Vec::new());
         for (m, sm) in rows {
-            let piece_lo = piece(m + lo * sm, delta);
-            if piece_lo != piece(m + hi * sm, delta) {
+            let piece_lo = hinge.piece(m + lo * sm);
+            if piece_lo != hinge.piece(m + hi * sm) {
                 crossing.push((m, sm));
                 continue;
             }
@@ -121,18 +129,18 @@ impl BracketDerivative {
         Self { constant, slope, crossing }
     }
 
-    fn at(&self, t: f64, c: f64, delta: f64) -> f64 {
+    fn at(&self, t: f64, hinge: Hinge) -> f64 {
         let mut s = self.constant + self.slope * t;
         for &(m, sm) in &self.crossing {
-            s += c * slope(m + t * sm, delta) * sm;
+            s += hinge.c * hinge.slope(m + t * sm) * sm;
         }
         s
     }
 }
 
 /// Minimises `phi(t)` over `t >= 0` by a bracketed secant/bisection on `phi'`.
-fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, delta: f64) -> f64 {
-    let d = |t: f64| line_derivative(t, w_dot_dw, dw2, margins, steps, c, delta);
+fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], hinge: Hinge) -> f64 {
+    let d = |t: f64| line_derivative(t, w_dot_dw, dw2, margins, steps, hinge);
     let d0 = d(0.0);
     if d0 >= 0.0 {
         return 0.0;
@@ -154,12 +162,12 @@ fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, 
         return hi;
     }
     let moving = || margins.iter().copied().zip(steps.iter().copied()).filter(|&(_, sm)| sm != 0.0);
-    let mut bracket = BracketDerivative::new(lo, hi, w_dot_dw, dw2, moving(), c, delta);
+    let mut bracket = BracketDerivative::new([lo, hi], w_dot_dw, dw2, moving(), hinge);
     for k in 0..100 {
         // Secant on the bracket, with bisection every third step to guarantee progress.
         let t = if k % 3 == 2 { 0.5 * (lo + hi) } else { lo - dlo * (hi - lo) / (dhi - dlo) };
         let t = if t > lo && t < hi { t } else { 0.5 * (lo + hi) };
-        let dt = bracket.at(t, c, delta);
+        let dt = bracket.at(t, hinge);
         if dt.abs() <= 1e-13 * (1.0 + d0.abs()) || (hi - lo) <= 1e-15 * hi {
             return t;
         }
@@ -172,7 +180,7 @@ fn line_search(w_dot_dw: f64, dw2: f64, margins: &[f64], steps: &[f64], c: f64, 
         }
         if k % 4 == 3 {
             let rows = bracket.crossing.iter().copied();
-            let narrowed = BracketDerivative::new(lo, hi, 0.0, 0.0, rows, c, delta);
+            let narrowed = BracketDerivative::new([lo, hi], 0.0, 0.0, rows, hinge);
             bracket = BracketDerivative {
                 constant: bracket.constant + narrowed.constant,
                 slope: bracket.slope + narrowed.slope,
@@ -263,20 +271,19 @@ impl LinearSum {
     }
 }
 
-/// The gradient of the quadratic that `pieces` assign to the rows (each row's formula applied at
-/// its current margin, wherever that margin lies), and the rows of its quadratic zone.
-#[allow(clippy::too_many_arguments)]
+/// The gradient of the quadratic that `pieces` assign to the active rows (each row's formula
+/// applied at its current margin, wherever that margin lies), and the rows of its quadratic zone
+/// (indices into the active rows).
 fn model_gradient(
-    x: &[f32],
-    dim: usize,
-    y: &[f64],
-    c: f64,
-    delta: f64,
+    active: &ActiveRows,
+    hinge: Hinge,
     w: &[f64],
     margins: &[f64],
     pieces: &[Piece],
     linear: &mut LinearSum,
 ) -> (Vec<f64>, f64, Vec<usize>) {
+    let (x, y, dim) = (&active.x[..], &active.y[..], w.len());
+    let Hinge { c, delta } = hinge;
     linear.update(x, dim, y, pieces);
     let mut gw: Vec<f64> = w.iter().zip(&linear.xy).map(|(wk, s)| wk - c * s).collect();
     let zone: Vec<usize> = (0..pieces.len()).filter(|&i| pieces[i] == Piece::Quadratic).collect();
@@ -326,10 +333,8 @@ fn newton_direction(
 const SHRINK: f64 = 1.0;
 
 /// The first level works on this share of the rows, those with the smallest margins at the
-/// class-mean start: the support vectors are among them (on the separable benchmark all lie in the
-/// lowest third), and a row left out that a step moves onto the hinge joins at the level's pass
-/// over all rows. Measured on the separable benchmark: 0.4 halves the first level against all rows
-/// (0.3 and 0.5 are slower); the noisy one is unchanged.
+/// class-mean start: the support vectors are among them, and a row left out that a step moves onto
+/// the hinge joins at the level's pass over all rows (docs/svm.md, tuned constants).
 const FIRST_LEVEL_SHARE: f64 = 0.4;
 
 /// The active-set step is tried once the smoothed solution's KKT gap is within this multiple of
@@ -383,13 +388,14 @@ fn all_margins(x: &[f32], y: &[f64], w: &[f64], b: f64, margins: &mut [f64]) {
 /// or `delta` reaches `min_delta`.
 pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: f64) -> PrimalResult {
     let n = y.len();
-    let (mut w, mut b, mut margins_all) = class_mean_start(x, dim, y);
+    let (w, b, mut margins_all) = class_mean_start(x, dim, y);
+    let mut plane = Plane { w, b };
     let mut system = NewtonSystem::new(n, dim);
     let mut newton_steps = 0;
     let mut levels = 0;
     let mut level_start_pieces: Option<Vec<Piece>> = None;
-    // Measured on the benchmark regimes: start at 1 and divide by 10 (starting lower or shrinking
-    // more slowly made the active-set step miss and cost 3-40x more; docs/svm.md).
+    // Start wide and divide by 10: a narrower start or a slower shrink makes the active-set step
+    // miss its free set (docs/svm.md, tuned constants).
     let mut delta: f64 = 1.0;
     let factor = 0.1;
     let min_delta = eps * 0.05;
@@ -405,11 +411,11 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
             let mut margins: Vec<f64> = active.rows.iter().map(|&i| margins_all[i]).collect();
             let mut predicted: Option<Vec<Piece>> =
                 level_start_pieces.take().map(|p| active.rows.iter().map(|&i| p[i]).collect());
-            newton_steps +=
-                newton_level(&active, x, dim, c, delta, &mut system, &mut w, &mut b, &mut margins, &mut predicted);
+            let level = Level { active: &active, x, hinge: Hinge { c, delta } };
+            newton_steps += level.run(&mut system, &mut plane, &mut margins, &mut predicted);
             // Fresh margins of every row (which also keeps the level's incremental updates from
             // drifting); rows left out may have been moved onto the hinge: bring them in, go on.
-            all_margins(x, y, &w, b, &mut margins_all);
+            all_margins(x, y, &plane.w, plane.b, &mut margins_all);
             let mut inside = vec![false; n];
             active.rows.iter().for_each(|&i| inside[i] = true);
             if (0..n).all(|i| inside[i] || margins_all[i] >= 1.0) {
@@ -417,14 +423,15 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
             }
             rows = (0..n).filter(|&i| inside[i] || margins_all[i] < 1.0 + SHRINK).collect();
         }
-        let gap = implied_gap(&margins_all, y, c, delta);
+        let hinge = Hinge { c, delta };
+        let gap = implied_gap(&margins_all, y, hinge);
         if delta <= min_delta || gap <= eps {
             break;
         }
         // Far from the tolerance the smoothed margin is a poor guess of the free set and the
-        // solves are wasted (on the separable benchmark: three at delta = 0.1, gap 0.1).
+        // solves are wasted.
         let exact =
-            if gap <= ACTIVE_SET_GAP * eps { try_active_set(x, dim, y, c, eps, &margins_all, delta) } else { None };
+            if gap <= ACTIVE_SET_GAP * eps { try_active_set(x, dim, y, eps, &margins_all, hinge) } else { None };
         if let Some(exact) = exact {
             return PrimalResult {
                 outcome: Outcome::Exact(exact),
@@ -436,10 +443,11 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
         }
         // The next level's first step takes these pieces as its model: the free rows of this
         // level stay free instead of turning linear at the narrower kink.
-        level_start_pieces = Some(margins_all.iter().map(|&m| piece(m, delta)).collect());
+        level_start_pieces = Some(margins_all.iter().map(|&m| hinge.piece(m)).collect());
         delta *= factor;
     }
-    let alpha: Vec<f64> = margins_all.iter().map(|&m| -c * slope(m, delta)).collect();
+    let hinge = Hinge { c, delta };
+    let alpha: Vec<f64> = margins_all.iter().map(|&m| hinge.multiplier(m)).collect();
     PrimalResult {
         outcome: Outcome::Smoothed(alpha),
         newton_steps,
@@ -449,96 +457,129 @@ pub(crate) fn huber_continuation(x: &[f32], dim: usize, y: &[f64], c: f64, eps: 
     }
 }
 
-/// Newton's method with an exact line search on one smoothing level, over the active rows;
-/// returns the number of steps. `margins` (of the active rows) are kept current with `w` and `b`.
-#[allow(clippy::too_many_arguments)]
-fn newton_level(
-    active: &ActiveRows,
-    x: &[f32],
-    dim: usize,
-    c: f64,
-    delta: f64,
-    system: &mut NewtonSystem,
-    w: &mut [f64],
-    b: &mut f64,
-    margins: &mut [f64],
-    predicted: &mut Option<Vec<Piece>>,
-) -> usize {
-    let m = active.rows.len();
-    let mut steps = vec![0f64; m];
-    let mut linear = LinearSum::new(m, dim);
-    let mut refreshed = false;
-    let mut taken = 0;
-    for _ in 0..100 {
-        let current: Vec<Piece> = margins.iter().map(|&v| piece(v, delta)).collect();
-        let (gw, gb, zone) = model_gradient(&active.x, dim, &active.y, c, delta, w, margins, &current, &mut linear);
-        let gnorm = (dot_f64(&gw, &gw) + gb * gb).sqrt();
-        let wnorm = dot_f64(w, w).sqrt();
-        if gnorm <= 1e-7 * (1.0 + wnorm) {
-            // The margins were carried along in float32 products; converged on exact ones?
-            if refreshed {
-                break;
+/// A level's working buffers: the running sum of the linear rows, and each active row's margin
+/// change per unit step.
+struct Scratch {
+    linear: LinearSum,
+    steps: Vec<f64>,
+}
+
+/// The hyperplane `w . x + b` being optimised.
+struct Plane {
+    w: Vec<f64>,
+    b: f64,
+}
+
+/// One smoothing level: its loss, the rows its Newton steps work on, and all training rows `x`
+/// (the Newton system indexes them).
+struct Level<'a> {
+    active: &'a ActiveRows<'a>,
+    x: &'a [f32],
+    hinge: Hinge,
+}
+
+impl Level<'_> {
+    /// Newton's method with an exact line search over the active rows; returns the number of
+    /// steps. `margins` (of the active rows) are kept current with the plane.
+    fn run(
+        &self,
+        system: &mut NewtonSystem,
+        plane: &mut Plane,
+        margins: &mut [f64],
+        predicted: &mut Option<Vec<Piece>>,
+    ) -> usize {
+        let (active, hinge) = (self.active, self.hinge);
+        let m = active.rows.len();
+        let mut scratch = Scratch { linear: LinearSum::new(m, plane.w.len()), steps: vec![0f64; m] };
+        let mut refreshed = false;
+        let mut taken = 0;
+        for _ in 0..100 {
+            let current: Vec<Piece> = margins.iter().map(|&v| hinge.piece(v)).collect();
+            let (gw, gb, zone) = model_gradient(active, hinge, &plane.w, margins, &current, &mut scratch.linear);
+            let gnorm = (dot_f64(&gw, &gw) + gb * gb).sqrt();
+            let wnorm = dot_f64(&plane.w, &plane.w).sqrt();
+            if gnorm <= 1e-7 * (1.0 + wnorm) {
+                // The margins were carried along in float32 products; converged on exact ones?
+                if refreshed {
+                    break;
+                }
+                all_margins(&active.x, &active.y, &plane.w, plane.b, margins);
+                refreshed = true;
+                continue;
             }
-            all_margins(&active.x, &active.y, w, *b, margins);
-            refreshed = true;
-            continue;
+            refreshed = false;
+            // The Newton step of the pieces predicted for the minimiser (the previous full step's,
+            // or the previous level's) when it makes progress, else that of the current pieces.
+            let model = predicted.take().unwrap_or_else(|| current.clone());
+            let (dw, db, t) = self.step(system, plane, margins, (model, current), (gw, gb, zone), &mut scratch);
+            taken += 1;
+            if t == 0.0 {
+                if system.is_fresh() {
+                    break;
+                }
+                system.invalidate();
+                continue;
+            }
+            let mut next = Vec::with_capacity(m);
+            for (v, s) in margins.iter_mut().zip(&scratch.steps) {
+                next.push(hinge.piece(*v + s));
+                *v += t * s;
+            }
+            for (wk, d) in plane.w.iter_mut().zip(&dw) {
+                *wk += t * d;
+            }
+            plane.b += t * db;
+            // Even a full step that keeps every row on its model's piece reaches the minimiser only
+            // as far as the solve is accurate (not enough for the tolerance at the smallest
+            // widths): the gradient test at the top of the loop decides when the level is done.
+            if t >= 0.9 {
+                *predicted = Some(next);
+            }
         }
-        refreshed = false;
-        // The Newton step of the pieces predicted for the minimiser (the previous full step's, or
-        // the previous level's) when it makes progress, else that of the current pieces.
-        let mut model = predicted.take().unwrap_or_else(|| current.clone());
-        let mut at_current = Some((gw, gb, zone));
-        let (dw, db, t) = loop {
+        taken
+    }
+
+    /// The Newton direction of `model`'s pieces (`current`'s when that one does not descend) and
+    /// the exact step length along it; `steps` receives each active row's margin change per unit.
+    fn step(
+        &self,
+        system: &mut NewtonSystem,
+        plane: &Plane,
+        margins: &[f64],
+        (mut model, current): (Vec<Piece>, Vec<Piece>),
+        at_current: (Vec<f64>, f64, Vec<usize>),
+        scratch: &mut Scratch,
+    ) -> (Vec<f64>, f64, f64) {
+        let (active, hinge) = (self.active, self.hinge);
+        let Scratch { linear, steps } = scratch;
+        let mut at_current = Some(at_current);
+        loop {
             let (gw, gb, zone) = match at_current.take() {
                 Some(g) if model == current => g,
-                _ => model_gradient(&active.x, dim, &active.y, c, delta, w, margins, &model, &mut linear),
+                _ => model_gradient(active, hinge, &plane.w, margins, &model, linear),
             };
             let zone: Vec<usize> = zone.iter().map(|&k| active.rows[k]).collect();
-            let (dw, db) = newton_direction(system, x, &zone, c / delta, &gw, gb);
+            let (dw, db) = newton_direction(system, self.x, &zone, hinge.c / hinge.delta, &gw, gb);
             let dw32: Vec<f32> = dw.iter().map(|&v| v as f32).collect();
-            gemv(&active.x, &dw32, &mut steps);
+            gemv(&active.x, &dw32, steps);
             for (s, yi) in steps.iter_mut().zip(active.y.iter()) {
                 *s = yi * (*s + db);
             }
-            let t = line_search(dot_f64(w, &dw), dot_f64(&dw, &dw), margins, &steps, c, delta);
+            let t = line_search(dot_f64(&plane.w, &dw), dot_f64(&dw, &dw), margins, steps, hinge);
             if t > 0.0 || model == current {
-                break (dw, db, t);
+                return (dw, db, t);
             }
             model = current.clone();
-        };
-        taken += 1;
-        if t == 0.0 {
-            if system.is_fresh() {
-                break;
-            }
-            system.invalidate();
-            continue;
-        }
-        let mut next = Vec::with_capacity(m);
-        for (v, s) in margins.iter_mut().zip(&steps) {
-            next.push(piece(*v + s, delta));
-            *v += t * s;
-        }
-        for (wk, d) in w.iter_mut().zip(&dw) {
-            *wk += t * d;
-        }
-        *b += t * db;
-        // Even a full step that keeps every row on its model's piece reaches the minimiser only
-        // as far as the solve is accurate (at delta = 1e-4, not enough for the tolerance): the
-        // gradient test at the top of the loop decides when the level is done.
-        if t >= 0.9 {
-            *predicted = Some(next);
         }
     }
-    taken
 }
 
 /// libsvm's KKT gap of the multipliers `alpha_i = -C h'(m_i)` implied by the margins. With
 /// `w.x_i + b = y_i m_i` in place of `w.x_i`, every `-y G` moves by the same `b`, which cancels.
-fn implied_gap(margins: &[f64], y: &[f64], c: f64, delta: f64) -> f64 {
-    let alpha: Vec<f64> = margins.iter().map(|&m| -c * slope(m, delta)).collect();
+fn implied_gap(margins: &[f64], y: &[f64], hinge: Hinge) -> f64 {
+    let alpha: Vec<f64> = margins.iter().map(|&m| hinge.multiplier(m)).collect();
     let decision: Vec<f64> = margins.iter().zip(y).map(|(m, yi)| m * yi).collect();
-    crate::smo::kkt_gap(y, &alpha, &decision, c).0
+    crate::smo::kkt_gap(y, &alpha, &decision, hinge.c).0
 }
 
 /// Tries the exact active-set solve with the sets the smoothed solution suggests.
@@ -546,14 +587,13 @@ fn try_active_set(
     x: &[f32],
     dim: usize,
     y: &[f64],
-    c: f64,
     eps: f64,
     margins: &[f64],
-    delta: f64,
+    hinge: Hinge,
 ) -> Option<crate::active_set::Exact> {
     let mut sets: Vec<Set> = margins
         .iter()
-        .map(|&m| match piece(m, delta) {
+        .map(|&m| match hinge.piece(m) {
             Piece::Zero => Set::Zero,
             Piece::Quadratic => Set::Free,
             Piece::Linear => Set::Bound,
@@ -565,7 +605,7 @@ fn try_active_set(
         return None;
     }
     // A good guess converges in one to three solves; a poor one is not worth more.
-    crate::active_set::solve_from_sets(x, dim, y, c, eps, &mut sets, 3)
+    crate::active_set::solve_from_sets(x, dim, y, hinge.c, eps, &mut sets, 3)
 }
 
 #[cfg(test)]
@@ -582,16 +622,16 @@ mod tests {
     #[test]
     fn bracket_derivative_equals_the_full_sum() {
         let (margins, steps) = rows(3000);
-        let (c, delta, w_dot_dw, dw2) = (1.0, 0.1, -40.0, 3.0);
+        let (hinge, w_dot_dw, dw2) = (Hinge { c: 1.0, delta: 0.1 }, -40.0, 3.0);
         for (lo, hi) in [(0.0, 1.0), (0.25, 0.5), (1.0, 2.0), (0.3, 0.3001)] {
             let moving = margins.iter().copied().zip(steps.iter().copied()).filter(|&(_, s)| s != 0.0);
-            let bracket = BracketDerivative::new(lo, hi, w_dot_dw, dw2, moving, c, delta);
+            let bracket = BracketDerivative::new([lo, hi], w_dot_dw, dw2, moving, hinge);
             // Only rows near a kink are left to evaluate, fewer the narrower the bracket.
             assert!(bracket.crossing.len() < if hi - lo < 0.01 { 10 } else { 3000 });
             for k in 0..=8 {
                 let t = lo + (hi - lo) * k as f64 / 8.0;
-                let full = line_derivative(t, w_dot_dw, dw2, &margins, &steps, c, delta);
-                let fast = bracket.at(t, c, delta);
+                let full = line_derivative(t, w_dot_dw, dw2, &margins, &steps, hinge);
+                let fast = bracket.at(t, hinge);
                 assert!((full - fast).abs() <= 1e-9 * (1.0 + full.abs()), "t {t}: {full} vs {fast}");
             }
         }
@@ -600,17 +640,17 @@ mod tests {
     #[test]
     fn line_search_finds_the_minimiser() {
         let (margins, steps) = rows(3000);
-        let (c, delta, dw2) = (1.0, 0.1, 3.0);
+        let (hinge, dw2) = (Hinge { c: 1.0, delta: 0.1 }, 3.0);
         for w_dot_dw in [-400.0, -40.0, -4.0] {
-            let d = |t: f64| line_derivative(t, w_dot_dw, dw2, &margins, &steps, c, delta);
-            let t = line_search(w_dot_dw, dw2, &margins, &steps, c, delta);
+            let d = |t: f64| line_derivative(t, w_dot_dw, dw2, &margins, &steps, hinge);
+            let t = line_search(w_dot_dw, dw2, &margins, &steps, hinge);
             assert!(t > 0.0);
             // phi' is non-decreasing: it changes sign at the minimiser.
             let h = 1e-9 * (1.0 + t);
             assert!(d(t - h) <= 1e-9 && d(t + h) >= -1e-9, "t {t}: {} {}", d(t - h), d(t + h));
         }
         // A direction that does not descend (phi'(0) > 0) is not taken.
-        assert!(line_derivative(0.0, 1e6, dw2, &margins, &steps, c, delta) > 0.0);
-        assert_eq!(line_search(1e6, dw2, &margins, &steps, c, delta), 0.0);
+        assert!(line_derivative(0.0, 1e6, dw2, &margins, &steps, hinge) > 0.0);
+        assert_eq!(line_search(1e6, dw2, &margins, &steps, hinge), 0.0);
     }
 }

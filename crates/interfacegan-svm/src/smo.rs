@@ -134,20 +134,12 @@ impl WorkingSet {
             // A is new_m x dim row-major, B = all^T is dim x m (column stride dim), C is new_m x m.
             unsafe {
                 crate::dense::gemm(
-                    new_m,
-                    dim,
-                    m,
+                    [new_m, dim, m],
                     1.0,
-                    fresh_rows.as_ptr(),
-                    dim as isize,
-                    1,
-                    all.as_ptr(),
-                    1,
-                    dim as isize,
+                    (fresh_rows.as_ptr(), [dim as isize, 1]),
+                    (all.as_ptr(), [1, dim as isize]),
                     0.0,
-                    block.as_mut_ptr(),
-                    m as isize,
-                    1,
+                    (block.as_mut_ptr(), [m as isize, 1]),
                 );
             }
             for f in 0..new_m {

@@ -59,8 +59,6 @@ pub struct SvmReport {
     pub dual_objective: f64,
     /// Wall-clock seconds of the solver.
     pub seconds: f64,
-    /// SIMD level of the dense kernels.
-    pub simd: String,
 }
 
 /// Trains the exact linear SVM on the rows of `x` (`labels.len()` rows of `dim` float32 values,
@@ -94,7 +92,6 @@ pub fn train_linear_svm(
         converged: smo.gap <= params.tolerance,
         dual_objective: 0.5 * norm2 - dual.alpha.iter().sum::<f64>(),
         seconds: start.elapsed().as_secs_f64(),
-        simd: crate::kernels::simd_level().to_string(),
     };
     Ok((LinearSvm { weights: dual.w, bias: -intercept.rho }, report))
 }

@@ -3,17 +3,23 @@
 //! Edit the semantic attributes of GAN-generated faces by moving their latent codes along learned
 //! directions: InterFaceGAN (Shen, Gu, Tang and Zhou, CVPR 2020 / TPAMI 2020), in Rust.
 //!
-//! This crate is a thin facade over the workspace's single-purpose crates:
+//! This crate is a thin facade: the names of a user's first lines at its root ([`Boundary`],
+//! [`FitOptions`], [`conditional_direction`], [`linear_interpolate`], [`Pipeline`]), and each
+//! single-purpose crate of the workspace as a module:
 //!
-//! | crate | job |
-//! |---|---|
-//! | [`interfacegan_boundary`] | official sample selection, exact linear SVM, [`Boundary`] and its files |
-//! | [`interfacegan_subspace`] | [`conditional_direction`], [`linear_interpolate`], cosine and correlation measures |
-//! | [`interfacegan_generator`] | DCGAN (embedded default), PGGAN, StyleGAN, StyleGAN2 and StyleGAN3 on burn; `.pth`/safetensors weights and NVIDIA network pickles; images |
-//! | [`interfacegan_attributes`] | gender, age and smile scorers (embedded ONNX nets on burn), Pillow-exact preprocessing |
-//! | [`interfacegan_pipeline`] | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
-//! | [`interfacegan_inversion`] | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |
-//! | [`interfacegan_io`] | `.npy` files, memory-mapped code matrices, atomic no-clobber outputs |
+//! | module | crate | job |
+//! |---|---|---|
+//! | [`boundary`] | `interfacegan-boundary` | official sample selection, fitting, [`Boundary`] and its files |
+//! | [`svm`] | `interfacegan-svm` | the exact linear SVM (hinge loss, free intercept), usable without any GAN |
+//! | [`subspace`] | `interfacegan-subspace` | conditional directions, edits, cosine and correlation measures |
+//! | [`generator`] | `interfacegan-generator` | DCGAN (embedded default), PGGAN, StyleGAN, StyleGAN2 and StyleGAN3 on burn; `.pth`/safetensors weights and NVIDIA network pickles |
+//! | [`attributes`] | `interfacegan-attributes` | gender, age and smile scorers (embedded ONNX nets), the `Scorer` trait |
+//! | [`onnx`] | `interfacegan-onnx` | the ONNX interpreter the scorers run on: burn or the CPU engine |
+//! | [`pipeline`] | `interfacegan-pipeline` | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
+//! | [`inversion`] | `interfacegan-inversion` | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |
+//! | [`io`] | `interfacegan-io` | `.npy` files, memory-mapped code matrices, bounded image decoding and Pillow-exact preprocessing, atomic no-clobber outputs |
+//! | [`device`] | `interfacegan-device` | the CPU, or a GPU with the `wgpu` feature |
+//! | [`simd`] | `interfacegan-simd` | run-time SIMD dispatch |
 //!
 //! ## Fit a boundary, condition it, edit along it
 //!
@@ -65,7 +71,7 @@
 //! ```
 //! use interfacegan::generator::{Generator, LatentSpace, cpu_device, default_generator, sample_z, to_rgb_images};
 //! use interfacegan::inversion::{Encoder, InversionParams, Inverter, Start};
-//! use interfacegan::{DistanceMode, InterpolateOptions, interpolate};
+//! use interfacegan::subspace::{DistanceMode, InterpolateOptions, interpolate};
 //!
 //! // Inversion differentiates through the generator: load it on an autodiff device.
 //! let g = default_generator(&cpu_device().autodiff())?;
@@ -125,12 +131,10 @@
 //! let scorers: [&dyn Scorer; 2] = [&gender, &smile];
 //! # let dir = tempfile::tempdir()?;
 //! # let run = dir.path().join("run");
-//! let options = PipelineOptions {
-//!     edit_samples: 1,
-//!     rescore_samples: 8,
-//!     rescore: RescoreOptions { distances: vec![-1.0, 1.0], ..Default::default() },
-//!     ..Default::default()
-//! };
+//! let options = PipelineOptions::default()
+//!     .edit_samples(1)
+//!     .rescore_samples(8)
+//!     .rescore(RescoreOptions { distances: vec![-1.0, 1.0], ..Default::default() });
 //! // N = 20,000 in the demo (smile: validation accuracy 0.99); 600 give a rough boundary already.
 //! let outcome = Pipeline::new(&generator, &scorers).options(options).samples(600).seed(3).run(&run, &Silent)?;
 //! assert!(outcome.attribute("smile").unwrap().fit.val_accuracy.unwrap() > 0.7);
@@ -140,45 +144,43 @@
 
 #![warn(missing_docs)]
 
-pub use interfacegan_boundary::{
-    Boundary, BoundaryError, CodeRows, CodeSlice, FitOptions, FitReport, Split, chosen_count, split_samples,
-};
-pub use interfacegan_subspace::{
-    DistanceMode, InterpolateOptions, LayerSelection, ProjectOptions, Projection, SubspaceError, conditional_direction,
-    conditional_direction_with, correlation_matrix, cosine_similarity, cosine_similarity_matrix, interpolate,
-    linear_interpolate, linspace, shift,
-};
-pub use interfacegan_svm::{LinearSvm, SvmError, SvmParams, SvmReport, simd_level, train_linear_svm};
+// The user's first lines: fit, condition, edit, run the whole method. Everything else is in the
+// crate modules below.
+pub use interfacegan_boundary::{Boundary, BoundaryError, FitOptions, FitReport};
+pub use interfacegan_pipeline::{Pipeline, PipelineOptions, PipelineOutcome};
+pub use interfacegan_subspace::{conditional_direction, linear_interpolate};
 
-/// The exact linear SVM (re-export of [`interfacegan_svm`]).
+/// Boundaries: the official sample selection, fitting, files (re-export of [`interfacegan_boundary`]).
+pub use interfacegan_boundary as boundary;
+
+/// The exact linear SVM under the boundaries (re-export of [`interfacegan_svm`]).
 pub use interfacegan_svm as svm;
 
-/// Attribute scorers (re-export of [`interfacegan_attributes`]).
-pub use interfacegan_attributes as attributes;
+/// Conditional directions, edits and disentanglement measures (re-export of [`interfacegan_subspace`]).
+pub use interfacegan_subspace as subspace;
 
 /// Generators, weights and images (re-export of [`interfacegan_generator`]).
 pub use interfacegan_generator as generator;
 
+/// Attribute scorers (re-export of [`interfacegan_attributes`]).
+pub use interfacegan_attributes as attributes;
+
+/// The ONNX interpreter the scorers run on, for a user's own classifier (re-export of [`interfacegan_onnx`]).
+pub use interfacegan_onnx as onnx;
+
 /// The whole method end to end: chunked sampling and scoring, boundaries, conditional
 /// directions, edits, re-scoring, the HTML report (re-export of [`interfacegan_pipeline`]).
 pub use interfacegan_pipeline as pipeline;
-pub use interfacegan_pipeline::{Pipeline, PipelineOptions, PipelineOutcome};
 
 /// GAN inversion: photos to codes by optimisation from a trained encoder's start, PSNR and SSIM
 /// (re-export of [`interfacegan_inversion`]).
 pub use interfacegan_inversion as inversion;
 
-/// `.npy` files and safe output (re-export of [`interfacegan_io`]).
+/// `.npy` files, images from strangers and safe output (re-export of [`interfacegan_io`]).
 pub use interfacegan_io as io;
 
-/// The crates behind the facade, for what it does not re-export.
-pub mod crates {
-    pub use interfacegan_attributes as attributes;
-    pub use interfacegan_boundary as boundary;
-    pub use interfacegan_generator as generator;
-    pub use interfacegan_inversion as inversion;
-    pub use interfacegan_io as io;
-    pub use interfacegan_pipeline as pipeline;
-    pub use interfacegan_subspace as subspace;
-    pub use interfacegan_svm as svm;
-}
+/// Device selection: the CPU, or a GPU with the `wgpu` feature (re-export of [`interfacegan_device`]).
+pub use interfacegan_device as device;
+
+/// Run-time SIMD dispatch (re-export of [`interfacegan_simd`]).
+pub use interfacegan_simd as simd;

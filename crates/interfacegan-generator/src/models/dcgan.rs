@@ -104,9 +104,10 @@ impl Dcgan {
         device: &Device,
     ) -> Result<Self, GeneratorError> {
         if config.widths.len() < 2 || config.latent_dim == 0 || config.widths.contains(&0) {
-            return Err(GeneratorError::InvalidOption(format!(
-                "a DCGAN needs a latent dimension and at least two non-zero layer widths, not {config:?}"
-            )));
+            return Err(GeneratorError::Config {
+                model: "DCGAN",
+                needs: format!("a latent dimension and at least two non-zero layer widths, not {config:?}"),
+            });
         }
         let mut taker = weights.taker(prefix, "dcgan");
         let mut layers = Vec::new();

@@ -34,7 +34,7 @@ impl NoiseMode {
             "const" => Ok(Self::Const),
             "random" => Ok(Self::Random),
             "none" => Ok(Self::None),
-            other => Err(GeneratorError::InvalidOption(format!("unknown noise mode `{other}` (const, random, none)"))),
+            other => Err(GeneratorError::UnknownNoiseMode { name: other.to_string() }),
         }
     }
 }
@@ -88,10 +88,6 @@ pub(crate) fn checked_lod(lod: f32, blocks: usize, model: &str) -> Result<f32, G
     if (0.0..blocks as f32 - 1.0).contains(&lod) {
         Ok(lod)
     } else {
-        Err(GeneratorError::InvalidOption(format!(
-            "lod {lod} is outside [0, {}) for this {} px {model}",
-            blocks - 1,
-            1usize << blocks
-        )))
+        Err(GeneratorError::Lod { lod, max: blocks - 1, resolution: 1usize << blocks, model: model.to_string() })
     }
 }

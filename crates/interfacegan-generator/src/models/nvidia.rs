@@ -387,7 +387,7 @@ impl StyleFront {
     /// Sets the truncation of codes given in Z or W: `psi` on the first `layers` ws.
     pub fn set_truncation(&mut self, truncation: Truncation) -> Result<(), GeneratorError> {
         if truncation.psi.is_some_and(|p| !p.is_finite()) {
-            return Err(GeneratorError::InvalidOption("truncation psi must be finite".into()));
+            return Err(GeneratorError::NonFiniteTruncation);
         }
         self.truncation = truncation;
         Ok(())

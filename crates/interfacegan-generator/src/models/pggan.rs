@@ -117,7 +117,10 @@ impl Pggan {
         device: &Device,
     ) -> Result<Self, GeneratorError> {
         if config.channels.len() < 2 {
-            return Err(GeneratorError::InvalidOption("a PGGAN needs at least a latent width and a 4x4 width".into()));
+            return Err(GeneratorError::Config {
+                model: "PGGAN",
+                needs: "at least a latent width and a 4x4 width".into(),
+            });
         }
         let mut taker = weights.taker(prefix, "pggan");
         let lod = taker.take_optional("lod", &[1])?.map_or(0.0, |v| v[0]);

@@ -182,19 +182,11 @@ impl StyleGan {
         device: &Device,
     ) -> Result<Self, GeneratorError> {
         if config.channels.len() < 2 {
-            return Err(GeneratorError::InvalidOption("a StyleGAN needs at least the 4x4 widths".into()));
+            return Err(GeneratorError::Config { model: "StyleGAN", needs: "at least the 4x4 widths".into() });
         }
         let mut t = weights.taker(prefix, "stylegan");
-        let sqrt2 = std::f32::consts::SQRT_2;
-        let (d, hidden) = (config.latent_dim, config.mapping_hidden);
-        let mut mapping = Vec::new();
-        for i in 0..MAPPING_LAYERS {
-            let inp = if i == 0 { d } else { hidden };
-            let out = if i == MAPPING_LAYERS - 1 { d } else { hidden };
-            let scale = sqrt2 / (inp as f32).sqrt() * MAPPING_LR_MULTIPLIER;
-            let (w, b) = (format!("mapping.dense{i}.linear.weight"), format!("mapping.dense{i}.wscale.bias"));
-            mapping.push(Dense::load(&mut t, &w, &b, [out, inp], scale, MAPPING_LR_MULTIPLIER, device)?);
-        }
+        let d = config.latent_dim;
+        let mapping = load_mapping(&mut t, &config, device)?;
         let w_avg = tensor(&t.take("truncation.w_avg", &[d])?, [1, d], device);
         let lod = t.take_optional("synthesis.lod", &[1])?.map_or(0.0, |v| v[0]);
         let ch = &config.channels;
@@ -202,49 +194,10 @@ impl StyleGan {
         let mut layers = Vec::new();
         let mut outputs = Vec::new();
         for b in 1..ch.len() {
-            let res = 2usize << b;
             for i in [2 * b - 2, 2 * b - 1] {
-                let p = format!("synthesis.layer{i}.");
-                let upconv = i == 2 * b - 2;
-                let (cin, cout) = if upconv { (ch[b - 1], ch[b]) } else { (ch[b], ch[b]) };
-                let scale = sqrt2 / ((cin * 9) as f32).sqrt();
-                let conv = if i == 0 {
-                    None
-                } else if upconv && config.fused_layers.contains(&i) {
-                    Some(Conv::Fused {
-                        weight: fused_kernel(
-                            &t.take(&format!("{p}weight"), &[3, 3, cin, cout])?,
-                            cin,
-                            cout,
-                            scale,
-                            device,
-                        ),
-                    })
-                } else {
-                    let w: Vec<f32> =
-                        t.take(&format!("{p}conv.weight"), &[cout, cin, 3, 3])?.iter().map(|v| v * scale).collect();
-                    Some(Conv::Plain { weight: tensor(&w, [cout, cin, 3, 3], device), upsample: upconv && b > 1 })
-                };
-                let blur = if upconv && b > 1 {
-                    Some(tensor(&t.take(&format!("{p}blur.kernel"), &[cout, 1, 3, 3])?, [cout, 1, 3, 3], device))
-                } else {
-                    None
-                };
-                let e = format!("{p}epilogue.");
-                let noise =
-                    tensor(&t.take(&format!("{e}apply_noise.noise"), &[1, 1, res, res])?, [1, 1, res, res], device);
-                let noise_weight = channel_vector(&t.take(&format!("{e}apply_noise.weight"), &[cout])?, device);
-                let bias = channel_vector(&t.take(&format!("{e}bias"), &[cout])?, device);
-                let (sw, sb) = (format!("{e}style_mod.dense.linear.weight"), format!("{e}style_mod.dense.wscale.bias"));
-                let style = Dense::load(&mut t, &sw, &sb, [2 * cout, d], 1.0 / (d as f32).sqrt(), 1.0, device)?;
-                layers.push(Layer { conv, blur, noise, noise_weight, bias, style, channels: cout });
+                layers.push(Layer::load(&mut t, &config, b, i, device)?);
             }
-            let o = format!("synthesis.output{}.", b - 1);
-            let scale = 1.0 / (ch[b] as f32).sqrt();
-            let shape = [config.output_channels, ch[b], 1, 1];
-            let w: Vec<f32> = t.take(&format!("{o}conv.weight"), &shape)?.iter().map(|v| v * scale).collect();
-            let bias = channel_vector(&t.take(&format!("{o}bias"), &[config.output_channels])?, device);
-            outputs.push(ToRgb { weight: tensor(&w, shape, device), bias });
+            outputs.push(ToRgb::load(&mut t, &config, b, device)?);
         }
         // Upstream rebuilds this buffer from psi/layers; some exports keep it.
         t.ignore("truncation.truncation");
@@ -279,7 +232,7 @@ impl StyleGan {
     /// Sets the truncation used for codes given in Z or W (never in W+).
     pub fn set_truncation(&mut self, truncation: Truncation) -> Result<(), GeneratorError> {
         if truncation.psi.is_some_and(|p| !p.is_finite()) {
-            return Err(GeneratorError::InvalidOption("truncation psi must be finite".into()));
+            return Err(GeneratorError::NonFiniteTruncation);
         }
         self.truncation = truncation;
         Ok(())
@@ -467,5 +420,72 @@ impl Generator for StyleGan {
         out.image_shape = images.dims();
         out.images = to_vec(images)?;
         Ok(out)
+    }
+}
+
+/// The eight dense layers of the mapping network, with the equalised learning rate's scales.
+fn load_mapping(t: &mut TensorTaker, config: &StyleGanConfig, device: &Device) -> Result<Vec<Dense>, GeneratorError> {
+    let (d, hidden) = (config.latent_dim, config.mapping_hidden);
+    let mut mapping = Vec::new();
+    for i in 0..MAPPING_LAYERS {
+        let inp = if i == 0 { d } else { hidden };
+        let out = if i == MAPPING_LAYERS - 1 { d } else { hidden };
+        let scale = std::f32::consts::SQRT_2 / (inp as f32).sqrt() * MAPPING_LR_MULTIPLIER;
+        let (w, b) = (format!("mapping.dense{i}.linear.weight"), format!("mapping.dense{i}.wscale.bias"));
+        mapping.push(Dense::load(t, &w, &b, [out, inp], scale, MAPPING_LR_MULTIPLIER, device)?);
+    }
+    Ok(mapping)
+}
+
+impl Layer {
+    /// Synthesis layer `i` of block `b` (maps of `2 << b` pixels): the first layer of a block
+    /// upsamples (by a fused transposed convolution where the weights say so) and blurs.
+    fn load(
+        t: &mut TensorTaker,
+        config: &StyleGanConfig,
+        b: usize,
+        i: usize,
+        device: &Device,
+    ) -> Result<Self, GeneratorError> {
+        let (ch, d, res) = (&config.channels, config.latent_dim, 2usize << b);
+        let p = format!("synthesis.layer{i}.");
+        let upconv = i == 2 * b - 2;
+        let (cin, cout) = if upconv { (ch[b - 1], ch[b]) } else { (ch[b], ch[b]) };
+        let scale = std::f32::consts::SQRT_2 / ((cin * 9) as f32).sqrt();
+        let conv = if i == 0 {
+            None
+        } else if upconv && config.fused_layers.contains(&i) {
+            let weight = fused_kernel(&t.take(&format!("{p}weight"), &[3, 3, cin, cout])?, cin, cout, scale, device);
+            Some(Conv::Fused { weight })
+        } else {
+            let w: Vec<f32> =
+                t.take(&format!("{p}conv.weight"), &[cout, cin, 3, 3])?.iter().map(|v| v * scale).collect();
+            Some(Conv::Plain { weight: tensor(&w, [cout, cin, 3, 3], device), upsample: upconv && b > 1 })
+        };
+        let blur = if upconv && b > 1 {
+            Some(tensor(&t.take(&format!("{p}blur.kernel"), &[cout, 1, 3, 3])?, [cout, 1, 3, 3], device))
+        } else {
+            None
+        };
+        let e = format!("{p}epilogue.");
+        let noise = tensor(&t.take(&format!("{e}apply_noise.noise"), &[1, 1, res, res])?, [1, 1, res, res], device);
+        let noise_weight = channel_vector(&t.take(&format!("{e}apply_noise.weight"), &[cout])?, device);
+        let bias = channel_vector(&t.take(&format!("{e}bias"), &[cout])?, device);
+        let (sw, sb) = (format!("{e}style_mod.dense.linear.weight"), format!("{e}style_mod.dense.wscale.bias"));
+        let style = Dense::load(t, &sw, &sb, [2 * cout, d], 1.0 / (d as f32).sqrt(), 1.0, device)?;
+        Ok(Layer { conv, blur, noise, noise_weight, bias, style, channels: cout })
+    }
+}
+
+impl ToRgb {
+    /// The output layer of block `b`.
+    fn load(t: &mut TensorTaker, config: &StyleGanConfig, b: usize, device: &Device) -> Result<Self, GeneratorError> {
+        let o = format!("synthesis.output{}.", b - 1);
+        let channels = config.channels[b];
+        let scale = 1.0 / (channels as f32).sqrt();
+        let shape = [config.output_channels, channels, 1, 1];
+        let w: Vec<f32> = t.take(&format!("{o}conv.weight"), &shape)?.iter().map(|v| v * scale).collect();
+        let bias = channel_vector(&t.take(&format!("{o}bias"), &[config.output_channels])?, device);
+        Ok(ToRgb { weight: tensor(&w, shape, device), bias })
     }
 }

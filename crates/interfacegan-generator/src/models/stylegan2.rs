@@ -312,28 +312,11 @@ impl ModConv {
         }
         let (weight, up_filter) = if spec.up {
             let filter = t.take(&filter_key, &[4, 4])?;
-            let mut transposed = vec![0f32; w.len()];
-            for o in 0..cout {
-                for i in 0..cin {
-                    transposed[(i * cout + o) * k * k..][..k * k].copy_from_slice(&w[(o * cin + i) * k * k..][..k * k]);
-                }
-            }
-            (tensor(&transposed, [cin, cout, k, k], device), Some(depthwise_filter(&filter, cout, 4.0, device)))
+            (transposed_weight(&w, [cout, cin, k], device), Some(depthwise_filter(&filter, cout, 4.0, device)))
         } else {
             (tensor(&w, [cout, cin, k, k], device), None)
         };
-        let noise = if config.use_noise {
-            let resolution = t.shape(&format!("{path}.noise_const")).map_or(0, |s| s[0]);
-            let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
-            let konst: Vec<f32> = t
-                .take(&format!("{path}.noise_const"), &[resolution, resolution])?
-                .iter()
-                .map(|v| v * strength)
-                .collect();
-            Some((tensor(&konst, [1, 1, resolution, resolution], device), strength))
-        } else {
-            None
-        };
+        let noise = if config.use_noise { Some(load_noise(t, path, device)?) } else { None };
         Ok(Self {
             affine,
             style_gain: 1.0,
@@ -558,12 +541,11 @@ impl StyleGan2 {
     /// seeded z stands in.
     pub fn with_config(weights: &Weights, config: StyleGan2Config, device: &Device) -> Result<Self, GeneratorError> {
         if config.blocks.is_empty() || config.expected_num_ws() != config.num_ws {
-            return Err(GeneratorError::InvalidOption(format!(
-                "a StyleGAN2 of {} blocks takes {} ws, not {}",
-                config.blocks.len(),
-                config.expected_num_ws(),
-                config.num_ws
-            )));
+            let (blocks, ws) = (config.blocks.len(), config.expected_num_ws());
+            return Err(GeneratorError::Config {
+                model: "StyleGAN2",
+                needs: format!("blocks, and {blocks} blocks take {ws} ws, not {}", config.num_ws),
+            });
         }
         let mut t = weights.taker("", "stylegan2");
         let dims = (config.z_dim, config.w_dim);
@@ -637,4 +619,26 @@ impl Generator for StyleGan2 {
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<crate::Synthesis, GeneratorError> {
         self.front.synthesize(self, codes, space, |ws| self.synthesis(ws))
     }
+}
+
+/// A convolution weight `[O, I, k, k]` as the `[I, O, k, k]` weight of the transposed convolution
+/// that up-samples.
+fn transposed_weight(w: &[f32], [cout, cin, k]: [usize; 3], device: &Device) -> Tensor<4> {
+    let mut transposed = vec![0f32; w.len()];
+    for o in 0..cout {
+        for i in 0..cin {
+            transposed[(i * cout + o) * k * k..][..k * k].copy_from_slice(&w[(o * cin + i) * k * k..][..k * k]);
+        }
+    }
+    tensor(&transposed, [cin, cout, k, k], device)
+}
+
+/// A layer's constant noise map, already multiplied by its strength, and the strength (random
+/// noise is scaled by it at run time).
+fn load_noise(t: &mut TensorTaker, path: &str, device: &Device) -> Result<(Tensor<4>, f32), GeneratorError> {
+    let resolution = t.shape(&format!("{path}.noise_const")).map_or(0, |s| s[0]);
+    let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
+    let konst: Vec<f32> =
+        t.take(&format!("{path}.noise_const"), &[resolution, resolution])?.iter().map(|v| v * strength).collect();
+    Ok((tensor(&konst, [1, 1, resolution, resolution], device), strength))
 }

@@ -326,7 +326,19 @@ impl<'a> Machine<'a> {
         }
     }
 
+    /// Runs one opcode; the value of the pickle when it is STOP.
     fn step(&mut self, op: u8) -> Result<Option<Value<'a>>, GeneratorError> {
+        if op == b'.' {
+            return self.pop().map(Some);
+        }
+        if self.scalar_op(op)? || self.container_op(op)? || self.memo_op(op)? || self.object_op(op)? {
+            return Ok(None);
+        }
+        Err(self.r.err(format!("unsupported pickle opcode 0x{op:02x}")))
+    }
+
+    /// The protocol, frame and mark opcodes and those that push a scalar; false when `op` is not one of them.
+    fn scalar_op(&mut self, op: u8) -> Result<bool, GeneratorError> {
         match op {
             0x80 => {
                 let proto = self.r.u8()?;
@@ -337,7 +349,6 @@ impl<'a> Machine<'a> {
             0x95 => {
                 self.r.le::<8>()?; // FRAME: a length hint only
             }
-            b'.' => return self.pop().map(Some),
             b'(' => self.marks.push(self.stack.len()),
             b'N' => self.stack.push(Value::None),
             0x88 => self.stack.push(Value::Bool(true)),
@@ -362,6 +373,14 @@ impl<'a> Machine<'a> {
             b'C' => self.bytes::<1>()?,
             b'B' => self.bytes::<4>()?,
             0x8e => self.bytes::<8>()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The opcodes that build tuples, lists, dicts and sets; false when `op` is not one of them.
+    fn container_op(&mut self, op: u8) -> Result<bool, GeneratorError> {
+        match op {
             b')' => self.push_node(Node::Tuple(Vec::new())),
             b't' => {
                 let items = self.pop_mark()?;
@@ -404,6 +423,14 @@ impl<'a> Machine<'a> {
                 let flat = self.pop_mark()?;
                 self.set_items(flat)?;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The memo opcodes; false when `op` is not one of them.
+    fn memo_op(&mut self, op: u8) -> Result<bool, GeneratorError> {
+        match op {
             b'q' => {
                 let id = self.r.u8()? as u32;
                 self.memo_put(id)?;
@@ -424,6 +451,14 @@ impl<'a> Machine<'a> {
                 let id = u32::from_le_bytes(self.r.le()?);
                 self.memo_get(id)?;
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The opcodes that make objects: globals, persistent ids, calls and BUILD; false when `op` is not one of them.
+    fn object_op(&mut self, op: u8) -> Result<bool, GeneratorError> {
+        match op {
             b'c' => {
                 let module = self.r.line()?;
                 let name = self.r.line()?;
@@ -454,9 +489,9 @@ impl<'a> Machine<'a> {
                 let state = self.pop()?;
                 self.build(state)?;
             }
-            other => return Err(self.r.err(format!("unsupported pickle opcode 0x{other:02x}"))),
+            _ => return Ok(false),
         }
-        Ok(None)
+        Ok(true)
     }
 
     fn long1(&mut self) -> Result<(), GeneratorError> {

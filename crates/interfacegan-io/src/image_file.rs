@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 
-use crate::ScorerError;
+use crate::IoError;
 
 /// The most pixels an input image may declare: 50 megapixels, above any phone camera's photo.
 /// A larger header is a decompression bomb or a scan; downscale it first.
@@ -15,9 +15,9 @@ pub const MAX_IMAGE_BYTES: u64 = MAX_IMAGE_PIXELS * 8;
 
 /// Reads an image file, upright by its EXIF orientation, refusing images whose header declares
 /// more than [`MAX_IMAGE_PIXELS`] before anything is decoded.
-pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, ScorerError> {
+pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, IoError> {
     let path = path.as_ref();
-    let unreadable = |reason: String| ScorerError::Image { path: path.to_path_buf(), reason };
+    let unreadable = |reason: String| IoError::Image { path: path.to_path_buf(), reason };
     let mut decoder = ImageReader::open(path)
         .map_err(|e| unreadable(e.to_string()))?
         .with_guessed_format()

@@ -5,10 +5,13 @@
 //! time (im2col), and depthwise convolutions and pools are loops over whole channel vectors that
 //! the compiler vectorises. Tiles run in parallel on rayon's pool (the one burn's CPU backend uses).
 
+use interfacegan_simd::with_simd;
 use rayon::prelude::*;
 
+use crate::graph::{Pool, Window};
+
 /// Most output positions per im2col tile: a [128, K] patch block stays in the L2 cache for the
-/// convolutions of our nets (K <= 2,304). (More positions for narrow patches were measured: no faster.)
+/// convolutions of our nets (K <= 2,304).
 const TILE_ROWS: usize = 128;
 /// Fewest positions per tile, for small late layers: below this the GEMM's blocks are mostly empty.
 const MIN_TILE_ROWS: usize = 32;
@@ -19,39 +22,9 @@ fn tile_rows(positions: usize) -> usize {
     positions.div_ceil(4 * rayon::current_num_threads()).clamp(MIN_TILE_ROWS, TILE_ROWS)
 }
 
-/// Runs `f` compiled for the widest SIMD this CPU has (AVX-512 or AVX2 with FMA on x86-64), the
-/// baseline otherwise: the loops below are plain Rust that the compiler vectorises, and a portable
-/// build may only assume SSE2. `f` and what it calls must be `#[inline(always)]` to take part.
-#[inline(always)]
-pub(super) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-            f()
-        }
-        if is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512vl")
-            && is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has the features `avx512` is compiled for.
-            return unsafe { avx512(f) };
-        }
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU has the features `avx2` is compiled for.
-            return unsafe { avx2(f) };
-        }
-    }
-    f()
-}
-
 /// The shape of an NHWC feature map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct MapShape {
+pub(crate) struct MapShape {
     pub n: usize,
     pub h: usize,
     pub w: usize,
@@ -61,42 +34,6 @@ pub(super) struct MapShape {
 impl MapShape {
     pub fn len(&self) -> usize {
         self.n * self.h * self.w * self.c
-    }
-}
-
-/// A sliding window: kernel, stride, dilation and ONNX pads `[top, left, bottom, right]`.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Window {
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub dilation: [usize; 2],
-    pub pads: [usize; 4],
-    pub ceil: bool,
-}
-
-impl Window {
-    /// Output height and width for an input of `h` x `w`, as ONNX (and PyTorch) define them: in ceil
-    /// mode a last window that would start in the end padding is dropped.
-    pub fn output(&self, h: usize, w: usize) -> Option<[usize; 2]> {
-        let size = |input: usize, axis: usize| -> Option<usize> {
-            let padded = input + self.pads[axis] + self.pads[axis + 2];
-            let extent = self.dilation[axis] * (self.kernel[axis] - 1) + 1;
-            let span = padded.checked_sub(extent)?;
-            let stride = self.stride[axis];
-            let mut out = if self.ceil { span.div_ceil(stride) + 1 } else { span / stride + 1 };
-            if self.ceil && (out - 1) * stride >= input + self.pads[axis] {
-                out -= 1;
-            }
-            Some(out)
-        };
-        Some([size(h, 0)?, size(w, 1)?])
-    }
-
-    /// The input row (or column) of tap `k` for output index `o` on `axis`, if inside the input.
-    #[inline(always)]
-    fn source(&self, o: usize, k: usize, axis: usize, input: usize) -> Option<usize> {
-        let i = (o * self.stride[axis] + k * self.dilation[axis]).checked_sub(self.pads[axis])?;
-        (i < input).then_some(i)
     }
 }
 
@@ -340,16 +277,6 @@ const BLOCK_VALUES: usize = 1 << 15;
 pub(super) fn for_each_block(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let block = BLOCK_VALUES.div_ceil(width.max(1)) * width.max(1);
     data.par_chunks_mut(block).enumerate().for_each(|(i, values)| with_simd(|| f(i * block, values)));
-}
-
-/// How a pool reduces its window.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Pool {
-    Max,
-    /// The mean; with `include_pad` the padding counts in the divisor (ONNX `count_include_pad`).
-    Average {
-        include_pad: bool,
-    },
 }
 
 /// A pool over `window` of an NHWC map: one output row per task, whole channel vectors at a time.

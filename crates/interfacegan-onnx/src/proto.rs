@@ -6,7 +6,11 @@
 //! attribute = 5; AttributeProto.name = 1, f = 2, i = 3, s = 4, t = 5, floats = 7, ints = 8;
 //! TensorProto.dims = 1, data_type = 2, float_data = 4, int64_data = 7, name = 8, raw_data = 9).
 
-use crate::error::{ScorerError, format_error};
+use crate::error::OnnxError;
+
+fn format_error(model: &str, defect: impl Into<String>) -> OnnxError {
+    OnnxError::Protobuf { model: model.to_string(), defect: defect.into() }
+}
 
 /// A decoded tensor (floats or integers, as ONNX stores them).
 #[derive(Clone, Debug, PartialEq)]
@@ -63,11 +67,11 @@ enum Field<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn err(&self, what: &str) -> ScorerError {
+    fn err(&self, what: &str) -> OnnxError {
         format_error(self.source, format!("damaged ONNX protobuf at byte {}: {what}", self.pos))
     }
 
-    fn varint(&mut self) -> Result<u64, ScorerError> {
+    fn varint(&mut self) -> Result<u64, OnnxError> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = *self.bytes.get(self.pos).ok_or_else(|| self.err("truncated varint"))?;
@@ -80,7 +84,7 @@ impl<'a> Cursor<'a> {
         Err(self.err("varint longer than 10 bytes"))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ScorerError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], OnnxError> {
         if self.bytes.len() - self.pos < n {
             return Err(self.err("truncated field"));
         }
@@ -90,7 +94,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next (field number, value), or `None` at the end.
-    fn field(&mut self) -> Result<Option<(u64, Field<'a>)>, ScorerError> {
+    fn field(&mut self) -> Result<Option<(u64, Field<'a>)>, OnnxError> {
         if self.pos >= self.bytes.len() {
             return Ok(None);
         }
@@ -116,12 +120,12 @@ fn cursor<'a>(bytes: &'a [u8], source: &'a str) -> Cursor<'a> {
     Cursor { bytes, pos: 0, source }
 }
 
-fn string(bytes: &[u8], source: &str) -> Result<String, ScorerError> {
+fn string(bytes: &[u8], source: &str) -> Result<String, OnnxError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| format_error(source, "ONNX string is not UTF-8"))
 }
 
 /// Repeated varints, packed or not.
-fn push_varints(field: Field, out: &mut Vec<i64>, source: &str) -> Result<(), ScorerError> {
+fn push_varints(field: Field, out: &mut Vec<i64>, source: &str) -> Result<(), OnnxError> {
     match field {
         Field::Varint(v) => out.push(v as i64),
         Field::Bytes(b) => {
@@ -136,7 +140,7 @@ fn push_varints(field: Field, out: &mut Vec<i64>, source: &str) -> Result<(), Sc
 }
 
 /// Repeated floats, packed or not.
-fn push_floats(field: Field, out: &mut Vec<f32>, source: &str) -> Result<(), ScorerError> {
+fn push_floats(field: Field, out: &mut Vec<f32>, source: &str) -> Result<(), OnnxError> {
     match field {
         Field::Fixed32(b) => out.push(f32::from_le_bytes(b)),
         Field::Bytes(b) if b.len() % 4 == 0 => {
@@ -148,7 +152,7 @@ fn push_floats(field: Field, out: &mut Vec<f32>, source: &str) -> Result<(), Sco
 }
 
 /// Reads a model file's graph.
-pub(crate) fn parse_model(bytes: &[u8], source: &str) -> Result<GraphProto, ScorerError> {
+pub(crate) fn parse_model(bytes: &[u8], source: &str) -> Result<GraphProto, OnnxError> {
     let mut c = cursor(bytes, source);
     let mut graph = None;
     while let Some((number, field)) = c.field()? {
@@ -159,7 +163,7 @@ pub(crate) fn parse_model(bytes: &[u8], source: &str) -> Result<GraphProto, Scor
     graph.ok_or_else(|| format_error(source, "not an ONNX model (no graph)"))
 }
 
-fn parse_graph(bytes: &[u8], source: &str) -> Result<GraphProto, ScorerError> {
+fn parse_graph(bytes: &[u8], source: &str) -> Result<GraphProto, OnnxError> {
     let mut c = cursor(bytes, source);
     let mut g = GraphProto::default();
     while let Some((number, field)) = c.field()? {
@@ -174,7 +178,7 @@ fn parse_graph(bytes: &[u8], source: &str) -> Result<GraphProto, ScorerError> {
     Ok(g)
 }
 
-fn value_info_name(bytes: &[u8], source: &str) -> Result<String, ScorerError> {
+fn value_info_name(bytes: &[u8], source: &str) -> Result<String, OnnxError> {
     let mut c = cursor(bytes, source);
     while let Some((number, field)) = c.field()? {
         if let (1, Field::Bytes(b)) = (number, field) {
@@ -184,7 +188,7 @@ fn value_info_name(bytes: &[u8], source: &str) -> Result<String, ScorerError> {
     Err(format_error(source, "graph input or output without a name"))
 }
 
-fn parse_node(bytes: &[u8], source: &str) -> Result<NodeProto, ScorerError> {
+fn parse_node(bytes: &[u8], source: &str) -> Result<NodeProto, OnnxError> {
     let mut c = cursor(bytes, source);
     let mut node = NodeProto { op_type: String::new(), inputs: vec![], outputs: vec![], attributes: vec![] };
     while let Some((number, field)) = c.field()? {
@@ -199,7 +203,7 @@ fn parse_node(bytes: &[u8], source: &str) -> Result<NodeProto, ScorerError> {
     Ok(node)
 }
 
-fn parse_attribute(bytes: &[u8], source: &str) -> Result<(String, Attribute), ScorerError> {
+fn parse_attribute(bytes: &[u8], source: &str) -> Result<(String, Attribute), OnnxError> {
     let mut c = cursor(bytes, source);
     let (mut name, mut value) = (String::new(), None);
     let (mut floats, mut ints) = (Vec::new(), Vec::new());
@@ -227,7 +231,7 @@ fn parse_attribute(bytes: &[u8], source: &str) -> Result<(String, Attribute), Sc
     Ok((name, value))
 }
 
-fn parse_tensor(bytes: &[u8], source: &str) -> Result<TensorProto, ScorerError> {
+fn parse_tensor(bytes: &[u8], source: &str) -> Result<TensorProto, OnnxError> {
     let mut c = cursor(bytes, source);
     let (mut name, mut dims, mut data_type) = (String::new(), Vec::new(), 0);
     let (mut floats, mut ints, mut raw) = (Vec::new(), Vec::new(), None);

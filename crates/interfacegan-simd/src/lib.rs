@@ -1,0 +1,183 @@
+//! Run-time SIMD dispatch: the widest instruction set the running CPU has, chosen once per process.
+//!
+//! A portable x86-64 build may only assume SSE2, and `-C target-cpu=native` makes binaries that
+//! crash on older CPUs. Hot loops are therefore written as plain Rust, compiled once per [`Level`]
+//! (each a `#[target_feature]` function) and run in the widest level [`available`] on this CPU.
+//!
+//! ```
+//! use interfacegan_simd::{Level, available, level, with_level, with_simd};
+//! let squares = |n: u32| (0..n).map(|i| (i * i) as f32).sum::<f32>();
+//! let sum = with_simd(|| squares(100));
+//! assert_eq!(sum, 328_350.0);
+//! // Every level this CPU runs gives the same answer here (integers, exact in f32).
+//! for level in available() {
+//!     assert_eq!(with_level(level, || squares(100)), sum);
+//! }
+//! assert!(available().contains(&level()) && available()[0] == Level::Portable);
+//! ```
+#![warn(missing_docs)]
+
+use std::sync::OnceLock;
+
+/// An instruction set the dispatched code is compiled for, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The baseline of the target (SSE2 on x86-64); the only level on other architectures.
+    Portable,
+    /// AVX2 with FMA (x86-64, since 2013).
+    Avx2,
+    /// AVX-512 F and VL, with AVX2 and FMA (x86-64 servers since 2017).
+    Avx512,
+}
+
+impl Level {
+    /// `"portable"`, `"avx2"` or `"avx512"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Portable => "portable",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+}
+
+/// The widest level this CPU can run, whatever the environment says.
+fn widest_supported() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+        if avx2 && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+            return Level::Avx512;
+        }
+        if avx2 {
+            return Level::Avx2;
+        }
+    }
+    Level::Portable
+}
+
+/// Every level this CPU can run, narrowest first (always starting with [`Level::Portable`]).
+pub fn available() -> Vec<Level> {
+    let widest = widest_supported();
+    [Level::Portable, Level::Avx2, Level::Avx512].into_iter().filter(|&l| l <= widest).collect()
+}
+
+/// The level dispatched code runs in: the widest [`available`] one, or [`Level::Portable`] when
+/// the environment variable `INTERFACEGAN_NO_SIMD` is set. Chosen on first use, then fixed.
+pub fn level() -> Level {
+    static CHOSEN: OnceLock<Level> = OnceLock::new();
+    *CHOSEN.get_or_init(|| match std::env::var_os("INTERFACEGAN_NO_SIMD") {
+        Some(_) => Level::Portable,
+        None => widest_supported(),
+    })
+}
+
+/// Runs `f` compiled for [`level`]. Only code inlined into `f` is compiled for the level: what it
+/// calls must be `#[inline(always)]` (closures and generic callees usually are inlined).
+#[inline(always)]
+pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: `level` never names a level the CPU lacks.
+    unsafe { run_at(level(), f) }
+}
+
+/// Runs `f` compiled for `level`, or for the widest available level below it when this CPU
+/// cannot run `level`: for tests and benchmarks that compare the levels.
+pub fn with_level<R>(level: Level, f: impl FnOnce() -> R) -> R {
+    // SAFETY: clamped to what the CPU runs.
+    unsafe { run_at(level.min(widest_supported()), f) }
+}
+
+/// # Safety
+/// The CPU must support `level`.
+#[inline(always)]
+unsafe fn run_at<R>(level: Level, f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        match level {
+            // SAFETY: the caller guarantees the CPU has the level's features.
+            Level::Avx512 => return unsafe { avx512(f) },
+            // SAFETY: as above.
+            Level::Avx2 => return unsafe { avx2(f) },
+            Level::Portable => {}
+        }
+    }
+    let _ = level;
+    f()
+}
+
+/// Defines `fn $name` whose body is compiled for every [`Level`] and runs in [`level`]'s: plain
+/// loops (over `f64` factor updates, say) then vectorise for AVX-512 or AVX2 rather than the
+/// baseline. Unlike [`with_simd`], the body is a function of its own, so nothing depends on the
+/// inliner.
+///
+/// ```
+/// interfacegan_simd::simd_fn! {
+///     /// `a . b`.
+///     pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+///         a.iter().zip(b).map(|(x, y)| x * y).sum()
+///     }
+/// }
+/// assert_eq!(dot(&[1.0, 2.0], &[3.0, 4.0]), 11.0);
+/// ```
+#[macro_export]
+macro_rules! simd_fn {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
+        $(#[$attr])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[inline(always)]
+            fn body($($arg: $ty),*) -> $ret $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) -> $ret {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    body($($arg),*)
+                }
+                match $crate::level() {
+                    // SAFETY: `level` names an instruction set only when the CPU has it.
+                    $crate::Level::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: as above.
+                    $crate::Level::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::Level::Portable => {}
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_ordered_and_named() {
+        assert!(Level::Portable < Level::Avx2 && Level::Avx2 < Level::Avx512);
+        assert_eq!([Level::Portable, Level::Avx2, Level::Avx512].map(Level::name), ["portable", "avx2", "avx512"]);
+        let all = available();
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
+        assert!(all.contains(&level()));
+    }
+
+    #[test]
+    fn every_level_runs_the_same_float_code() {
+        // Products and sums of small integers are exact: every level must agree to the bit.
+        let a: Vec<f32> = (0..1000).map(|i| (i % 17) as f32).collect();
+        let dot = || a.iter().map(|x| x * x).sum::<f32>();
+        let expected = dot();
+        for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+            assert_eq!(with_level(level, dot), expected, "{level:?}");
+        }
+    }
+}
