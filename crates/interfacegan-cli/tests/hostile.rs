@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use interfacegan::io::{NpyArray, write_npy};
+use interfacegan_testkit::{Crafted, claimed_png, zip_checkpoint, zip_state_dict};
 
 const MEMORY_LIMIT_KIB: i64 = 1 << 20;
 const TIME_LIMIT: Duration = Duration::from_secs(10);
@@ -82,19 +83,6 @@ fn npy_with_header(shape: &str, body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// A PNG whose header claims `size x size` RGB pixels, with one row of zeros as its data.
-fn claimed_png(size: u32) -> Vec<u8> {
-    let mut image = Vec::new();
-    let encoder = image::codecs::png::PngEncoder::new(&mut image);
-    image::ImageEncoder::write_image(encoder, &[0u8; 3], 1, 1, image::ExtendedColorType::Rgb8).unwrap();
-    // Patch the IHDR's width and height (bytes 16..24) and its CRC (29..33).
-    image[16..20].copy_from_slice(&size.to_be_bytes());
-    image[20..24].copy_from_slice(&size.to_be_bytes());
-    let crc = crc32fast::hash(&image[12..29]);
-    image[29..33].copy_from_slice(&crc.to_be_bytes());
-    image
-}
-
 #[test]
 fn npy_sizes_that_wrap_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,7 +100,7 @@ fn npy_sizes_that_wrap_are_refused() {
 #[test]
 fn image_bombs_are_refused_before_decoding() {
     let dir = tempfile::tempdir().unwrap();
-    let bomb = write(&dir.path().join("bomb.png"), &claimed_png(40_000));
+    let bomb = write(&dir.path().join("bomb.png"), &claimed_png(40_000, 40_000));
     let out = dir.path().join("out");
     let expected = ["bomb.png", "40000x40000", "50 megapixels"];
     refused(&["invert", p(&bomb), "--steps", "1", "-o", p(&out)], &expected);
@@ -126,7 +114,7 @@ fn image_bombs_are_refused_before_decoding() {
 #[test]
 fn edit_image_bombs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let bomb = write(&dir.path().join("bomb.png"), &claimed_png(40_000));
+    let bomb = write(&dir.path().join("bomb.png"), &claimed_png(40_000, 40_000));
     let boundary = dir.path().join("b.npy");
     write_npy(&boundary, &NpyArray::new(vec![1, 100], vec![0.1f32; 100]).unwrap(), false).unwrap();
     let out = dir.path().join("out");
@@ -222,76 +210,6 @@ fn hostile_weight_files_are_refused() {
     let declared = write(&dir.path().join("declared.pth"), &bytes);
     refused(&["generate", "--weights", p(&declared), "-n", "1", "-o", p(&out)], &["declared.pth"]);
     assert!(!out.exists());
-}
-
-/// One tensor of a crafted checkpoint: a view (`shape`, `stride`) of its own float storage of
-/// `numel` elements, whose bytes are `data` (compressed with `method`).
-struct Crafted<'a> {
-    key: String,
-    shape: Vec<usize>,
-    stride: Vec<usize>,
-    numel: usize,
-    data: &'a [u8],
-    method: zip::CompressionMethod,
-}
-
-impl<'a> Crafted<'a> {
-    /// A contiguous stored tensor over `data`.
-    fn plain(key: &str, shape: &[usize], data: &'a [u8]) -> Self {
-        let mut stride = vec![1; shape.len()];
-        for d in (0..shape.len().saturating_sub(1)).rev() {
-            stride[d] = stride[d + 1] * shape[d + 1];
-        }
-        let numel = data.len() / 4;
-        Self { key: key.into(), shape: shape.to_vec(), stride, numel, data, method: zip::CompressionMethod::Stored }
-    }
-}
-
-/// A zip checkpoint `{key: tensor, ...}` as `torch.save` writes one (protocol 2).
-fn zip_state_dict(tensors: &[Crafted]) -> Vec<u8> {
-    let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
-    let int = |v: usize| [&[b'J'][..], &i32::try_from(v).unwrap().to_le_bytes()].concat();
-    let ints = |v: &[usize]| [&b"("[..], &v.iter().flat_map(|&x| int(x)).collect::<Vec<_>>(), b"t"].concat();
-    let mut pickle = b"\x80\x02}(".to_vec();
-    for (i, t) in tensors.iter().enumerate() {
-        pickle.extend(
-            [
-                &text(&t.key)[..],
-                b"ctorch._utils\n_rebuild_tensor_v2\n((",
-                &text("storage"),
-                b"ctorch\nFloatStorage\n",
-                &text(&i.to_string()),
-                &text("cpu"),
-                &int(t.numel),
-                b"tQK\x00",
-                &ints(&t.shape),
-                &ints(&t.stride),
-                b"\x89ccollections\nOrderedDict\n)RtR",
-            ]
-            .concat(),
-        );
-    }
-    pickle.extend(b"u.");
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file("archive/data.pkl", stored).unwrap();
-    zip.write_all(&pickle).unwrap();
-    for (i, t) in tensors.iter().enumerate() {
-        zip.start_file(format!("archive/data/{i}"), stored.compression_method(t.method)).unwrap();
-        zip.write_all(t.data).unwrap();
-    }
-    zip.finish().unwrap().into_inner()
-}
-
-/// A checkpoint of one tensor `w`: a view `shape`/`stride` of `numel` floats stored in `data`.
-fn zip_checkpoint(
-    shape: [usize; 2],
-    stride: [usize; 2],
-    numel: usize,
-    data: &[u8],
-    method: zip::CompressionMethod,
-) -> Vec<u8> {
-    zip_state_dict(&[Crafted { key: "w".into(), shape: shape.to_vec(), stride: stride.to_vec(), numel, data, method }])
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use interfacegan_generator::{GeneratorError, Pggan, StyleGan2, WeightTensor, Weights};
+use interfacegan_testkit::zip_checkpoint as zip_checkpoint_with;
 
 fn bytes(rel: &str) -> Vec<u8> {
     std::fs::read(golden(rel)).unwrap()
@@ -195,46 +196,9 @@ fn stylegan2_and_stylegan3_are_detected_and_tensors_alone_are_refused() {
 
 /// A zip checkpoint whose one tensor `w` has `shape` and `stride` over a storage of `numel` floats
 /// 0, 1, 2, ...
-fn zip_checkpoint(shape: [i32; 2], stride: [i32; 2], numel: u8) -> Vec<u8> {
+fn zip_checkpoint(shape: [usize; 2], stride: [usize; 2], numel: u8) -> Vec<u8> {
     let data: Vec<u8> = (0..numel).flat_map(|i| f32::from(i).to_le_bytes()).collect();
-    zip_checkpoint_with(shape, stride, i32::from(numel), &data, zip::CompressionMethod::Stored)
-}
-
-fn zip_checkpoint_with(
-    shape: [i32; 2],
-    stride: [i32; 2],
-    numel: i32,
-    data: &[u8],
-    method: zip::CompressionMethod,
-) -> Vec<u8> {
-    use std::io::Write;
-    let text = |s: &str| [&[b'X'][..], &(s.len() as u32).to_le_bytes(), s.as_bytes()].concat();
-    let int = |v: i32| [&[b'J'][..], &v.to_le_bytes()].concat();
-    let pickle = [
-        &b"\x80\x02}"[..],
-        &text("w"),
-        b"ctorch._utils\n_rebuild_tensor_v2\n((",
-        &text("storage"),
-        b"ctorch\nFloatStorage\n",
-        &text("0"),
-        &text("cpu"),
-        &int(numel),
-        b"tQK\x00(",
-        &int(shape[0]),
-        &int(shape[1]),
-        b"t(",
-        &int(stride[0]),
-        &int(stride[1]),
-        b"t\x89ccollections\nOrderedDict\n)RtRs.",
-    ]
-    .concat();
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file("archive/data.pkl", stored).unwrap();
-    zip.write_all(&pickle).unwrap();
-    zip.start_file("archive/data/0", stored.compression_method(method)).unwrap();
-    zip.write_all(data).unwrap();
-    zip.finish().unwrap().into_inner()
+    zip_checkpoint_with(shape, stride, usize::from(numel), &data, zip::CompressionMethod::Stored)
 }
 
 #[test]

@@ -43,19 +43,7 @@ pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, IoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A 1 x 1 PNG whose header claims `width x height` RGB pixels.
-    fn claimed_png(width: u32, height: u32) -> Vec<u8> {
-        let mut png = Vec::new();
-        let encoder = image::codecs::png::PngEncoder::new(&mut png);
-        image::ImageEncoder::write_image(encoder, &[0u8; 3], 1, 1, image::ExtendedColorType::Rgb8).unwrap();
-        // The IHDR's width and height are bytes 16..24, its CRC (of bytes 12..29) 29..33.
-        png[16..20].copy_from_slice(&width.to_be_bytes());
-        png[20..24].copy_from_slice(&height.to_be_bytes());
-        let crc = crc32fast::hash(&png[12..29]);
-        png[29..33].copy_from_slice(&crc.to_be_bytes());
-        png
-    }
+    use interfacegan_testkit::claimed_png;
 
     #[test]
     fn oversized_headers_are_refused_before_decoding() {

@@ -38,7 +38,11 @@ pub(crate) fn check(graph: &Graph, input: [usize; 4]) -> Result<(), OnnxError> {
             (_, _) => Err(ShapeProblem::MapAndFeatures),
         }
         .and_then(bounded)
-        .map_err(|problem| OnnxError::Batch { shape: input, node: node.output.clone(), problem: Box::new(problem) })?;
+        .map_err(|problem| OnnxError::Batch {
+            shape: input,
+            node: node.output.clone(),
+            problem: Box::new(problem),
+        })?;
         shapes.insert(&node.output, shape);
     }
     find(&shapes, &graph.output).map(|_| ())
