@@ -133,6 +133,7 @@ fn output_shape(op: &Op, input: Shape) -> Result<Shape, ShapeProblem> {
 
 /// The shape of an element-wise op; `named` holds the shapes of its value operands in order.
 fn elementwise(a: &Operand, b: &Operand, named: &[Shape]) -> Result<Shape, ShapeProblem> {
+    // The parser refuses an element-wise op of two constants: one operand at least is a value.
     let Some(&first) = named.first() else { return Err(ShapeProblem::UnsupportedConstant) };
     let like_map = matches!(first, Shape::Map(_));
     let mut named = named.iter();

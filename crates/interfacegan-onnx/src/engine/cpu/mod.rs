@@ -99,9 +99,8 @@ fn fuse_relus(graph: &Graph, prepared: &mut [Prepared]) {
     let readers = graph.readers();
     let producer: HashMap<&str, usize> = graph.nodes.iter().enumerate().map(|(i, n)| (n.output.as_str(), i)).collect();
     for (index, node) in graph.nodes.iter().enumerate() {
-        let input = &node.inputs[0];
-        let only_reader = readers.get(input) == Some(&1) && *input != graph.output;
-        if !matches!(node.op, Op::Relu) || !only_reader {
+        let (Op::Relu, [input]) = (&node.op, node.inputs.as_slice()) else { continue };
+        if readers.get(input) != Some(&1) || *input == graph.output {
             continue;
         }
         if let Some(&j) = producer.get(input.as_str())
