@@ -12,6 +12,7 @@ mod invert;
 mod merge;
 mod metrics;
 mod model_args;
+mod models;
 mod progress_bars;
 mod project;
 mod rescore;
@@ -69,6 +70,9 @@ enum Command {
     /// Measures on boundaries and scores.
     #[command(subcommand)]
     Metrics(metrics::Command),
+    /// The model files: where each is found, and whether every copy is the registry's (size, sha256).
+    #[command(subcommand)]
+    Models(models::Command),
 }
 
 /// A progress bar over `count` images (hidden when stderr is not a terminal).
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Invert(args) => invert::run(args),
         Command::Project(args) => project::run(args),
         Command::Metrics(command) => metrics::run(command),
+        Command::Models(command) => models::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,17 @@ pub enum Route {
     Cache,
 }
 
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Route::Explicit => "given folder",
+            Route::Environment => MODELS_ENV,
+            Route::Checkout => "checkout",
+            Route::Cache => "user cache",
+        })
+    }
+}
+
 /// A verified copy of a model file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Located {
@@ -56,7 +67,9 @@ impl ModelStore {
             folders.push((Route::Environment, PathBuf::from(dir)));
         }
         let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
-        if checkout.is_dir() {
+        if let Ok(checkout) = checkout.canonicalize()
+            && checkout.is_dir()
+        {
             folders.push((Route::Checkout, checkout));
         }
         if let Some(cache) = Self::cache_dir() {

@@ -18,6 +18,7 @@
 //! | [`pipeline`] | `interfacegan-pipeline` | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
 //! | [`inversion`] | `interfacegan-inversion` | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |
 //! | [`io`] | `interfacegan-io` | `.npy` files, memory-mapped code matrices, bounded image decoding and Pillow-exact preprocessing, atomic no-clobber outputs |
+//! | [`models`] | `interfacegan-models` | the model files' registry and a store that finds and verifies them |
 //! | [`device`] | `interfacegan-device` | the CPU, or a GPU with the `wgpu` feature |
 //! | [`simd`] | `interfacegan-simd` | run-time SIMD dispatch |
 //!
@@ -178,6 +179,10 @@ pub use interfacegan_inversion as inversion;
 
 /// `.npy` files, images from strangers and safe output (re-export of [`interfacegan_io`]).
 pub use interfacegan_io as io;
+
+/// The model files: their registry, and the store that finds and verifies them (re-export of
+/// [`interfacegan_models`]).
+pub use interfacegan_models as models;
 
 /// Device selection: the CPU, or a GPU with the `wgpu` feature (re-export of [`interfacegan_device`]).
 pub use interfacegan_device as device;

@@ -1,0 +1,54 @@
+//! `interfacegan models`: where the model files are, and refusals of damaged copies.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn models(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_interfacegan"))
+        .arg("models")
+        .args(args)
+        .env_remove("INTERFACEGAN_MODELS")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+#[test]
+fn a_checkout_holds_every_model_file() {
+    let out = models(&["verify"]);
+    assert!(out.status.success() && text(&out).contains("all 5 model files verified"), "{}", text(&out));
+    let out = models(&["list"]);
+    assert!(out.status.success(), "{}", text(&out));
+    for name in ["dcgan", "gender", "age", "smile", "dcgan-encoder"] {
+        let line = String::from_utf8_lossy(&out.stdout).lines().find(|l| l.starts_with(name)).map(str::to_string);
+        assert!(line.is_some_and(|l| l.contains("(checkout)")), "{name}: {}", text(&out));
+    }
+    let out = models(&["path", "gender"]);
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(Path::new(&path).ends_with("gender-v1.onnx") && Path::new(&path).is_file(), "{}", text(&out));
+}
+
+#[test]
+fn a_damaged_copy_first_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
+    let mut bytes = std::fs::read(fixtures.join("emotion_mini_xception.onnx")).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(dir.path().join("emotion_mini_xception.onnx"), bytes).unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = models(&["verify", "--models-dir", dir_arg]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("1 of 5 model files") && err.contains("emotion_mini_xception.onnx"), "{err}");
+    assert!(err.contains("a61c6a5273e379e54802458eab67636a2bd0bd547cd7d2c31234ba86eeb11c35"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = models(&["list", "--models-dir", dir_arg]);
+    assert!(text(&out).contains("unusable") && !text(&out).contains("(given folder)"), "{}", text(&out));
+    let out = models(&["path", "smile", "--models-dir", dir_arg]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = models(&["path", "tpu"]);
+    assert!(out.status.code() == Some(2) && text(&out).contains("unknown model `tpu`"), "{}", text(&out));
+}
