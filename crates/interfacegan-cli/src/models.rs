@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use interfacegan::models::{MODELS, ModelStore};
+use interfacegan::models::{DEFAULT_TIMEOUT, MODELS, ModelStore, download, model};
 
 use crate::CliError;
 
@@ -10,6 +10,17 @@ pub enum Command {
     List(StoreArgs),
     /// Verify every model file (size, then sha256); exit status 2 when one is missing or damaged.
     Verify(StoreArgs),
+    /// Download a model file from URL (a mirror of it) into --models-dir, or the user cache; resumes a cut
+    /// download, keeps the file only when its size and sha256 are the registry's.
+    Fetch {
+        /// The model: dcgan, gender, age, smile, dcgan-encoder.
+        name: String,
+        /// Where to download it from.
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Print the path of a model file's verified copy.
     Path {
         /// The model: dcgan, gender, age, smile, dcgan-encoder.
@@ -60,9 +71,24 @@ pub fn run(command: Command) -> Result<(), CliError> {
             println!("all {} model files verified (size and sha256)", MODELS.len());
             Ok(())
         }
+        Command::Fetch { name, url, store } => fetch(&name, &url, &store),
         Command::Path { name, store } => {
             println!("{}", store.store().locate(&name)?.path.display());
             Ok(())
         }
     }
+}
+
+/// Downloads model `name` from `url` into --models-dir or the user cache, with a progress bar.
+fn fetch(name: &str, url: &str, store: &StoreArgs) -> Result<(), CliError> {
+    let model = model(name)?;
+    let dir = match &store.models_dir {
+        Some(dir) => dir.clone(),
+        None => ModelStore::cache_dir().ok_or_else(|| CliError::new("no user cache folder here: give --models-dir"))?,
+    };
+    let bar = crate::progress_bars::bar(model.bytes, model.file_name, "bytes");
+    let path = download(url, model, &dir, DEFAULT_TIMEOUT, &mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    println!("{} (sha256 {}) -> {}", model.file_name, model.sha256, path.display());
+    Ok(())
 }

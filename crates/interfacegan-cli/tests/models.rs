@@ -52,3 +52,43 @@ fn a_damaged_copy_first_is_refused_by_name() {
     let out = models(&["path", "tpu"]);
     assert!(out.status.code() == Some(2) && text(&out).contains("unknown model `tpu`"), "{}", text(&out));
 }
+
+/// A server on the loopback address that answers each connection in turn with `replies` (a status
+/// line and a body).
+fn serve(replies: Vec<(&'static str, Vec<u8>)>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/model", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for ((status, body), stream) in replies.into_iter().zip(listener.incoming()) {
+            let mut stream = stream.unwrap();
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                request.push(byte[0]);
+            }
+            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
+        }
+    });
+    url
+}
+
+#[test]
+fn fetch_downloads_a_verified_copy_and_names_what_fails() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
+    let smile = std::fs::read(fixtures.join("emotion_mini_xception.onnx")).unwrap();
+    let url = serve(vec![("200 OK", smile.clone()), ("404 Not Found", Vec::new())]);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = models(&["fetch", "smile", "--url", &url, "--models-dir", dir_arg]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("emotion_mini_xception.onnx")).unwrap(), smile);
+    let out = models(&["list", "--models-dir", dir_arg]);
+    assert!(text(&out).contains("(given folder)"), "{}", text(&out));
+    let out = models(&["fetch", "gender", "--url", &url, "--models-dir", dir_arg]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("HTTP 404") && err.contains("gender-v1.onnx") && err.trim().lines().count() == 1, "{err}");
+    assert!(!dir.path().join("gender-v1.onnx").exists());
+}

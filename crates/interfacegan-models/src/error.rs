@@ -47,6 +47,22 @@ pub enum ModelError {
         /// The copy's.
         actual: String,
     },
+    /// A download failed: unreachable, refused by the server, cut or too slow. Nothing is kept but a
+    /// partial file that a later download resumes.
+    #[error(
+        "cannot download {file_name} from {url}: {reason}; put the file (sha256 {sha256}) into a folder of \
+         `interfacegan models list` or set INTERFACEGAN_MODELS to one that holds it"
+    )]
+    Download {
+        /// The file.
+        file_name: &'static str,
+        /// Its sha256.
+        sha256: &'static str,
+        /// The URL tried.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The operating system refused to read a copy.
     #[error("{path}: cannot read: {source}")]
     Io {

@@ -16,10 +16,14 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "download")]
+mod download;
 mod error;
 mod registry;
 mod store;
 
+#[cfg(feature = "download")]
+pub use download::{DEFAULT_TIMEOUT, download};
 pub use error::ModelError;
 pub use registry::{MODELS, ModelFile, model};
 pub use store::{Located, MODELS_ENV, ModelStore, Route, check_bytes, verify_file};

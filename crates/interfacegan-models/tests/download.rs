@@ -1,0 +1,147 @@
+//! Downloads against a server this test starts on the loopback address: success, resume after a
+//! cut connection, a checksum mismatch (nothing kept), 404, a stalled server, no server at all.
+#![cfg(feature = "download")]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use interfacegan_models::{DEFAULT_TIMEOUT, ModelError, download, model};
+
+/// What the server does with one connection.
+enum Reply {
+    /// The file, or the part a `Range: bytes=N-` asks for (206).
+    Serve,
+    /// Promises the whole file, sends this many bytes, hangs up.
+    CutAfter(usize),
+    /// The whole file with one byte changed.
+    Damaged,
+    NotFound,
+    /// Says nothing for this long.
+    Stall(Duration),
+}
+
+/// A server of `body` answering its connections with `replies` in order; returns its URL and the
+/// requests it received.
+fn serve(body: Vec<u8>, replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/gender-v1.onnx", listener.local_addr().unwrap());
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for (reply, stream) in replies.into_iter().zip(listener.incoming()) {
+            let mut stream = stream.unwrap();
+            let request = read_request(&mut stream);
+            seen.lock().unwrap().push(request.clone());
+            answer(&mut stream, &body, &request, reply);
+        }
+    });
+    (url, requests)
+}
+
+fn read_request(stream: &mut TcpStream) -> String {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        request.push(byte[0]);
+    }
+    String::from_utf8_lossy(&request).into_owned()
+}
+
+fn answer(stream: &mut TcpStream, body: &[u8], request: &str, reply: Reply) {
+    let range = request
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("range: bytes=").map(|r| r.trim_end_matches('-').to_string()))
+        .and_then(|start| start.parse::<usize>().ok());
+    let head = |status: &str, length: usize, extra: &str| {
+        format!("HTTP/1.1 {status}\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n")
+    };
+    let _ = match reply {
+        Reply::Serve => match range {
+            Some(start) => {
+                let extra = format!("Content-Range: bytes {start}-{}/{}\r\n", body.len() - 1, body.len());
+                stream
+                    .write_all(head("206 Partial Content", body.len() - start, &extra).as_bytes())
+                    .and_then(|_| stream.write_all(&body[start..]))
+            }
+            None => stream.write_all(head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(body)),
+        },
+        Reply::CutAfter(n) => {
+            stream.write_all(head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(&body[..n]))
+        }
+        Reply::Damaged => {
+            let mut damaged = body.to_vec();
+            damaged[1000] ^= 1;
+            stream.write_all(head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(&damaged))
+        }
+        Reply::NotFound => stream.write_all(head("404 Not Found", 0, "").as_bytes()),
+        Reply::Stall(d) => {
+            std::thread::sleep(d);
+            Ok(())
+        }
+    };
+}
+
+fn gender_bytes() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models/gender-v1.onnx")).unwrap()
+}
+
+#[test]
+fn a_download_is_verified_and_then_reused() {
+    let body = gender_bytes();
+    let (url, requests) = serve(body.clone(), vec![Reply::Serve]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut last = (0, 0);
+    let path =
+        download(&url, model("gender").unwrap(), dir.path(), DEFAULT_TIMEOUT, &mut |d, t| last = (d, t)).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), body);
+    assert_eq!(last, (530_620, 530_620));
+    // A verified copy in place is used as it is: no second request.
+    let again = download(&url, model("gender").unwrap(), dir.path(), DEFAULT_TIMEOUT, &mut |_, _| {}).unwrap();
+    assert_eq!((again, requests.lock().unwrap().len()), (path, 1));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial file left");
+}
+
+#[test]
+fn a_cut_connection_is_resumed_where_it_stopped() {
+    let (url, requests) = serve(gender_bytes(), vec![Reply::CutAfter(200_000), Reply::Serve]);
+    let dir = tempfile::tempdir().unwrap();
+    let gender = model("gender").unwrap();
+    let err = download(&url, gender, dir.path(), DEFAULT_TIMEOUT, &mut |_, _| {}).unwrap_err();
+    assert!(matches!(err, ModelError::Download { .. }), "{err}");
+    assert!(!dir.path().join("gender-v1.onnx").exists(), "a half-downloaded file is never used");
+    let path = download(&url, gender, dir.path(), DEFAULT_TIMEOUT, &mut |_, _| {}).unwrap();
+    assert_eq!(std::fs::read(path).unwrap(), gender_bytes());
+    let requests = requests.lock().unwrap();
+    assert!(requests[1].to_ascii_lowercase().contains("range: bytes=200000-"), "{}", requests[1]);
+}
+
+#[test]
+fn a_download_with_the_wrong_checksum_is_not_kept() {
+    let (url, _) = serve(gender_bytes(), vec![Reply::Damaged]);
+    let dir = tempfile::tempdir().unwrap();
+    let err = download(&url, model("gender").unwrap(), dir.path(), DEFAULT_TIMEOUT, &mut |_, _| {}).unwrap_err();
+    assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing kept");
+}
+
+#[test]
+fn refusals_and_silence_are_errors_that_say_where_to_put_the_file() {
+    let gender = model("gender").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _) = serve(Vec::new(), vec![Reply::NotFound]);
+    let err = download(&url, gender, dir.path(), DEFAULT_TIMEOUT, &mut |_, _| {}).unwrap_err().to_string();
+    assert!(err.contains("HTTP 404") && err.contains(gender.sha256) && err.contains("INTERFACEGAN_MODELS"), "{err}");
+    let (url, _) = serve(Vec::new(), vec![Reply::Stall(Duration::from_secs(5))]);
+    let start = Instant::now();
+    let err = download(&url, gender, dir.path(), Duration::from_millis(300), &mut |_, _| {}).unwrap_err();
+    assert!(matches!(err, ModelError::Download { .. }) && start.elapsed() < Duration::from_secs(4), "{err}");
+    // No server at all (offline).
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("http://{closed}/gender-v1.onnx");
+    let err = download(&url, gender, dir.path(), DEFAULT_TIMEOUT, &mut |_, _| {}).unwrap_err();
+    assert!(matches!(err, ModelError::Download { .. }), "{err}");
+    assert!(!dir.path().join("gender-v1.onnx").exists());
+}
