@@ -50,8 +50,8 @@ pub enum ModelError {
     /// A download failed: unreachable, refused by the server, cut or too slow. Nothing is kept but a
     /// partial file that a later download resumes.
     #[error(
-        "cannot download {file_name} from {url}: {reason}; put the file (sha256 {sha256}) into a folder of \
-         `interfacegan models list` or set INTERFACEGAN_MODELS to one that holds it"
+        "cannot download {file_name} from {url}: {reason}; put the file (sha256 {sha256}) into one of the folders \
+         searched for model files, or set INTERFACEGAN_MODELS to a folder that holds it"
     )]
     Download {
         /// The file.
