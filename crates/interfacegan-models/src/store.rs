@@ -102,12 +102,35 @@ impl ModelStore {
     /// The first copy of model `name` in the folders searched, verified (size, then sha256; once per
     /// process for an unchanged file).
     pub fn locate(&self, name: &str) -> Result<Located, ModelError> {
+        let (model, located) = self.first_copy(name)?;
+        verify_file(&located.path, model)?;
+        Ok(located)
+    }
+
+    /// The bytes of model `name`, from the first copy found; checked against the registry's size
+    /// before they are read and its sha256 after (one pass over the file).
+    pub fn read(&self, name: &str) -> Result<Vec<u8>, ModelError> {
+        let (model, located) = self.first_copy(name)?;
+        let io = |source| ModelError::Io { path: located.path.clone(), source };
+        let size = std::fs::metadata(&located.path).map_err(io)?.len();
+        if size != model.bytes {
+            return Err(ModelError::WrongSize { path: located.path, expected: model.bytes, actual: size });
+        }
+        let file = std::fs::File::open(&located.path).map_err(io)?;
+        let mut bytes = Vec::with_capacity(model.bytes as usize);
+        // One byte past the size shows a file that grew since its size was read.
+        file.take(model.bytes + 1).read_to_end(&mut bytes).map_err(io)?;
+        check_bytes(&located.path, model, &bytes)?;
+        Ok(bytes)
+    }
+
+    /// Model `name` and the first folder's copy of its file, unverified.
+    fn first_copy(&self, name: &str) -> Result<(&'static ModelFile, Located), ModelError> {
         let model = model(name)?;
         for (route, dir) in self.folders() {
             let path = dir.join(model.file_name);
             if path.is_file() {
-                verify_file(&path, model)?;
-                return Ok(Located { path, route });
+                return Ok((model, Located { path, route }));
             }
         }
         Err(ModelError::Missing {
@@ -115,20 +138,6 @@ impl ModelStore {
             sha256: model.sha256,
             searched: self.folders.iter().map(|(_, dir)| dir.clone()).collect(),
         })
-    }
-
-    /// The bytes of model `name`, from the first copy found; checked against the registry's size
-    /// before they are read and its sha256 after.
-    pub fn read(&self, name: &str) -> Result<Vec<u8>, ModelError> {
-        let located = self.locate(name)?;
-        let model = model(name)?;
-        let io = |source| ModelError::Io { path: located.path.clone(), source };
-        let file = std::fs::File::open(&located.path).map_err(io)?;
-        let mut bytes = Vec::with_capacity(model.bytes as usize);
-        // One byte past the size shows a file that grew since it was verified.
-        file.take(model.bytes + 1).read_to_end(&mut bytes).map_err(io)?;
-        check_bytes(&located.path, model, &bytes)?;
-        Ok(bytes)
     }
 }
 

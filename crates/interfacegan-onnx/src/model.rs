@@ -80,7 +80,8 @@ impl OnnxModel {
         if let (Engine::Cpu, Some(cpu)) = (self.engine, &self.cpu) {
             return cpu.run(&self.graph, &self.readers, input, shape);
         }
-        let output = self.run(Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &self.device))?;
+        let images = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &self.device);
+        let output = self.run_on_burn(images)?;
         let dims = output.dims();
         let values = output
             .into_data()
@@ -93,6 +94,11 @@ impl OnnxModel {
     /// Runs the graph with burn on a batch on the model's device; returns the graph output `[N, K]`.
     pub fn run(&self, images: Tensor<4>) -> Result<Tensor<2>, OnnxError> {
         shapes::check(&self.graph, images.dims())?;
+        self.run_on_burn(images)
+    }
+
+    /// [`OnnxModel::run`] on a batch whose shapes were checked.
+    fn run_on_burn(&self, images: Tensor<4>) -> Result<Tensor<2>, OnnxError> {
         Ok(execute(&self.graph, &self.readers, &self.burn, Value::Map(images))?.features())
     }
 
