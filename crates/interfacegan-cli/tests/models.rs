@@ -56,22 +56,17 @@ fn a_damaged_copy_first_is_refused_by_name() {
 /// A server on the loopback address that answers each connection in turn with `replies` (a status
 /// line and a body).
 fn serve(replies: Vec<(&'static str, Vec<u8>)>) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/model", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for ((status, body), stream) in replies.into_iter().zip(listener.incoming()) {
-            let mut stream = stream.unwrap();
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                request.push(byte[0]);
-            }
-            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
-        }
-    });
-    url
+    use std::io::Write;
+    let answers: Vec<interfacegan_testkit::Answer> = replies
+        .into_iter()
+        .map(|(status, body)| {
+            Box::new(move |_: &str, stream: &mut std::net::TcpStream| {
+                let head = interfacegan_testkit::http_head(status, body.len(), "");
+                let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body));
+            }) as interfacegan_testkit::Answer
+        })
+        .collect();
+    interfacegan_testkit::serve_http(answers).0
 }
 
 #[test]

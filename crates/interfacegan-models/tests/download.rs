@@ -2,13 +2,14 @@
 //! cut connection, a checksum mismatch (nothing kept), 404, a stalled server, no server at all.
 #![cfg(feature = "download")]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use interfacegan_models::{DEFAULT_TIMEOUT, ModelError, download, model};
+use interfacegan_testkit::{Answer, http_head, serve_http};
 
 /// What the server does with one connection.
 enum Reply {
@@ -26,28 +27,15 @@ enum Reply {
 /// A server of `body` answering its connections with `replies` in order; returns its URL and the
 /// requests it received.
 fn serve(body: Vec<u8>, replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/gender-v1.onnx", listener.local_addr().unwrap());
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&requests);
-    std::thread::spawn(move || {
-        for (reply, stream) in replies.into_iter().zip(listener.incoming()) {
-            let mut stream = stream.unwrap();
-            let request = read_request(&mut stream);
-            seen.lock().unwrap().push(request.clone());
-            answer(&mut stream, &body, &request, reply);
-        }
-    });
-    (url, requests)
-}
-
-fn read_request(stream: &mut TcpStream) -> String {
-    let mut request = Vec::new();
-    let mut byte = [0u8; 1];
-    while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-        request.push(byte[0]);
-    }
-    String::from_utf8_lossy(&request).into_owned()
+    let body = Arc::new(body);
+    let answers: Vec<Answer> = replies
+        .into_iter()
+        .map(|reply| {
+            let body = Arc::clone(&body);
+            Box::new(move |request: &str, stream: &mut TcpStream| answer(stream, &body, request, reply)) as Answer
+        })
+        .collect();
+    serve_http(answers)
 }
 
 fn answer(stream: &mut TcpStream, body: &[u8], request: &str, reply: Reply) {
@@ -55,28 +43,26 @@ fn answer(stream: &mut TcpStream, body: &[u8], request: &str, reply: Reply) {
         .lines()
         .find_map(|l| l.to_ascii_lowercase().strip_prefix("range: bytes=").map(|r| r.trim_end_matches('-').to_string()))
         .and_then(|start| start.parse::<usize>().ok());
-    let head = |status: &str, length: usize, extra: &str| {
-        format!("HTTP/1.1 {status}\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n")
-    };
     let _ = match reply {
         Reply::Serve => match range {
             Some(start) => {
                 let extra = format!("Content-Range: bytes {start}-{}/{}\r\n", body.len() - 1, body.len());
-                stream
-                    .write_all(head("206 Partial Content", body.len() - start, &extra).as_bytes())
-                    .and_then(|_| stream.write_all(&body[start..]))
+                let head = http_head("206 Partial Content", body.len() - start, &extra);
+                stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(&body[start..]))
             }
-            None => stream.write_all(head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(body)),
+            None => {
+                stream.write_all(http_head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(body))
+            }
         },
         Reply::CutAfter(n) => {
-            stream.write_all(head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(&body[..n]))
+            stream.write_all(http_head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(&body[..n]))
         }
         Reply::Damaged => {
             let mut damaged = body.to_vec();
             damaged[1000] ^= 1;
-            stream.write_all(head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(&damaged))
+            stream.write_all(http_head("200 OK", body.len(), "").as_bytes()).and_then(|_| stream.write_all(&damaged))
         }
-        Reply::NotFound => stream.write_all(head("404 Not Found", 0, "").as_bytes()),
+        Reply::NotFound => stream.write_all(http_head("404 Not Found", 0, "").as_bytes()),
         Reply::Stall(d) => {
             std::thread::sleep(d);
             Ok(())

@@ -1,5 +1,6 @@
 //! Builders of crafted files shared by the workspace's tests: PyTorch zip checkpoints whose tensors
-//! are arbitrary views of arbitrary storages, and PNGs whose header lies about their size.
+//! are arbitrary views of arbitrary storages, PNGs whose header lies about their size, and a
+//! loopback HTTP server whose answers each test scripts.
 //!
 //! ```
 //! use interfacegan_testkit::{Crafted, claimed_png, zip_state_dict};
@@ -101,4 +102,39 @@ pub fn claimed_png(width: u32, height: u32) -> Vec<u8> {
     let crc = crc32fast::hash(&png[12..29]);
     png[29..33].copy_from_slice(&crc.to_be_bytes());
     png
+}
+
+/// How a [`serve_http`] server answers one connection: given the request's head (request line
+/// and headers) and the connection.
+pub type Answer = Box<dyn FnOnce(&str, &mut std::net::TcpStream) + Send>;
+
+/// An HTTP/1.1 server on the loopback address that answers its connections in turn, each with
+/// the next of `answers`, then stops. Returns its URL (`http://127.0.0.1:PORT/file`) and the
+/// request heads it received, for tests of code that downloads.
+pub fn serve_http(answers: Vec<Answer>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let url = format!("http://{}/file", listener.local_addr().expect("bound"));
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for (answer, stream) in answers.into_iter().zip(listener.incoming()) {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            seen.lock().expect("not poisoned").push(head.clone());
+            answer(&head, &mut stream);
+        }
+    });
+    (url, requests)
+}
+
+/// A response head: status line (`"200 OK"`), `Content-Length`, the `extra` header lines (each
+/// ending in `\r\n`) and `Connection: close`.
+pub fn http_head(status: &str, content_length: usize, extra: &str) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Length: {content_length}\r\n{extra}Connection: close\r\n\r\n")
 }
