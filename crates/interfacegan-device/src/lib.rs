@@ -33,11 +33,6 @@ pub fn cpu_device() -> Device {
     Device::flex()
 }
 
-/// Whether `device` is the CPU device.
-pub fn is_cpu(device: &Device) -> bool {
-    *device == Device::flex()
-}
-
 /// A device by name: `cpu` (or `flex`), or `wgpu` (or `gpu`) when built with the `wgpu` feature.
 pub fn device_by_name(name: &str) -> Result<Device, DeviceError> {
     match name {
@@ -56,7 +51,7 @@ mod tests {
 
     #[test]
     fn names_pick_devices() {
-        assert!(is_cpu(&device_by_name("flex").unwrap()));
+        assert_eq!(device_by_name("flex").unwrap(), Device::flex());
         let err = device_by_name("tpu").unwrap_err();
         assert_eq!(err.to_string(), "unknown device `tpu` (cpu, wgpu)");
         #[cfg(not(feature = "wgpu"))]
