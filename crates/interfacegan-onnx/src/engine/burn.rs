@@ -37,9 +37,10 @@ impl Value {
     }
 }
 
-/// An element-wise constant in both ranks it may meet.
+/// An element-wise constant in both ranks it may meet: as a map always (the parser refuses ranks
+/// above 4), as features when its rank is at most 2.
 struct ConstantTensors {
-    map: Option<Tensor<4>>,
+    map: Tensor<4>,
     features: Option<Tensor<2>>,
 }
 
@@ -77,7 +78,10 @@ impl BurnEngine {
     fn upload_node(op: &Op, device: &Device) -> Uploaded {
         let operand = |o: &Operand| match o {
             Operand::Value => None,
-            Operand::Constant(c) => Some(ConstantTensors { map: upload(c, device), features: upload(c, device) }),
+            Operand::Constant(c) => Some(ConstantTensors {
+                map: upload(c, device).expect("rank <= 4 at load"),
+                features: upload(c, device),
+            }),
         };
         match op {
             Op::Conv { weight, bias, .. } => Uploaded::Conv {
@@ -199,7 +203,7 @@ fn elementwise(
     let mut inputs = inputs.into_iter();
     let [a, b] = constants.map(|constant| match constant {
         None => inputs.next().ok_or(ShapeProblem::MapAndFeatures),
-        Some(c) if like_map => c.map.clone().map(Value::Map).ok_or(ShapeProblem::Overflow),
+        Some(c) if like_map => Ok(Value::Map(c.map.clone())),
         Some(c) => c.features.clone().map(Value::Features).ok_or(ShapeProblem::ConstantMeetsFeatures),
     });
     fn combine<const D: usize>(kind: Elementwise, a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {

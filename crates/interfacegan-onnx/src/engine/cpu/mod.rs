@@ -172,18 +172,24 @@ fn as_map(value: &Buffer) -> Result<(&[f32], MapShape), ShapeProblem> {
 fn convolution(conv: &Conv, value: &Buffer) -> Result<Buffer, ShapeProblem> {
     let (x, shape) = as_map(value)?;
     if shape.c != conv.c_in {
-        return Err(ShapeProblem::Channels { channels: shape.c, weight: [conv.c_out, conv.c_in, 0, 0], groups: 1 });
+        let [kh, kw] = conv.window.kernel;
+        let (per_group, groups) = match conv.weights {
+            ConvWeights::Dense(_) => (conv.c_in, 1),
+            ConvWeights::Depthwise(_) => (1, conv.c_in),
+        };
+        return Err(ShapeProblem::Channels { channels: shape.c, weight: [conv.c_out, per_group, kh, kw], groups });
     }
     let out_shape = conv.output_shape(shape).ok_or_else(|| window_problem(&conv.window, shape))?;
     Ok(Buffer::Map { data: conv.run(x, shape, out_shape), shape: out_shape })
 }
 
-/// `x * scale + shift` per channel (`prepare` checked both are per-channel).
+/// The error of `window` not fitting maps of `shape`.
 fn window_problem(window: &Window, shape: MapShape) -> ShapeProblem {
     let Window { kernel, dilation, pads, .. } = *window;
     ShapeProblem::Window { kernel, dilation, pads, height: shape.h, width: shape.w }
 }
 
+/// `x * scale + shift` per channel (`prepare` checked both are per-channel).
 fn affine(value: Buffer, scale: &Constant, shift: &Constant) -> Result<Buffer, ShapeProblem> {
     let Buffer::Map { mut data, shape } = value else { return Err(ShapeProblem::SpatialAfterFlatten) };
     let per_channel = |c: &Constant| -> Result<Vec<f32>, ShapeProblem> {
