@@ -3,6 +3,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScorerError {
+    /// A model file of the registry could not be found or is not the registry's.
+    #[error(transparent)]
+    Model(#[from] interfacegan_models::ModelError),
     /// An attribute name that is not built in.
     #[error("unknown attribute `{name}` (gender, age, smile)")]
     UnknownAttribute {

@@ -1,5 +1,5 @@
 //! Attribute scorers for InterFaceGAN on burn: gender, age and smile from real pretrained
-//! classifiers embedded in the crate, with the reference's preprocessing reproduced bit for bit.
+//! classifiers (files found and verified at run time by `interfacegan-models`), with the reference's preprocessing reproduced bit for bit.
 //!
 //! ```
 //! use interfacegan_attributes::{Attribute, BuiltInScorer, Scorer};
@@ -16,6 +16,7 @@ mod error;
 mod scorer;
 
 pub use error::ScorerError;
+pub use interfacegan_models::{ModelError, ModelStore};
 /// The interpreter the built-in scorers run on (re-export of `interfacegan-onnx`), for a user's own classifier.
 pub use interfacegan_onnx::{Engine, OnnxError, OnnxModel};
 pub use scorer::{Attribute, BuiltInScorer, InputSpec, Scorer};

@@ -5,6 +5,7 @@ use interfacegan_device::Device;
 
 use crate::error::ScorerError;
 use interfacegan_io::{center_crop_square, resize_bilinear, to_luma};
+use interfacegan_models::ModelStore;
 use interfacegan_onnx::{Engine, OnnxModel};
 
 /// The input a scorer's network takes.
@@ -65,21 +66,10 @@ impl Attribute {
         }
     }
 
-    /// The embedded model file (`fixtures/models/README.md` gives provenance and licences).
-    pub fn model_bytes(self) -> &'static [u8] {
-        match self {
-            Self::Gender => include_bytes!("../../../fixtures/models/gender-v1.onnx"),
-            Self::Age => include_bytes!("../../../fixtures/models/age-v1.onnx"),
-            Self::Smile => include_bytes!("../../../fixtures/models/emotion_mini_xception.onnx"),
-        }
-    }
-
-    fn file_name(self) -> &'static str {
-        match self {
-            Self::Gender => "gender-v1.onnx",
-            Self::Age => "age-v1.onnx",
-            Self::Smile => "emotion_mini_xception.onnx",
-        }
+    /// The registry's name of the attribute's network (`interfacegan_models::MODELS` gives its file,
+    /// size, sha256, provenance and licence): the attribute's own name.
+    pub fn model_name(self) -> &'static str {
+        self.name()
     }
 }
 
@@ -90,16 +80,30 @@ const DLIB_MEAN: [f32; 3] = [122.781998, 117.000999, 104.297997];
 /// Images per forward pass, to bound memory on long lists.
 const CHUNK: usize = 64;
 
-/// A built-in scorer: an embedded ONNX network run by our interpreter (on burn, or on the CPU engine).
+/// A built-in scorer: an ONNX network of the model registry run by our interpreter (on burn, or on the CPU engine).
 pub struct BuiltInScorer {
     attribute: Attribute,
     model: OnnxModel,
 }
 
 impl BuiltInScorer {
-    /// Loads the embedded network of `attribute` on `device`.
+    /// Loads the network of `attribute` on `device`, its file found by [`ModelStore::from_env`].
     pub fn new(attribute: Attribute, device: &Device) -> Result<Self, ScorerError> {
-        let model = OnnxModel::from_bytes(attribute.model_bytes(), attribute.file_name(), device)?;
+        Self::in_store(attribute, &ModelStore::from_env(), device)
+    }
+
+    /// Loads the network of `attribute` on `device`, its file found and verified by `store`.
+    pub fn in_store(attribute: Attribute, store: &ModelStore, device: &Device) -> Result<Self, ScorerError> {
+        let (located, bytes) = store.read(attribute.model_name())?;
+        Self::from_bytes(attribute, &bytes, &located.path.display().to_string(), device)
+    }
+
+    /// Loads `bytes`, the caller's copy of the network of `attribute` (the registry's file, checked
+    /// against its size and sha256 here), on `device`; `source` names them in errors.
+    pub fn from_bytes(attribute: Attribute, bytes: &[u8], source: &str, device: &Device) -> Result<Self, ScorerError> {
+        let registered = interfacegan_models::model(attribute.model_name())?;
+        interfacegan_models::check_bytes(std::path::Path::new(source), registered, bytes)?;
+        let model = OnnxModel::from_bytes(bytes, source, device)?;
         Ok(Self { attribute, model })
     }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
-use interfacegan_attributes::{Attribute, BuiltInScorer, Engine, OnnxError, OnnxModel, Scorer};
+use interfacegan_attributes::{Attribute, BuiltInScorer, Engine, ModelStore, OnnxError, OnnxModel, Scorer};
 use interfacegan_io::{resize_bilinear, to_luma};
 
 fn golden(rel: &str) -> PathBuf {
@@ -88,12 +88,21 @@ fn bad_input_is_a_named_error() {
     // Non-square and other sizes are centre-cropped and resized.
     assert_eq!(scorer.score(&[RgbImage::new(100, 80)]).unwrap().len(), 1);
     // Damaged model files.
-    let bytes = Attribute::Gender.model_bytes();
+    let (_, bytes) = ModelStore::from_env().read("gender").unwrap();
     for cut in [10, bytes.len() / 2, bytes.len() - 3] {
         let err = OnnxModel::from_bytes(&bytes[..cut], "cut.onnx", &cpu()).err().unwrap();
         assert!(matches!(err, OnnxError::Protobuf { .. }), "{err}");
     }
     assert!(OnnxModel::from_bytes(b"not onnx at all", "x.onnx", &cpu()).is_err());
+    // A scorer takes only the registry's file, by any route.
+    let mut damaged = bytes.clone();
+    damaged[1000] ^= 1;
+    let err = BuiltInScorer::from_bytes(Attribute::Gender, &damaged, "mine.onnx", &cpu()).err().unwrap();
+    assert!(err.to_string().contains("mine.onnx: sha256") && err.to_string().contains("d4c4116c"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let err = BuiltInScorer::in_store(Attribute::Age, &ModelStore::in_dir(empty.path()), &cpu()).err().unwrap();
+    assert!(err.to_string().contains("age-v1.onnx") && err.to_string().contains("not found"), "{err}");
+    assert!(BuiltInScorer::from_bytes(Attribute::Gender, &bytes, "mine.onnx", &cpu()).is_ok());
 }
 
 #[test]
@@ -105,7 +114,8 @@ fn affine_maps_are_folded_into_the_convolutions() {
     for (attribute, in_file, folded) in
         [(Attribute::Gender, 26, 18), (Attribute::Age, 59, 37), (Attribute::Smile, 54, 40)]
     {
-        let model = OnnxModel::from_bytes(attribute.model_bytes(), attribute.name(), &cpu()).unwrap();
+        let (_, bytes) = ModelStore::from_env().read(attribute.model_name()).unwrap();
+        let model = OnnxModel::from_bytes(&bytes, attribute.name(), &cpu()).unwrap();
         assert_eq!(model.node_count(), folded, "{attribute:?}: {in_file} nodes in the file");
     }
 }
@@ -142,7 +152,7 @@ fn the_cpu_engine_takes_any_batch_size() {
         let part = scorer.probabilities(&input[..n * per_image], [n, shape[1], shape[2], shape[3]]).unwrap();
         assert!(max_abs_diff(&part, &all[..part.len()]) <= 1e-6, "batch of {n}");
     }
-    let err =
-        OnnxModel::from_bytes(Attribute::Smile.model_bytes(), "smile", &cpu()).unwrap().infer(&input, [1, 1, 2, 2]);
+    let (_, bytes) = ModelStore::from_env().read("smile").unwrap();
+    let err = OnnxModel::from_bytes(&bytes, "smile", &cpu()).unwrap().infer(&input, [1, 1, 2, 2]);
     assert!(err.unwrap_err().to_string().contains("[1, 1, 2, 2]"));
 }

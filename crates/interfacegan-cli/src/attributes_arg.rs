@@ -18,9 +18,10 @@ pub fn built_in_scorers(
     if let Some(a) = attributes.iter().enumerate().find_map(|(i, a)| attributes[..i].contains(a).then_some(a)) {
         return Err(CliError::new(format!("attribute `{}` is given twice", a.name())));
     }
+    let store = crate::model_store();
     let load = |a: Attribute| match engine {
-        Some(engine) => BuiltInScorer::new(a, device).and_then(|s| s.with_engine(engine)),
-        None => BuiltInScorer::new(a, device),
+        Some(engine) => BuiltInScorer::in_store(a, store, device).and_then(|s| s.with_engine(engine)),
+        None => BuiltInScorer::in_store(a, store, device),
     };
     Ok(attributes.into_iter().map(load).collect::<Result<Vec<_>, _>>()?)
 }

@@ -110,7 +110,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let inverted = args.inversion.invert(
             &args.images,
             generator.as_ref(),
-            args.generator.is_embedded(),
+            args.generator.is_default_model(),
             space,
             args.inversion_steps,
             EDITABLE_PRIOR,

@@ -15,12 +15,12 @@ use crate::codes_input::read_codes;
 
 #[derive(clap::Args)]
 pub struct InversionArgs {
-    /// Where the optimisation starts: `encoder` (the embedded DCGAN encoder, or --encoder), `random`
+    /// Where the optimisation starts: `encoder` (the default DCGAN's encoder, or --encoder), `random`
     /// (z ~ N(0, I) in Z; the average code w_avg in W and W+, as NVIDIA's projector), or `auto`: the
     /// encoder where there is one, else `random`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "encoder", "random"], conflicts_with = "start_codes")]
     init: String,
-    /// Encoder weights written by `interfacegan train-encoder` (default: the embedded DCGAN encoder).
+    /// Encoder weights written by `interfacegan train-encoder` (default: the default DCGAN's encoder).
     #[arg(long, value_name = "FILE.safetensors")]
     encoder: Option<PathBuf>,
     /// Start from these codes (.npy, one per photo, e.g. an earlier inversion's codes.npy).
@@ -74,13 +74,13 @@ impl Inverted {
 
 impl InversionArgs {
     /// Inverts `photos` with `steps` steps into `space` of `generator` (on an autodiff device);
-    /// `embedded_generator` says it is the embedded DCGAN, whose encoder is embedded too;
+    /// `default_model` says it is the default DCGAN, whose encoder is a model file too;
     /// `prior_weight` applies unless --prior-weight is given.
     pub fn invert(
         &self,
         photos: &[PathBuf],
         generator: &dyn Generator,
-        embedded_generator: bool,
+        default_model: bool,
         space: LatentSpace,
         steps: usize,
         prior_weight: f64,
@@ -110,7 +110,7 @@ impl InversionArgs {
         if let Some(vgg) = &vgg {
             inverter = inverter.with_perceptual(vgg);
         }
-        let starts = self.starting_codes(&targets, photos, generator, embedded_generator, space)?;
+        let starts = self.starting_codes(&targets, photos, generator, default_model, space)?;
 
         let mut all: Option<Inversion> = None;
         for (batch, chunk) in targets.chunks(self.inversion_batch).enumerate() {
@@ -155,7 +155,7 @@ impl InversionArgs {
         targets: &[RgbImage],
         photos: &[PathBuf],
         generator: &dyn Generator,
-        embedded_generator: bool,
+        default_model: bool,
         space: LatentSpace,
     ) -> Result<Option<Vec<f32>>, CliError> {
         let info = generator.info();
@@ -170,13 +170,13 @@ impl InversionArgs {
             }
             return Ok(Some(codes));
         }
-        let has_encoder = self.encoder.is_some() || (embedded_generator && space == LatentSpace::Z);
+        let has_encoder = self.encoder.is_some() || (default_model && space == LatentSpace::Z);
         if self.init == "random" || (self.init == "auto" && !has_encoder) {
             return Ok(None);
         }
         let encoder = match &self.encoder {
             Some(path) => Encoder::load(path)?,
-            None if embedded_generator && space == LatentSpace::Z => Encoder::default_dcgan()?,
+            None if default_model && space == LatentSpace::Z => Encoder::default_dcgan_in(crate::model_store())?,
             None => {
                 return Err(CliError::new(format!(
                     "no encoder for this {} generator in {space}: train one (`interfacegan train-encoder`) and pass --encoder, or use --init random",

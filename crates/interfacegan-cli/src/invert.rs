@@ -46,7 +46,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let inverted = args.inversion.invert(
         &args.photos,
         generator.as_ref(),
-        args.generator.is_embedded(),
+        args.generator.is_default_model(),
         space,
         args.steps,
         // `invert` aims at the closest reconstruction: the library's default prior.

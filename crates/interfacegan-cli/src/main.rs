@@ -33,6 +33,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 
 pub(crate) use cli_error::CliError;
+pub(crate) use models::model_store;
 
 /// Edit semantic attributes of GAN faces by moving latent codes along learned boundaries
 /// (InterFaceGAN).
@@ -41,13 +42,15 @@ pub(crate) use cli_error::CliError;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    store: models::StoreArgs,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// The whole method on the embedded DCGAN: sample, score, fit, condition, edit, re-score, report.html.
+    /// The whole method on the default DCGAN: sample, score, fit, condition, edit, re-score, report.html.
     Demo(demo::Args),
-    /// Sample latent codes and synthesise images (the embedded DCGAN, or PGGAN/StyleGAN weights).
+    /// Sample latent codes and synthesise images (the default DCGAN, or PGGAN/StyleGAN weights).
     Generate(generate::Args),
     /// Score images for gender, age and smile (files, a folder, or codes through a generator).
     Score(score::Args),
@@ -82,6 +85,7 @@ pub(crate) fn image_progress(count: usize, message: &'static str) -> indicatif::
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    models::init_store(&cli.store);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Sample(args) => sample::run(args),

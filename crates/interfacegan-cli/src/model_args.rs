@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 use interfacegan::attributes::Engine;
 use interfacegan::generator::{
-    Architecture, Device, Generator, LoadOptions, NoiseMode, Weights, default_generator, device_by_name, load_generator,
+    Architecture, Device, Generator, LoadOptions, NoiseMode, Weights, default_generator_in, device_by_name,
+    load_generator,
 };
 
 use crate::CliError;
 
 #[derive(clap::Args)]
 pub struct GeneratorArgs {
-    /// Built-in model: `dcgan`, the embedded DigiFace-1M DCGAN (64 px faces).
+    /// Built-in model: `dcgan`, the default DigiFace-1M DCGAN (64 px faces).
     #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
     model: String,
     /// Weights of another generator: an NVIDIA StyleGAN2/StyleGAN3 network pickle (.pkl), PyTorch .pth
@@ -54,15 +55,17 @@ impl GeneratorArgs {
         (self.scorer_engine == "burn").then_some(Engine::Burn)
     }
 
-    /// Whether these options name the embedded DCGAN (not a weight file).
-    pub fn is_embedded(&self) -> bool {
+    /// Whether these options name the default DCGAN (not a weight file).
+    pub fn is_default_model(&self) -> bool {
         self.weights.is_none()
     }
 
     /// The generator these options name, and its architecture.
     pub fn load(&self, device: &Device) -> Result<(Box<dyn Generator>, Architecture), CliError> {
         match &self.weights {
-            None if self.model == "dcgan" => Ok((Box::new(default_generator(device)?), Architecture::Dcgan)),
+            None if self.model == "dcgan" => {
+                Ok((Box::new(default_generator_in(crate::model_store(), device)?), Architecture::Dcgan))
+            }
             None => Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", self.model))),
             Some(path) => {
                 let weights = Weights::from_file(path)?;

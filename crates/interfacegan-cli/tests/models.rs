@@ -87,3 +87,50 @@ fn fetch_downloads_a_verified_copy_and_names_what_fails() {
     assert!(err.contains("HTTP 404") && err.contains("gender-v1.onnx") && err.trim().lines().count() == 1, "{err}");
     assert!(!dir.path().join("gender-v1.onnx").exists());
 }
+
+#[test]
+fn fetch_uses_the_mirror_and_refuses_one_url_for_several_files() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
+    let smile = std::fs::read(fixtures.join("emotion_mini_xception.onnx")).unwrap();
+    let url = serve(vec![("200 OK", smile.clone())]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_interfacegan"))
+        .args(["models", "fetch", "smile", "--models-dir", dir.path().to_str().unwrap()])
+        .env("INTERFACEGAN_MODELS_MIRROR", url.replace("/file", "/mirror"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(dir.path().join("emotion_mini_xception.onnx")).unwrap(), smile);
+    let out = models(&["fetch", "gender", "age", "--url", "http://127.0.0.1:9/x"]);
+    assert!(
+        out.status.code() == Some(2) && text(&out).contains("--url names the source of one model"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn commands_that_load_models_take_models_dir_and_refuse_a_damaged_copy() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models");
+    let mut bytes = std::fs::read(fixtures.join("emotion_mini_xception.onnx")).unwrap();
+    bytes[100] ^= 0xff;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("emotion_mini_xception.onnx"), bytes).unwrap();
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/photos/astronaut_face.png");
+    let out = Command::new(env!("CARGO_BIN_EXE_interfacegan"))
+        .args(["score", photo.to_str().unwrap(), "-a", "smile", "--models-dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("emotion_mini_xception.onnx") && err.contains("sha256") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+    // The same command finds the checkout's good copy without --models-dir.
+    let out = Command::new(env!("CARGO_BIN_EXE_interfacegan"))
+        .args(["score", photo.to_str().unwrap(), "-a", "smile"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GeneratorError {
+    /// A model file of the registry could not be found or is not the registry's.
+    #[error(transparent)]
+    Model(#[from] interfacegan_models::ModelError),
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -1,4 +1,4 @@
-//! GAN generators for InterFaceGAN on burn: the embedded DigiFace-1M DCGAN, and PGGAN and
+//! GAN generators for InterFaceGAN on burn: the default DigiFace-1M DCGAN, and PGGAN and
 //! StyleGAN in the official (genforce) layout, from PyTorch `.pth` (zip or legacy) or
 //! safetensors weights, on the CPU (burn's `flex` backend) or a GPU (`wgpu` feature).
 //!
@@ -29,7 +29,8 @@ pub use image::RgbImage;
 pub use images::{grid, postprocess, save_image, stage_image, to_rgb_images};
 /// The device the generators run on, and its selection (re-exported from `interfacegan-device`).
 pub use interfacegan_device::{Device, DeviceError, cpu_device, device_by_name};
-pub use load::{Architecture, DEFAULT_WEIGHTS, LoadOptions, default_generator, load_generator};
+pub use interfacegan_models::{ModelError, ModelStore};
+pub use load::{Architecture, DEFAULT_MODEL, LoadOptions, default_generator, default_generator_in, load_generator};
 pub use models::NoiseMode;
 pub use models::dcgan::{Dcgan, DcganConfig};
 pub use models::pggan::{Pggan, PgganConfig};

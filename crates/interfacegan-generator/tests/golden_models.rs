@@ -2,7 +2,9 @@
 
 mod common;
 use common::*;
-use interfacegan_generator::{Dcgan, Generator, LatentSpace, Pggan, Weights};
+use interfacegan_generator::{
+    Dcgan, Generator, LatentSpace, ModelStore, Pggan, Weights, default_generator, default_generator_in,
+};
 
 #[test]
 fn dcgan_digiface_matches_torch() {
@@ -15,6 +17,12 @@ fn dcgan_digiface_matches_torch() {
     assert_eq!(out.image_shape, [16, 3, 64, 64]);
     let diff = max_abs_diff(&out.images, &npy("dcgan_digiface/image.npy"));
     assert!(diff <= 1e-5, "max |diff| {diff}");
+    // The default generator is this file, found at run time, and nothing else.
+    let default = default_generator(&cpu()).unwrap().synthesize(&z, LatentSpace::Z).unwrap();
+    assert_eq!(default.images, out.images);
+    let empty = tempfile::tempdir().unwrap();
+    let err = default_generator_in(&ModelStore::in_dir(empty.path()), &cpu()).err().unwrap();
+    assert!(err.to_string().contains("dcgan_digiface.pth") && err.to_string().contains("0c3b90b1"), "{err}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
 use interfacegan_generator::{Generator, LatentSpace, Weights, ZSampler, normalize_z};
+use interfacegan_models::ModelStore;
 use rand::{SeedableRng, rngs::ChaCha8Rng};
 use rand_distr::{Distribution, Normal};
 
@@ -20,9 +21,9 @@ use crate::invert::host;
 use crate::schedule::LearningRate;
 use crate::target::to_raw;
 
-/// The encoder embedded for the default DCGAN (`interfacegan train-encoder` with its defaults;
-/// provenance in `fixtures/models/README.md`).
-pub const DEFAULT_ENCODER: &[u8] = include_bytes!("../../../fixtures/models/dcgan_digiface_encoder.safetensors");
+/// The registry's name of the default DCGAN's encoder (`interfacegan train-encoder` with its
+/// defaults; provenance in `interfacegan_models::MODELS`).
+pub const DEFAULT_ENCODER: &str = "dcgan-encoder";
 
 /// The architecture: 4x4 stride-2 convolutions with leaky ReLU halve the image down to 4x4, then
 /// one linear layer gives the code.
@@ -93,9 +94,15 @@ impl Encoder {
         Self { config, space, params }
     }
 
-    /// The embedded encoder of the default DCGAN.
+    /// The encoder of the default DCGAN, its file found by [`ModelStore::from_env`].
     pub fn default_dcgan() -> Result<Self, InversionError> {
-        Self::from_bytes(DEFAULT_ENCODER, "embedded DCGAN encoder")
+        Self::default_dcgan_in(&ModelStore::from_env())
+    }
+
+    /// The encoder of the default DCGAN ([`DEFAULT_ENCODER`]), its file found and verified by `store`.
+    pub fn default_dcgan_in(store: &ModelStore) -> Result<Self, InversionError> {
+        let (located, bytes) = store.read(DEFAULT_ENCODER)?;
+        Self::from_bytes(&bytes, &located.path.display().to_string())
     }
 
     /// Reads an encoder written by [`save`](Self::save).
@@ -268,7 +275,7 @@ pub struct EncoderTraining {
 }
 
 impl Default for EncoderTraining {
-    /// The settings of the embedded DCGAN encoder.
+    /// The settings of the default DCGAN's encoder.
     fn default() -> Self {
         Self {
             steps: 2000,

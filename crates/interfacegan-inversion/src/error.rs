@@ -6,6 +6,9 @@ use interfacegan_generator::GeneratorError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InversionError {
+    /// A model file of the registry could not be found or is not the registry's.
+    #[error(transparent)]
+    Model(#[from] interfacegan_models::ModelError),
     /// The generator failed (codes of the wrong shape, a device error).
     #[error(transparent)]
     Generator(#[from] GeneratorError),

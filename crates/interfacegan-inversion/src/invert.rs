@@ -49,7 +49,7 @@ pub struct InversionParams {
 
 impl Default for InversionParams {
     /// Z space, 500 steps, Adam at 0.05 with the StyleGAN2 projector's ramps, 1 start, prior weight
-    /// 1e-4, perceptual weight 1.0 (when given), seed 0. On the embedded DCGAN these reach 30 dB
+    /// 1e-4, perceptual weight 1.0 (when given), seed 0. On the default DCGAN these reach 30 dB
     /// and more from the encoder's start (docs/inversion.md).
     fn default() -> Self {
         Self {

@@ -24,6 +24,7 @@ pub use encoder::{
     DEFAULT_ENCODER, Encoder, EncoderConfig, EncoderReport, EncoderTraining, MAX_TRAINING_BATCH, train_encoder,
 };
 pub use error::InversionError;
+pub use interfacegan_models::{ModelError, ModelStore};
 pub use invert::{Inversion, InversionParams, InversionReport, Inverter, MAX_STEPS, Start};
 pub use perceptual::{IMAGE2STYLEGAN_LAYERS, Vgg16Features};
 pub use quality::{psnr, ssim};

@@ -134,6 +134,9 @@ fn encoder_and_optimisation_recover_faces_the_generator_drew() {
     let targets = to_rgb_images(&drawn.images, drawn.image_shape).unwrap();
     let encoder = Encoder::default_dcgan().unwrap();
     encoder.check_fits(&g, LatentSpace::Z).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let err = Encoder::default_dcgan_in(&interfacegan_inversion::ModelStore::in_dir(empty.path())).err().unwrap();
+    assert!(err.to_string().contains("dcgan_digiface_encoder.safetensors"), "{err}");
     let start = encoder.encode(&targets, g.device()).unwrap();
     let encoded = g.synthesize(&start, LatentSpace::Z).unwrap();
     let encoded = to_rgb_images(&encoded.images, encoded.image_shape).unwrap();

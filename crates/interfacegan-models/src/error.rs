@@ -47,21 +47,20 @@ pub enum ModelError {
         /// The copy's.
         actual: String,
     },
-    /// A download failed: unreachable, refused by the server, cut or too slow. Nothing is kept but a
-    /// partial file that a later download resumes.
+    /// A download failed at every source: unreachable, refused by the server, cut, too slow or of
+    /// the wrong bytes. Nothing is kept but a partial file that a later download resumes.
     #[error(
-        "cannot download {file_name} from {url}: {reason}; put the file (sha256 {sha256}) into one of the folders \
-         searched for model files, or set INTERFACEGAN_MODELS to a folder that holds it"
+        "cannot download {file_name}: {}; put the file (sha256 {sha256}) into one of the folders searched for \
+         model files, or set INTERFACEGAN_MODELS to a folder that holds it",
+        attempts.iter().map(|(url, reason)| format!("{url}: {reason}")).collect::<Vec<_>>().join("; ")
     )]
     Download {
         /// The file.
         file_name: &'static str,
         /// Its sha256.
         sha256: &'static str,
-        /// The URL tried.
-        url: String,
-        /// What went wrong.
-        reason: String,
+        /// Each URL tried, with what went wrong there.
+        attempts: Vec<(String, String)>,
     },
     /// The operating system refused to read a copy.
     #[error("{path}: cannot read: {source}")]

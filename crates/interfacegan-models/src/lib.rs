@@ -21,9 +21,13 @@ mod download;
 mod error;
 mod registry;
 mod store;
+#[cfg(feature = "download")]
+mod store_downloads;
 
 #[cfg(feature = "download")]
-pub use download::{DEFAULT_TIMEOUT, download};
+pub use download::{DEFAULT_TIMEOUT, download, fetch};
 pub use error::ModelError;
-pub use registry::{MODELS, ModelFile, model};
-pub use store::{Located, MODELS_ENV, ModelStore, Route, check_bytes, verify_file};
+pub use registry::{Archive, MODELS, ModelFile, Source, model};
+pub use store::{Located, MIRROR_ENV, MODELS_ENV, ModelStore, OFFLINE_ENV, Route, check_bytes, verify_file};
+#[cfg(feature = "download")]
+pub use store_downloads::Progress;

@@ -12,6 +12,14 @@ use crate::{ModelError, ModelFile, model};
 /// The environment variable that names a folder of model files.
 pub const MODELS_ENV: &str = "INTERFACEGAN_MODELS";
 
+/// The environment variable that, set to anything but empty, keeps [`ModelStore::from_env`] from
+/// downloading.
+pub const OFFLINE_ENV: &str = "INTERFACEGAN_OFFLINE";
+
+/// The environment variable that names a mirror of the model files (a URL to which a file's name
+/// is appended), used by [`ModelStore::from_env`] instead of the pinned sources.
+pub const MIRROR_ENV: &str = "INTERFACEGAN_MODELS_MIRROR";
+
 /// How a folder came to be searched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -46,21 +54,37 @@ pub struct Located {
 }
 
 /// The folders searched for model files, in order. The first folder that holds a file decides:
-/// a copy of the wrong size or checksum is an error, never passed over for the next folder.
+/// a copy of the wrong size or checksum is an error, never passed over for the next folder. With
+/// the `download` feature, a file no folder holds can be fetched from its pinned sources into a
+/// folder of the caller's ([`downloading_into`](Self::downloading_into); [`from_env`](Self::from_env)
+/// picks the user cache).
 ///
 /// ```
 /// use interfacegan_models::{ModelStore, Route};
 /// let store = ModelStore::from_env().with_dir("my-models");
 /// assert_eq!(store.folders().next().map(|(route, _)| route), Some(Route::Explicit));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ModelStore {
-    folders: Vec<(Route, PathBuf)>,
+    pub(crate) folders: Vec<(Route, PathBuf)>,
+    #[cfg(feature = "download")]
+    pub(crate) downloads: crate::store_downloads::Downloads,
+}
+
+impl std::fmt::Debug for ModelStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("ModelStore");
+        debug.field("folders", &self.folders);
+        #[cfg(feature = "download")]
+        debug.field("downloads_into", &self.downloads.dir);
+        debug.finish()
+    }
 }
 
 impl ModelStore {
     /// The default search: [`MODELS_ENV`] when set, then the checkout's `fixtures/models` when this
-    /// crate was built from one, then the user's cache folder.
+    /// crate was built from one, then the user's cache folder, which (with the `download` feature,
+    /// unless [`OFFLINE_ENV`] is set) also receives the files none of them holds.
     pub fn from_env() -> Self {
         let mut folders = Vec::new();
         if let Some(dir) = std::env::var_os(MODELS_ENV).filter(|v| !v.is_empty()) {
@@ -75,18 +99,38 @@ impl ModelStore {
         if let Some(cache) = Self::cache_dir() {
             folders.push((Route::Cache, cache));
         }
-        Self { folders }
+        Self::searching(folders).with_env_downloads()
     }
 
-    /// A search of `dir` alone.
+    /// Without the `download` feature there is nothing to set.
+    #[cfg(not(feature = "download"))]
+    fn with_env_downloads(self) -> Self {
+        self
+    }
+
+    /// A search of `dir` alone, downloading nothing.
     pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
-        Self { folders: vec![(Route::Explicit, dir.into())] }
+        Self::searching(vec![(Route::Explicit, dir.into())])
+    }
+
+    fn searching(folders: Vec<(Route, PathBuf)>) -> Self {
+        Self {
+            folders,
+            #[cfg(feature = "download")]
+            downloads: Default::default(),
+        }
     }
 
     /// The same search with `dir` first.
     pub fn with_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.folders.insert(0, (Route::Explicit, dir.into()));
         self
+    }
+
+    /// Whether a missing file would be downloaded (never without the `download` feature).
+    #[cfg(not(feature = "download"))]
+    pub fn download_dir(&self) -> Option<&Path> {
+        None
     }
 
     /// The folders searched, in order.
@@ -107,9 +151,9 @@ impl ModelStore {
         Ok(located)
     }
 
-    /// The bytes of model `name`, from the first copy found; checked against the registry's size
-    /// before they are read and its sha256 after (one pass over the file).
-    pub fn read(&self, name: &str) -> Result<Vec<u8>, ModelError> {
+    /// The bytes of model `name`, from the first copy found, and where that copy is; checked
+    /// against the registry's size before they are read and its sha256 after (one pass over the file).
+    pub fn read(&self, name: &str) -> Result<(Located, Vec<u8>), ModelError> {
         let (model, located) = self.first_copy(name)?;
         let io = |source| ModelError::Io { path: located.path.clone(), source };
         let size = std::fs::metadata(&located.path).map_err(io)?.len();
@@ -121,10 +165,11 @@ impl ModelStore {
         // One byte past the size shows a file that grew since its size was read.
         file.take(model.bytes + 1).read_to_end(&mut bytes).map_err(io)?;
         check_bytes(&located.path, model, &bytes)?;
-        Ok(bytes)
+        Ok((located, bytes))
     }
 
-    /// Model `name` and the first folder's copy of its file, unverified.
+    /// Model `name` and the first folder's copy of its file, unverified; downloaded (and verified)
+    /// when no folder holds one and downloads are on.
     fn first_copy(&self, name: &str) -> Result<(&'static ModelFile, Located), ModelError> {
         let model = model(name)?;
         for (route, dir) in self.folders() {
@@ -133,11 +178,20 @@ impl ModelStore {
                 return Ok((model, Located { path, route }));
             }
         }
-        Err(ModelError::Missing {
+        #[cfg(feature = "download")]
+        if self.download_dir().is_some() {
+            return Ok((model, self.fetch(name)?));
+        }
+        Err(self.missing(model))
+    }
+
+    /// The error for `model`, found in no folder.
+    pub(crate) fn missing(&self, model: &'static ModelFile) -> ModelError {
+        ModelError::Missing {
             file_name: model.file_name,
             sha256: model.sha256,
             searched: self.folders.iter().map(|(_, dir)| dir.clone()).collect(),
-        })
+        }
     }
 }
 
@@ -156,13 +210,22 @@ pub fn check_bytes(path: &Path, model: &ModelFile, bytes: &[u8]) -> Result<(), M
 /// Checks the file at `path` against `model`: its size from the file system first, then its sha256
 /// read in blocks. A file verified before in this process, unchanged since, is not hashed again.
 pub fn verify_file(path: &Path, model: &ModelFile) -> Result<(), ModelError> {
+    verify_digest(path, model.bytes, model.sha256)
+}
+
+/// [`verify_file`] against a size and sha256 of the caller's.
+pub(crate) fn verify_digest(path: &Path, bytes: u64, sha256: &'static str) -> Result<(), ModelError> {
     let io = |source| ModelError::Io { path: path.into(), source };
     let metadata = std::fs::metadata(path).map_err(io)?;
-    if metadata.len() != model.bytes {
-        return Err(ModelError::WrongSize { path: path.into(), expected: model.bytes, actual: metadata.len() });
+    if metadata.len() != bytes {
+        return Err(ModelError::WrongSize { path: path.into(), expected: bytes, actual: metadata.len() });
     }
-    let key =
-        FileState { path: path.canonicalize().map_err(io)?, len: metadata.len(), modified: metadata.modified().ok() };
+    let key = FileState {
+        path: path.canonicalize().map_err(io)?,
+        len: metadata.len(),
+        modified: metadata.modified().ok(),
+        sha256,
+    };
     static VERIFIED: OnceLock<Mutex<HashSet<FileState>>> = OnceLock::new();
     let verified = VERIFIED.get_or_init(Default::default);
     if verified.lock().expect("not poisoned").contains(&key) {
@@ -179,19 +242,21 @@ pub fn verify_file(path: &Path, model: &ModelFile) -> Result<(), ModelError> {
         hasher.update(&block[..n]);
     }
     let actual = hex(&hasher.finalize());
-    if actual != model.sha256 {
-        return Err(ModelError::Checksum { path: path.into(), expected: model.sha256, actual });
+    if actual != sha256 {
+        return Err(ModelError::Checksum { path: path.into(), expected: sha256, actual });
     }
     verified.lock().expect("not poisoned").insert(key);
     Ok(())
 }
 
-/// A file as verified: a change of size or modification time means it must be hashed again.
+/// A file as verified, and against which checksum: a change of size or modification time means
+/// it must be hashed again.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct FileState {
     path: PathBuf,
     len: u64,
     modified: Option<std::time::SystemTime>,
+    sha256: &'static str,
 }
 
 fn hex(digest: &[u8]) -> String {

@@ -35,7 +35,8 @@ fn the_first_folder_that_holds_a_file_decides() {
     let store = ModelStore::in_dir(good.path()).with_dir(empty.path());
     let found = store.locate("gender").unwrap();
     assert_eq!((found.route, found.path.clone()), (Route::Explicit, good.path().join("gender-v1.onnx")));
-    assert_eq!(store.read("gender").unwrap(), std::fs::read(fixtures().join("gender-v1.onnx")).unwrap());
+    let (located, bytes) = store.read("gender").unwrap();
+    assert_eq!((located, bytes), (found, std::fs::read(fixtures().join("gender-v1.onnx")).unwrap()));
     // A damaged copy first is an error naming it and both checksums, not a fallback to the good one.
     let damaged = folder_with_gender(|b| b[1000] ^= 1);
     let err = ModelStore::in_dir(good.path()).with_dir(damaged.path()).locate("gender").unwrap_err();

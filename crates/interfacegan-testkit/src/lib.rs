@@ -80,6 +80,17 @@ pub fn zip_state_dict(tensors: &[Crafted]) -> Vec<u8> {
     zip.finish().expect("in memory").into_inner()
 }
 
+/// A zip archive of `files` (name, content), deflated as a Python wheel's members are.
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in files {
+        zip.start_file(*name, deflated).expect("in memory");
+        zip.write_all(content).expect("in memory");
+    }
+    zip.finish().expect("in memory").into_inner()
+}
+
 /// A checkpoint of one tensor `w`: a view `shape`/`stride` of `numel` floats stored in `data`.
 pub fn zip_checkpoint(
     shape: [usize; 2],

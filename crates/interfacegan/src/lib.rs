@@ -12,8 +12,8 @@
 //! | [`boundary`] | `interfacegan-boundary` | official sample selection, fitting, [`Boundary`] and its files |
 //! | [`svm`] | `interfacegan-svm` | the exact linear SVM (hinge loss, free intercept), usable without any GAN |
 //! | [`subspace`] | `interfacegan-subspace` | conditional directions, edits, cosine and correlation measures |
-//! | [`generator`] | `interfacegan-generator` | DCGAN (embedded default), PGGAN, StyleGAN, StyleGAN2 and StyleGAN3 on burn; `.pth`/safetensors weights and NVIDIA network pickles |
-//! | [`attributes`] | `interfacegan-attributes` | gender, age and smile scorers (embedded ONNX nets), the `Scorer` trait |
+//! | [`generator`] | `interfacegan-generator` | DCGAN (the default), PGGAN, StyleGAN, StyleGAN2 and StyleGAN3 on burn; `.pth`/safetensors weights and NVIDIA network pickles |
+//! | [`attributes`] | `interfacegan-attributes` | gender, age and smile scorers (ONNX nets found at run time), the `Scorer` trait |
 //! | [`onnx`] | `interfacegan-onnx` | the ONNX interpreter the scorers run on: burn or the CPU engine |
 //! | [`pipeline`] | `interfacegan-pipeline` | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
 //! | [`inversion`] | `interfacegan-inversion` | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |
@@ -80,7 +80,7 @@
 //! let drawn = g.synthesize(&sample_z(1, 100, 3), LatentSpace::Z)?;
 //! let photo = to_rgb_images(&drawn.images, drawn.image_shape)?;
 //!
-//! // The embedded encoder's code starts the optimisation ("encoder + optimisation").
+//! // The default encoder's code starts the optimisation ("encoder + optimisation").
 //! let start = Encoder::default_dcgan()?.encode(&photo, g.device())?;
 //! let inverter = Inverter::new(&g, InversionParams::default().steps(100))?;
 //! let inversion = inverter.invert(&photo, Start::Codes(&start), &mut |_step| {})?;
@@ -95,7 +95,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Draw faces from the embedded generator
+//! ## Draw faces from the default generator
 //!
 //! ```
 //! use interfacegan::generator::{Generator, LatentSpace, cpu_device, default_generator, grid, sample_z, to_rgb_images};

@@ -1,5 +1,5 @@
 //! The DCGAN of the PyTorch tutorial (`nz`-dimensional z, transposed 4x4 convolutions with
-//! BatchNorm and ReLU, tanh output): the embedded default, trained on DigiFace-1M faces.
+//! BatchNorm and ReLU, tanh output): the default, trained on DigiFace-1M faces.
 
 use burn::tensor::module::conv_transpose2d;
 use burn::tensor::ops::ConvTransposeOptions;

@@ -98,6 +98,11 @@ impl Weights {
         Self::read(FileBytes::Owned(bytes.to_vec()), source)
     }
 
+    /// Reads weights from bytes the caller owns, without copying them; `source` names them in errors.
+    pub fn from_vec(bytes: Vec<u8>, source: &str) -> Result<Self, GeneratorError> {
+        Self::read(FileBytes::Owned(bytes), source)
+    }
+
     /// Reads weights compiled into the program, without copying them.
     pub fn from_static(bytes: &'static [u8], source: &str) -> Result<Self, GeneratorError> {
         Self::read(FileBytes::Static(bytes), source)
