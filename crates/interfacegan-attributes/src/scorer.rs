@@ -98,6 +98,14 @@ impl BuiltInScorer {
         Self::from_bytes(attribute, &bytes, &located.path.display().to_string(), device)
     }
 
+    /// Loads the file at `path`, the caller's copy of the network of `attribute` (its size checked
+    /// against the registry's before it is read, its sha256 after), on `device`.
+    pub fn from_file(attribute: Attribute, path: &std::path::Path, device: &Device) -> Result<Self, ScorerError> {
+        let bytes = interfacegan_models::read_verified(path, interfacegan_models::model(attribute.model_name())?)?;
+        let model = OnnxModel::from_bytes(&bytes, &path.display().to_string(), device)?;
+        Ok(Self { attribute, model })
+    }
+
     /// Loads `bytes`, the caller's copy of the network of `attribute` (the registry's file, checked
     /// against its size and sha256 here), on `device`; `source` names them in errors.
     pub fn from_bytes(attribute: Attribute, bytes: &[u8], source: &str, device: &Device) -> Result<Self, ScorerError> {

@@ -103,6 +103,12 @@ fn bad_input_is_a_named_error() {
     let err = BuiltInScorer::in_store(Attribute::Age, &ModelStore::in_dir(empty.path()), &cpu()).err().unwrap();
     assert!(err.to_string().contains("age-v1.onnx") && err.to_string().contains("not found"), "{err}");
     assert!(BuiltInScorer::from_bytes(Attribute::Gender, &bytes, "mine.onnx", &cpu()).is_ok());
+    let path = empty.path().join("mine.onnx");
+    std::fs::write(&path, &bytes[..1000]).unwrap();
+    let err = BuiltInScorer::from_file(Attribute::Gender, &path, &cpu()).err().unwrap();
+    assert!(err.to_string().contains("1000 bytes, but the model file has 530620"), "{err}");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(BuiltInScorer::from_file(Attribute::Gender, &path, &cpu()).is_ok());
 }
 
 #[test]

@@ -28,6 +28,8 @@ mod store_downloads;
 pub use download::{DEFAULT_TIMEOUT, download, fetch};
 pub use error::ModelError;
 pub use registry::{Archive, MODELS, ModelFile, Source, model};
-pub use store::{Located, MIRROR_ENV, MODELS_ENV, ModelStore, OFFLINE_ENV, Route, check_bytes, verify_file};
+pub use store::{
+    Located, MIRROR_ENV, MODELS_ENV, ModelStore, OFFLINE_ENV, Route, check_bytes, read_verified, verify_file,
+};
 #[cfg(feature = "download")]
 pub use store_downloads::Progress;

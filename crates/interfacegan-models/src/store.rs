@@ -155,16 +155,7 @@ impl ModelStore {
     /// against the registry's size before they are read and its sha256 after (one pass over the file).
     pub fn read(&self, name: &str) -> Result<(Located, Vec<u8>), ModelError> {
         let (model, located) = self.first_copy(name)?;
-        let io = |source| ModelError::Io { path: located.path.clone(), source };
-        let size = std::fs::metadata(&located.path).map_err(io)?.len();
-        if size != model.bytes {
-            return Err(ModelError::WrongSize { path: located.path, expected: model.bytes, actual: size });
-        }
-        let file = std::fs::File::open(&located.path).map_err(io)?;
-        let mut bytes = Vec::with_capacity(model.bytes as usize);
-        // One byte past the size shows a file that grew since its size was read.
-        file.take(model.bytes + 1).read_to_end(&mut bytes).map_err(io)?;
-        check_bytes(&located.path, model, &bytes)?;
+        let bytes = read_verified(&located.path, model)?;
         Ok((located, bytes))
     }
 
@@ -193,6 +184,22 @@ impl ModelStore {
             searched: self.folders.iter().map(|(_, dir)| dir.clone()).collect(),
         }
     }
+}
+
+/// The bytes of the file at `path`, a copy of `model`: its size checked before it is read, its
+/// sha256 after (one pass over the file).
+pub fn read_verified(path: &Path, model: &ModelFile) -> Result<Vec<u8>, ModelError> {
+    let io = |source| ModelError::Io { path: path.into(), source };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size != model.bytes {
+        return Err(ModelError::WrongSize { path: path.into(), expected: model.bytes, actual: size });
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(model.bytes as usize);
+    // One byte past the size shows a file that grew since its size was read.
+    file.take(model.bytes + 1).read_to_end(&mut bytes).map_err(io)?;
+    check_bytes(path, model, &bytes)?;
+    Ok(bytes)
 }
 
 /// Checks that `bytes` are model `model`'s: size, then sha256.

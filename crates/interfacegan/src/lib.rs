@@ -18,7 +18,7 @@
 //! | [`pipeline`] | `interfacegan-pipeline` | the whole run: chunked/resumable/sharded sampling and scoring, edits, re-scoring, `report.html` |
 //! | [`inversion`] | `interfacegan-inversion` | real photos into the latent space: encoder + Adam optimisation, VGG16 perceptual loss, PSNR/SSIM |
 //! | [`io`] | `interfacegan-io` | `.npy` files, memory-mapped code matrices, bounded image decoding and Pillow-exact preprocessing, atomic no-clobber outputs |
-//! | [`models`] | `interfacegan-models` | the model files' registry and a store that finds and verifies them |
+//! | [`models`] | `interfacegan-models` | the model files' registry, a store that finds and verifies them, verified downloads (feature `download`) |
 //! | [`device`] | `interfacegan-device` | the CPU, or a GPU with the `wgpu` feature |
 //! | [`simd`] | `interfacegan-simd` | run-time SIMD dispatch |
 //!
@@ -111,6 +111,30 @@
 //! let smile = BuiltInScorer::new(Attribute::Smile, g.device())?;
 //! let p_happy = smile.score(&faces)?;
 //! assert_eq!(p_happy.len(), 4);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+//! ## Where the model files come from
+//!
+//! No crate carries the weights: `default_generator`, `BuiltInScorer::new` and
+//! `Encoder::default_dcgan` find the registry's files ([`models::MODELS`]) in
+//! `INTERFACEGAN_MODELS`, the checkout's `fixtures/models` or the user cache, and verify size and
+//! sha256 before use; with the `download` feature a missing file is fetched from its pinned
+//! sources. The `_in` constructors take a store of your own, `from_bytes`/`from_file` your copy.
+//!
+//! ```
+//! use interfacegan::attributes::{Attribute, BuiltInScorer};
+//! use interfacegan::generator::{cpu_device, default_generator_in};
+//! use interfacegan::models::{ModelStore, Route, model};
+//!
+//! // Look in "my-models" first, then where `from_env` looks.
+//! let store = ModelStore::from_env().with_dir("my-models");
+//! let found = store.locate("gender")?;
+//! assert!(found.route != Route::Explicit); // "my-models" does not exist here
+//! assert_eq!(std::fs::metadata(&found.path)?.len(), model("gender")?.bytes);
+//! let generator = default_generator_in(&store, &cpu_device())?;
+//! let gender = BuiltInScorer::in_store(Attribute::Gender, &store, &cpu_device())?;
+//! # let _ = (generator, gender);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
