@@ -20,7 +20,7 @@ pub struct InversionArgs {
     /// encoder where there is one, else `random`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "encoder", "random"], conflicts_with = "start_codes")]
     init: String,
-    /// Encoder weights written by `interfacegan train-encoder` (default: the default DCGAN's encoder).
+    /// Encoder weights written by `interfacegan train-encoder` (default: the default DCGAN's own, a model file).
     #[arg(long, value_name = "FILE.safetensors")]
     encoder: Option<PathBuf>,
     /// Start from these codes (.npy, one per photo, e.g. an earlier inversion's codes.npy).

@@ -25,7 +25,7 @@ pub fn fetch(
     timeout: Duration,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<PathBuf, ModelError> {
-    if let Some(path) = existing(model, dir)? {
+    if let Some(path) = existing_or_prepare(model, dir)? {
         return Ok(path);
     }
     let mut attempts = Vec::new();
@@ -55,21 +55,22 @@ pub fn download(
     timeout: Duration,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<PathBuf, ModelError> {
-    if let Some(path) = existing(model, dir)? {
+    if let Some(path) = existing_or_prepare(model, dir)? {
         return Ok(path);
     }
     fetch_file(url, model, dir, timeout, progress)
 }
 
-/// The verified copy of `model` in `dir`, if there is one; a damaged one is an error.
-fn existing(model: &ModelFile, dir: &Path) -> Result<Option<PathBuf>, ModelError> {
+/// The verified copy of `model` in `dir`, if there is one (a damaged one is an error); otherwise
+/// `dir` is created, ready for the download.
+fn existing_or_prepare(model: &ModelFile, dir: &Path) -> Result<Option<PathBuf>, ModelError> {
     let path = dir.join(model.file_name);
-    if !path.is_file() {
-        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_path_buf(), source })?;
-        return Ok(None);
+    if path.is_file() {
+        verify_file(&path, model)?;
+        return Ok(Some(path));
     }
-    verify_file(&path, model)?;
-    Ok(Some(path))
+    std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.to_path_buf(), source })?;
+    Ok(None)
 }
 
 fn fetch_file(
