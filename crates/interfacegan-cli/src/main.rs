@@ -9,6 +9,7 @@ mod edit;
 mod generate;
 mod inversion_args;
 mod invert;
+mod layers_arg;
 mod merge;
 mod metrics;
 mod model_args;
@@ -20,6 +21,7 @@ mod sample;
 mod sampling_args;
 mod score;
 mod scores;
+mod sefa;
 mod train_boundary;
 mod train_encoder;
 
@@ -70,6 +72,8 @@ enum Command {
     Rescore(rescore::Args),
     /// Remove from a boundary its components along condition boundaries (conditional editing).
     Project(project::Args),
+    /// Directions without labels: SeFa's closed-form factorization of the weights that read the code.
+    Sefa(sefa::Args),
     /// Measures on boundaries and scores.
     #[command(subcommand)]
     Metrics(metrics::Command),
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Command::TrainEncoder(args) => train_encoder::run(args),
         Command::Invert(args) => invert::run(args),
         Command::Project(args) => project::run(args),
+        Command::Sefa(args) => sefa::run(args),
         Command::Metrics(command) => metrics::run(command),
         Command::Models(command) => models::run(command),
     };

@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 use interfacegan::attributes::Engine;
 use interfacegan::generator::{
-    Architecture, Device, Generator, LoadOptions, NoiseMode, Weights, default_generator_in, device_by_name,
-    load_generator,
+    Architecture, DEFAULT_MODEL, Device, Generator, LoadOptions, NoiseMode, Weights, default_generator_in,
+    device_by_name, load_generator,
 };
 
 use crate::CliError;
 
+/// Which generator's weights: the built-in model or a file.
 #[derive(clap::Args)]
-pub struct GeneratorArgs {
+pub struct WeightsArgs {
     /// Built-in model: `dcgan`, the default DigiFace-1M DCGAN (64 px faces).
     #[arg(long, default_value = "dcgan", conflicts_with = "weights")]
     model: String,
@@ -22,6 +23,38 @@ pub struct GeneratorArgs {
     /// Architecture of --weights (detected from the file when left out).
     #[arg(long, value_parser = ["dcgan", "pggan", "stylegan", "stylegan2", "stylegan3"])]
     arch: Option<String>,
+}
+
+impl WeightsArgs {
+    /// The weight file these options name (the default model's from the model store), and its
+    /// architecture.
+    pub fn load(&self) -> Result<(Weights, Architecture), CliError> {
+        let weights = match &self.weights {
+            None if self.model == "dcgan" => {
+                let (found, bytes) = crate::model_store().read(DEFAULT_MODEL)?;
+                Weights::from_vec(bytes, &found.path.display().to_string())?
+            }
+            None => return Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", self.model))),
+            Some(path) => Weights::from_file(path)?,
+        };
+        let architecture = match (&self.arch, &self.weights) {
+            (Some(name), Some(_)) => Architecture::parse(name)?,
+            (None, Some(_)) => Architecture::detect(&weights)?,
+            (_, None) => Architecture::Dcgan,
+        };
+        Ok((weights, architecture))
+    }
+
+    /// What the weights are, in words: the file, or the built-in model's name.
+    pub fn describe(&self) -> String {
+        self.weights.as_ref().map_or_else(|| self.model.clone(), |p| p.display().to_string())
+    }
+}
+
+#[derive(clap::Args)]
+pub struct GeneratorArgs {
+    #[command(flatten)]
+    source: WeightsArgs,
     /// Truncation factor psi for z and w codes [default: 0.7 for StyleGAN (InterFaceGAN), 1 for StyleGAN2/3 (NVIDIA)].
     #[arg(long, value_name = "PSI")]
     truncation_psi: Option<f32>,
@@ -57,22 +90,18 @@ impl GeneratorArgs {
 
     /// Whether these options name the default DCGAN (not a weight file).
     pub fn is_default_model(&self) -> bool {
-        self.weights.is_none()
+        self.source.weights.is_none()
     }
 
     /// The generator these options name, and its architecture.
     pub fn load(&self, device: &Device) -> Result<(Box<dyn Generator>, Architecture), CliError> {
-        match &self.weights {
-            None if self.model == "dcgan" => {
+        match &self.source.weights {
+            None if self.source.model == "dcgan" => {
                 Ok((Box::new(default_generator_in(crate::model_store(), device)?), Architecture::Dcgan))
             }
-            None => Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", self.model))),
-            Some(path) => {
-                let weights = Weights::from_file(path)?;
-                let architecture = match &self.arch {
-                    Some(name) => Architecture::parse(name)?,
-                    None => Architecture::detect(&weights)?,
-                };
+            None => Err(CliError::new(format!("unknown --model `{}` (built in: dcgan)", self.source.model))),
+            Some(_) => {
+                let (weights, architecture) = self.source.load()?;
                 let mut truncation = architecture.default_truncation();
                 if let Some(psi) = self.truncation_psi {
                     truncation.psi = Some(psi);

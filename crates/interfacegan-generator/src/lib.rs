@@ -16,6 +16,7 @@
 mod error;
 mod generator;
 mod images;
+mod latent_weights;
 mod load;
 pub mod models;
 mod ops;
@@ -30,6 +31,7 @@ pub use images::{grid, postprocess, save_image, stage_image, to_rgb_images};
 /// The device the generators run on, and its selection (re-exported from `interfacegan-device`).
 pub use interfacegan_device::{Device, DeviceError, cpu_device, device_by_name};
 pub use interfacegan_models::{ModelError, ModelStore};
+pub use latent_weights::{LatentWeights, latent_weights};
 pub use load::{Architecture, DEFAULT_MODEL, LoadOptions, default_generator, default_generator_in, load_generator};
 pub use models::NoiseMode;
 pub use models::dcgan::{Dcgan, DcganConfig};

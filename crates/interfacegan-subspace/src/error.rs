@@ -53,6 +53,14 @@ pub enum SubspaceError {
         /// The number of conditions.
         count: usize,
     },
+    /// More directions asked for than the latent space has, or none.
+    #[error("invalid argument: {asked} directions asked for, but the latent space has {dim} dimensions")]
+    DirectionCount {
+        /// Directions asked for.
+        asked: usize,
+        /// The latent dimension.
+        dim: usize,
+    },
     /// A W+ layer the code does not have.
     #[error("invalid argument: layer {layer} does not exist: the code has {layers} layer(s)")]
     NoSuchLayer {

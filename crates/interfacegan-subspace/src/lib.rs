@@ -17,6 +17,7 @@ mod error;
 mod interpolate;
 mod measures;
 mod project;
+mod sefa;
 
 pub use error::SubspaceError;
 pub use interpolate::{
@@ -26,6 +27,7 @@ pub use measures::{correlation_matrix, cosine_similarity, cosine_similarity_matr
 pub use project::{
     DEFAULT_RANK_TOLERANCE, ProjectOptions, Projection, conditional_direction, conditional_direction_with,
 };
+pub use sefa::{Factorization, sefa};
 
 /// Checks that a vector is non-empty and finite and returns its Euclidean norm.
 pub(crate) fn checked_norm(what: impl Fn() -> String, v: &[f64]) -> Result<f64, SubspaceError> {

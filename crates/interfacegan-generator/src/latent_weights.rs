@@ -1,0 +1,126 @@
+//! The weights through which a generator reads its latent code, gathered as SeFa (genforce/sefa
+//! `factorize_weight`) gathers them: one row per output unit, one column per latent dimension.
+
+use crate::error::GeneratorError;
+use crate::load::Architecture;
+use crate::models::{dcgan, model_prefix, pggan, stylegan};
+use crate::weights::Weights;
+
+/// The latent-reading weights of some layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatentWeights {
+    /// The latent dimension: z for DCGAN and PGGAN, w for StyleGAN.
+    pub dim: usize,
+    /// The layers (W+ indices for StyleGAN, `[0]` otherwise) the blocks belong to.
+    pub layers: Vec<usize>,
+    /// One block per layer: the tensor's key, and its rows (row-major `[rows, dim]`).
+    pub blocks: Vec<(String, Vec<f32>)>,
+}
+
+/// The weights of `architecture` in `weights` that read the latent code into `layers` (all of them
+/// when `None`): DCGAN's first transposed convolution and PGGAN's first layer (a dense layer
+/// written as a 4x4 convolution), one row per output channel and kernel position (their only
+/// layer: 0); StyleGAN's style-modulation dense weights of each chosen W+ layer. StyleGAN2 and
+/// StyleGAN3 are refused for now.
+pub fn latent_weights(
+    weights: &Weights,
+    architecture: Architecture,
+    layers: Option<&[usize]>,
+) -> Result<LatentWeights, GeneratorError> {
+    match architecture {
+        Architecture::Dcgan => {
+            // [z, out, 4, 4]: each (out, ky, kx) reads z through one column.
+            let key = format!("{}{}", model_prefix(weights, dcgan::ANCHOR, "DCGAN")?, dcgan::ANCHOR);
+            first_layer(weights, &key, layers, 0)
+        }
+        Architecture::Pggan => {
+            // [out, z, 4, 4]: each (out, ky, kx) reads z through one row of the in-axis.
+            let key = format!("{}{}", model_prefix(weights, pggan::ANCHOR, "PGGAN")?, pggan::ANCHOR);
+            first_layer(weights, &key, layers, 1)
+        }
+        Architecture::StyleGan => style_layers(weights, layers),
+        Architecture::StyleGan2 | Architecture::StyleGan3 => Err(GeneratorError::Config {
+            model: "SeFa direction search",
+            needs: "a DCGAN, PGGAN or StyleGAN: StyleGAN2/3 network pickles are not supported yet".into(),
+        }),
+    }
+}
+
+/// A 4-D first-layer weight whose axis `latent_axis` (0 or 1) is the latent code, as rows.
+fn first_layer(
+    weights: &Weights,
+    key: &str,
+    layers: Option<&[usize]>,
+    latent_axis: usize,
+) -> Result<LatentWeights, GeneratorError> {
+    if let Some(layers) = layers.filter(|l| *l != [0]) {
+        return Err(no_such_layers(layers, 1));
+    }
+    let t = weights.tensor(key)?;
+    let [a, b, h, w] = t.shape[..] else {
+        return Err(GeneratorError::Config { model: "SeFa direction search", needs: format!("a 4-D `{key}`") });
+    };
+    let (dim, out) = if latent_axis == 0 { (a, b) } else { (b, a) };
+    let mut rows = Vec::with_capacity(t.values.len());
+    for o in 0..out {
+        for k in 0..h * w {
+            for z in 0..dim {
+                let (i, j) = if latent_axis == 0 { (z, o) } else { (o, z) };
+                rows.push(t.values[(i * b + j) * h * w + k]);
+            }
+        }
+    }
+    Ok(LatentWeights { dim, layers: vec![0], blocks: vec![(key.to_string(), rows)] })
+}
+
+/// StyleGAN's `style_mod.dense.linear.weight` (`[2C, w_dim]`) of each chosen layer.
+fn style_layers(weights: &Weights, layers: Option<&[usize]>) -> Result<LatentWeights, GeneratorError> {
+    let prefix = model_prefix(weights, stylegan::ANCHOR, "StyleGAN")?;
+    let key = |i: usize| format!("{prefix}synthesis.layer{i}.epilogue.style_mod.dense.linear.weight");
+    let count = (0..).take_while(|&i| weights.contains(&key(i))).count();
+    let layers: Vec<usize> = match layers {
+        Some(l) if l.iter().any(|&i| i >= count) => return Err(no_such_layers(l, count)),
+        Some(l) => l.to_vec(),
+        None => (0..count).collect(),
+    };
+    let mut dim = 0;
+    let mut blocks = Vec::new();
+    for &i in &layers {
+        let t = weights.tensor(&key(i))?;
+        dim = t.shape[1];
+        blocks.push((key(i), t.values));
+    }
+    Ok(LatentWeights { dim, layers, blocks })
+}
+
+fn no_such_layers(layers: &[usize], count: usize) -> GeneratorError {
+    GeneratorError::Config {
+        model: "SeFa direction search",
+        needs: format!("layers within 0..{count} (this generator reads its code in {count}), not {layers:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::{FileDtype, WeightTensor};
+
+    fn weights(key: &str, shape: Vec<usize>) -> Weights {
+        let values = (0..shape.iter().product::<usize>()).map(|i| i as f32).collect();
+        Weights::from_tensors([(key.to_string(), WeightTensor { shape, dtype: FileDtype::F32, values })], "test")
+    }
+
+    #[test]
+    fn first_layers_give_one_row_per_output_and_kernel_position() {
+        // DCGAN [z=2, out=3, 1, 2]: value (z, o, k) = (z * 3 + o) * 2 + k; the row of (o, k) is over z.
+        let dcgan = latent_weights(&weights("main.0.weight", vec![2, 3, 1, 2]), Architecture::Dcgan, None).unwrap();
+        assert_eq!((dcgan.dim, dcgan.layers.clone()), (2, vec![0]));
+        assert_eq!(dcgan.blocks[0].1[..6], [0.0, 6.0, 1.0, 7.0, 2.0, 8.0]);
+        // PGGAN [out=3, z=2, 1, 2]: value (o, z, k) = (o * 2 + z) * 2 + k.
+        let pggan = latent_weights(&weights("layer0.conv.weight", vec![3, 2, 1, 2]), Architecture::Pggan, None);
+        let pggan = pggan.unwrap();
+        assert_eq!(pggan.dim, 2);
+        assert_eq!(pggan.blocks[0].1[..6], [0.0, 2.0, 1.0, 3.0, 4.0, 6.0]);
+        assert_eq!(pggan.blocks[0].1.len(), 12);
+    }
+}

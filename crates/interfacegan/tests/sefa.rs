@@ -1,0 +1,62 @@
+//! SeFa against genforce/sefa's own computation (`fixtures/golden/sefa/make_golden.py`, numpy) on
+//! the golden PGGAN and StyleGAN weights: directions equal up to sign, eigenvalues equal.
+
+use std::path::{Path, PathBuf};
+
+use interfacegan::generator::{Architecture, Weights, latent_weights};
+use interfacegan::io::read_f64;
+use interfacegan::subspace::sefa;
+
+fn golden(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden").join(path)
+}
+
+/// The official rows and eigenvalues, sorted by eigenvalue descending.
+fn official(name: &str) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let vectors = read_f64(golden(&format!("sefa/{name}_directions.npy"))).unwrap().into_data();
+    let values = read_f64(golden(&format!("sefa/{name}_eigenvalues.npy"))).unwrap().into_data();
+    let dim = values.len();
+    let mut order: Vec<usize> = (0..dim).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    let rows = order.iter().map(|&i| vectors[i * dim..(i + 1) * dim].to_vec()).collect();
+    (rows, order.iter().map(|&i| values[i]).collect())
+}
+
+fn check(model: &str, architecture: Architecture, layers: Option<&[usize]>, name: &str, k: usize) {
+    let weights = Weights::from_file(golden(&format!("{model}/weights.safetensors"))).unwrap();
+    let gathered = latent_weights(&weights, architecture, layers).unwrap();
+    let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
+    let ours = sefa(&blocks, gathered.dim, k).unwrap();
+    let (rows, values) = official(name);
+    for i in 0..k {
+        let rel = (ours.eigenvalues[i] - values[i]).abs() / values[i];
+        assert!(rel < 1e-5, "{name}: eigenvalue {i}: {} vs {}", ours.eigenvalues[i], values[i]);
+        let dot: f64 = ours.directions[i].iter().zip(&rows[i]).map(|(a, b)| a * b).sum();
+        let sign = dot.signum();
+        let diff = ours.directions[i].iter().zip(&rows[i]).map(|(a, b)| (a - sign * b).abs()).fold(0.0, f64::max);
+        assert!(diff < 1e-5, "{name}: direction {i} differs by {diff}");
+    }
+}
+
+#[test]
+fn pggan_matches_the_official_factorization() {
+    check("pggan64", Architecture::Pggan, None, "pggan64_all", 10);
+}
+
+#[test]
+fn stylegan_matches_the_official_factorization_on_all_and_on_some_layers() {
+    check("stylegan64", Architecture::StyleGan, None, "stylegan64_all", 10);
+    check("stylegan64", Architecture::StyleGan, Some(&[2, 3, 4, 5]), "stylegan64_2-5", 10);
+}
+
+#[test]
+fn generators_without_such_layers_are_refused_by_name() {
+    let weights = Weights::from_file(golden("pggan64/weights.safetensors")).unwrap();
+    let err = latent_weights(&weights, Architecture::Pggan, Some(&[3])).unwrap_err().to_string();
+    assert!(err.contains("layers within 0..1"), "{err}");
+    let err = latent_weights(&weights, Architecture::StyleGan, None).unwrap_err().to_string();
+    assert!(err.contains("not a StyleGAN"), "{err}");
+    let sg = Weights::from_file(golden("stylegan64/weights.safetensors")).unwrap();
+    let err = latent_weights(&sg, Architecture::StyleGan, Some(&[10])).unwrap_err().to_string();
+    assert!(err.contains("layers within 0..10"), "{err}");
+}
