@@ -3,7 +3,7 @@
 
 use crate::error::GeneratorError;
 use crate::load::Architecture;
-use crate::models::{dcgan, model_prefix, pggan, stylegan};
+use crate::models::{dcgan, model_prefix, pggan, stylegan, stylegan2};
 use crate::weights::Weights;
 
 /// The latent-reading weights of some layers.
@@ -20,8 +20,8 @@ pub struct LatentWeights {
 /// The weights of `architecture` in `weights` that read the latent code into `layers` (all of them
 /// when `None`): DCGAN's first transposed convolution and PGGAN's first layer (a dense layer
 /// written as a 4x4 convolution), one row per output channel and kernel position (their only
-/// layer: 0); StyleGAN's style-modulation dense weights of each chosen W+ layer. StyleGAN2 and
-/// StyleGAN3 are refused for now.
+/// layer: 0); StyleGAN's style-modulation dense weights and StyleGAN2's affine layers (any layout
+/// the loader reads) of each chosen W+ layer. StyleGAN3 is refused for now.
 pub fn latent_weights(
     weights: &Weights,
     architecture: Architecture,
@@ -38,12 +38,38 @@ pub fn latent_weights(
             let key = format!("{}{}", model_prefix(weights, pggan::ANCHOR, "PGGAN")?, pggan::ANCHOR);
             first_layer(weights, &key, layers, 1)
         }
-        Architecture::StyleGan => style_layers(weights, layers),
-        Architecture::StyleGan2 | Architecture::StyleGan3 => Err(GeneratorError::Config {
+        Architecture::StyleGan => {
+            let prefix = model_prefix(weights, stylegan::ANCHOR, "StyleGAN")?;
+            let key = |i: usize| format!("{prefix}synthesis.layer{i}.epilogue.style_mod.dense.linear.weight");
+            let keys = (0..).map(key).take_while(|k| weights.contains(k)).collect();
+            chosen_rows(weights, keys, layers)
+        }
+        Architecture::StyleGan2 => {
+            let (renamed, config) = stylegan2::nvidia_keys(weights)?;
+            chosen_rows(renamed.as_ref().unwrap_or(weights), stylegan2_affines(&config), layers)
+        }
+        Architecture::StyleGan3 => Err(GeneratorError::Config {
             model: "SeFa direction search",
-            needs: "a DCGAN, PGGAN or StyleGAN: StyleGAN2/3 network pickles are not supported yet".into(),
+            needs: "a DCGAN, PGGAN, StyleGAN or StyleGAN2: StyleGAN3 is not supported yet".into(),
         }),
     }
+}
+
+/// The affine (style) layers of a StyleGAN2 in W+ order: each block's convolutions, then the last
+/// block's ToRGB for the last index (genforce/sefa's `output{idx // 2}`); the other ToRGB layers
+/// share their W+ index with the next block's first convolution and are left out, as SeFa does.
+fn stylegan2_affines(config: &stylegan2::StyleGan2Config) -> Vec<String> {
+    let mut keys = Vec::new();
+    for block in &config.blocks {
+        if block.in_channels != 0 {
+            keys.push(format!("synthesis.b{}.conv0.affine.weight", block.resolution));
+        }
+        keys.push(format!("synthesis.b{}.conv1.affine.weight", block.resolution));
+    }
+    if let Some(last) = config.blocks.last() {
+        keys.push(format!("synthesis.b{}.torgb.affine.weight", last.resolution));
+    }
+    keys
 }
 
 /// A 4-D first-layer weight whose axis `latent_axis` (0 or 1) is the latent code, as rows.
@@ -73,11 +99,13 @@ fn first_layer(
     Ok(LatentWeights { dim, layers: vec![0], blocks: vec![(key.to_string(), rows)] })
 }
 
-/// StyleGAN's `style_mod.dense.linear.weight` (`[2C, w_dim]`) of each chosen layer.
-fn style_layers(weights: &Weights, layers: Option<&[usize]>) -> Result<LatentWeights, GeneratorError> {
-    let prefix = model_prefix(weights, stylegan::ANCHOR, "StyleGAN")?;
-    let key = |i: usize| format!("{prefix}synthesis.layer{i}.epilogue.style_mod.dense.linear.weight");
-    let count = (0..).take_while(|&i| weights.contains(&key(i))).count();
+/// The `[rows, dim]` tensors `keys` (one per W+ layer, in order) of the chosen layers.
+fn chosen_rows(
+    weights: &Weights,
+    keys: Vec<String>,
+    layers: Option<&[usize]>,
+) -> Result<LatentWeights, GeneratorError> {
+    let count = keys.len();
     let layers: Vec<usize> = match layers {
         Some(l) if l.iter().any(|&i| i >= count) => return Err(no_such_layers(l, count)),
         Some(l) => l.to_vec(),
@@ -86,9 +114,15 @@ fn style_layers(weights: &Weights, layers: Option<&[usize]>) -> Result<LatentWei
     let mut dim = 0;
     let mut blocks = Vec::new();
     for &i in &layers {
-        let t = weights.tensor(&key(i))?;
-        dim = t.shape[1];
-        blocks.push((key(i), t.values));
+        let t = weights.tensor(&keys[i])?;
+        let [_, d] = t.shape[..] else {
+            return Err(GeneratorError::Config {
+                model: "SeFa direction search",
+                needs: format!("a 2-D `{}`", keys[i]),
+            });
+        };
+        dim = d;
+        blocks.push((keys[i].clone(), t.values));
     }
     Ok(LatentWeights { dim, layers, blocks })
 }

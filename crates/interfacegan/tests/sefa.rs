@@ -1,5 +1,5 @@
 //! SeFa against genforce/sefa's own computation (`fixtures/golden/sefa/make_golden.py`, numpy) on
-//! the golden PGGAN and StyleGAN weights: directions equal up to sign, eigenvalues equal.
+//! the golden PGGAN, StyleGAN and StyleGAN2 weights: directions equal up to sign, eigenvalues equal.
 
 use std::path::{Path, PathBuf};
 
@@ -22,8 +22,8 @@ fn official(name: &str) -> (Vec<Vec<f64>>, Vec<f64>) {
     (rows, order.iter().map(|&i| values[i]).collect())
 }
 
-fn check(model: &str, architecture: Architecture, layers: Option<&[usize]>, name: &str, k: usize) {
-    let weights = Weights::from_file(golden(&format!("{model}/weights.safetensors"))).unwrap();
+fn check(file: &str, architecture: Architecture, layers: Option<&[usize]>, name: &str, k: usize) {
+    let weights = Weights::from_file(golden(file)).unwrap();
     let gathered = latent_weights(&weights, architecture, layers).unwrap();
     let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
     let ours = sefa(&blocks, gathered.dim, k).unwrap();
@@ -40,13 +40,32 @@ fn check(model: &str, architecture: Architecture, layers: Option<&[usize]>, name
 
 #[test]
 fn pggan_matches_the_official_factorization() {
-    check("pggan64", Architecture::Pggan, None, "pggan64_all", 10);
+    check("pggan64/weights.safetensors", Architecture::Pggan, None, "pggan64_all", 10);
 }
 
 #[test]
 fn stylegan_matches_the_official_factorization_on_all_and_on_some_layers() {
-    check("stylegan64", Architecture::StyleGan, None, "stylegan64_all", 10);
-    check("stylegan64", Architecture::StyleGan, Some(&[2, 3, 4, 5]), "stylegan64_2-5", 10);
+    let file = "stylegan64/weights.safetensors";
+    check(file, Architecture::StyleGan, None, "stylegan64_all", 10);
+    check(file, Architecture::StyleGan, Some(&[2, 3, 4, 5]), "stylegan64_2-5", 10);
+}
+
+#[test]
+fn stylegan2_matches_the_official_factorization_in_sefa_s_own_layout() {
+    // genforce/sefa's StyleGAN2 checkpoint (generator_smooth), read through the loader's renaming.
+    check("genforce/genforce_32.pth", Architecture::StyleGan2, None, "stylegan2_genforce32_all", 10);
+}
+
+#[test]
+fn nvidia_pickles_give_one_block_per_w_plus_layer() {
+    let weights = Weights::from_file(golden("nvlabs/sg2_32_orig.pkl")).unwrap();
+    let gathered = latent_weights(&weights, Architecture::StyleGan2, None).unwrap();
+    assert_eq!(gathered.layers, (0..8).collect::<Vec<_>>());
+    assert_eq!(gathered.blocks[0].0, "synthesis.b4.conv1.affine.weight");
+    assert_eq!(gathered.blocks[7].0, "synthesis.b32.torgb.affine.weight");
+    let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
+    let f = sefa(&blocks, gathered.dim, 3).unwrap();
+    assert!(f.eigenvalues.windows(2).all(|w| w[0] >= w[1]));
 }
 
 #[test]

@@ -503,6 +503,30 @@ pub struct StyleGan2 {
     config: StyleGan2Config,
 }
 
+/// `weights` under NVIDIA's `G_ema.state_dict()` keys (`None`: they are already) and its
+/// configuration: an NVIDIA network pickle's from its module records, another layout's (rosinality,
+/// genforce) renamed and read from its shapes.
+pub(crate) fn nvidia_keys(weights: &Weights) -> Result<(Option<Weights>, StyleGan2Config), GeneratorError> {
+    use super::stylegan2_layouts::{GENFORCE_ANCHOR, ROSINALITY_ANCHOR, genforce, rosinality};
+    if weights.modules().is_empty() {
+        if weights.prefix_of(ROSINALITY_ANCHOR).is_some() {
+            return rosinality(weights).map(|(w, c)| (Some(w), c));
+        }
+        if weights.prefix_of(GENFORCE_ANCHOR).is_some() {
+            return genforce(weights).map(|(w, c)| (Some(w), c));
+        }
+    }
+    let config = StyleGan2Config::from_modules(weights)?;
+    if weights.shape("mapping.w_avg") != Some(&[config.w_dim][..]) {
+        return Err(GeneratorError::MissingTensor {
+            source_name: weights.source().to_string(),
+            key: "mapping.w_avg".into(),
+            expected: vec![config.w_dim],
+        });
+    }
+    Ok((None, config))
+}
+
 impl StyleGan2 {
     /// Loads `G_ema` of an NVIDIA network pickle (read by [`Weights::from_file`]), configured by its
     /// module records.
@@ -510,30 +534,8 @@ impl StyleGan2 {
     /// Checkpoints in rosinality's and genforce's layouts (no module records) are renamed to NVIDIA's
     /// keys and configured from their shapes (`docs/generator.md`).
     pub fn from_weights(weights: &Weights, device: &Device) -> Result<Self, GeneratorError> {
-        use super::stylegan2_layouts::{GENFORCE_ANCHOR, ROSINALITY_ANCHOR, genforce, rosinality};
-        if weights.modules().is_empty() {
-            type Convert = fn(&Weights) -> Result<(Weights, StyleGan2Config), GeneratorError>;
-            let convert: Option<Convert> = if weights.prefix_of(ROSINALITY_ANCHOR).is_some() {
-                Some(rosinality)
-            } else if weights.prefix_of(GENFORCE_ANCHOR).is_some() {
-                Some(genforce)
-            } else {
-                None
-            };
-            if let Some(convert) = convert {
-                let (renamed, config) = convert(weights)?;
-                return Self::with_config(&renamed, config, device);
-            }
-        }
-        let config = StyleGan2Config::from_modules(weights)?;
-        if weights.shape("mapping.w_avg") != Some(&[config.w_dim][..]) {
-            return Err(GeneratorError::MissingTensor {
-                source_name: weights.source().to_string(),
-                key: "mapping.w_avg".into(),
-                expected: vec![config.w_dim],
-            });
-        }
-        Self::with_config(weights, config, device)
+        let (renamed, config) = nvidia_keys(weights)?;
+        Self::with_config(renamed.as_ref().unwrap_or(weights), config, device)
     }
 
     /// Loads tensors named as NVIDIA's `G_ema.state_dict()` with an explicit configuration (other
