@@ -16,6 +16,7 @@
 mod error;
 mod interpolate;
 mod measures;
+mod pca;
 mod project;
 mod sefa;
 
@@ -24,6 +25,7 @@ pub use interpolate::{
     DistanceMode, InterpolateOptions, LayerSelection, interpolate, linear_interpolate, linspace, shift,
 };
 pub use measures::{correlation_matrix, cosine_similarity, cosine_similarity_matrix};
+pub use pca::{Pca, PcaAccumulator};
 pub use project::{
     DEFAULT_RANK_TOLERANCE, ProjectOptions, Projection, conditional_direction, conditional_direction_with,
 };

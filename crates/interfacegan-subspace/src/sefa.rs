@@ -59,7 +59,7 @@ fn unit_row(row: &[f32], what: &str) -> Result<impl Iterator<Item = f64>, Subspa
 }
 
 /// `v` with the sign that makes its entry of largest magnitude positive.
-fn signed(v: impl Iterator<Item = f64>) -> Vec<f64> {
+pub(crate) fn signed(v: impl Iterator<Item = f64>) -> Vec<f64> {
     let v: Vec<f64> = v.collect();
     let largest = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
     if largest < 0.0 { v.iter().map(|x| -x).collect() } else { v }

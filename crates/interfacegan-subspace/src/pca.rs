@@ -1,0 +1,125 @@
+//! Principal components of latent codes fed in chunks (GANSpace, Härkönen et al., NeurIPS 2020,
+//! takes them of sampled W codes): the covariance is accumulated exactly, so memory is `D²`
+//! whatever the number of samples, and the result is the batch PCA's, not an approximation.
+
+use nalgebra::{DMatrix, SymmetricEigen};
+
+use crate::SubspaceError;
+
+/// The principal components found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pca {
+    /// The mean code.
+    pub mean: Vec<f64>,
+    /// Unit components, one per row, by variance descending; each one's entry of largest magnitude
+    /// is positive.
+    pub components: Vec<Vec<f64>>,
+    /// The variance of the samples along each component (`n - 1` in the denominator, as
+    /// scikit-learn's `explained_variance_`).
+    pub variances: Vec<f64>,
+}
+
+/// Sums of codes fed in chunks. Codes are taken relative to the first one seen, which keeps the
+/// sums small where the mean is far from zero (the textbook one-pass formula cancels there).
+#[derive(Clone, Debug)]
+pub struct PcaAccumulator {
+    dim: usize,
+    count: u64,
+    shift: Vec<f64>,
+    sum: Vec<f64>,
+    cross: DMatrix<f64>,
+}
+
+impl PcaAccumulator {
+    /// An empty accumulator of `dim`-dimensional codes.
+    pub fn new(dim: usize) -> Self {
+        Self { dim, count: 0, shift: Vec::new(), sum: vec![0.0; dim], cross: DMatrix::zeros(dim, dim) }
+    }
+
+    /// How many codes have been added.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Adds the codes `rows` (row-major `[n, dim]`).
+    pub fn add(&mut self, rows: &[f32]) -> Result<(), SubspaceError> {
+        if self.dim == 0 || !rows.len().is_multiple_of(self.dim) {
+            let found = if self.dim == 0 { rows.len() } else { rows.len() % self.dim };
+            return Err(SubspaceError::Dimension { what: "a chunk of codes".into(), expected: self.dim, found });
+        }
+        if let Some(index) = rows.iter().position(|v| !v.is_finite()) {
+            let value = rows[index] as f64;
+            return Err(SubspaceError::NonFinite { what: "a chunk of codes".into(), index, value });
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if self.shift.is_empty() {
+            self.shift = rows[..self.dim].iter().map(|&v| v as f64).collect();
+        }
+        let n = rows.len() / self.dim;
+        let centred: Vec<f64> = rows.iter().enumerate().map(|(i, &v)| v as f64 - self.shift[i % self.dim]).collect();
+        let x = DMatrix::from_row_slice(n, self.dim, &centred);
+        // A product, not `tr_mul`: matrixmultiply's GEMM, optimised in every profile.
+        self.cross += x.transpose() * &x;
+        for row in centred.chunks(self.dim) {
+            for (s, v) in self.sum.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        self.count += n as u64;
+        Ok(())
+    }
+
+    /// The `k` leading components of the codes added so far (at least two).
+    pub fn finish(&self, k: usize) -> Result<Pca, SubspaceError> {
+        if self.count < 2 {
+            return Err(SubspaceError::TooFewSamples { samples: self.count as usize });
+        }
+        if k == 0 || k > self.dim {
+            return Err(SubspaceError::DirectionCount { asked: k, dim: self.dim });
+        }
+        let n = self.count as f64;
+        let mean_shifted: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
+        let m = DMatrix::from_column_slice(self.dim, 1, &mean_shifted);
+        let covariance = (&self.cross - (&m * m.transpose()) * n) / (n - 1.0);
+        let eigen = SymmetricEigen::new(covariance);
+        let mut order: Vec<usize> = (0..self.dim).collect();
+        order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
+        let components =
+            order[..k].iter().map(|&i| crate::sefa::signed(eigen.eigenvectors.column(i).iter().copied())).collect();
+        Ok(Pca {
+            mean: mean_shifted.iter().zip(&self.shift).map(|(m, s)| m + s).collect(),
+            components,
+            variances: order[..k].iter().map(|&i| eigen.eigenvalues[i].max(0.0)).collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_form_case_fed_in_two_chunks() {
+        // Points (±2, ±1) around (10, -5): variances 16/3 along x and 4/3 along y (n - 1 = 3).
+        let mut acc = PcaAccumulator::new(2);
+        acc.add(&[12.0, -4.0, 8.0, -6.0]).unwrap();
+        acc.add(&[12.0, -6.0, 8.0, -4.0]).unwrap();
+        let pca = acc.finish(2).unwrap();
+        assert_eq!((acc.count(), pca.mean.clone()), (4, vec![10.0, -5.0]));
+        assert_eq!(pca.components, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+        assert!((pca.variances[0] - 16.0 / 3.0).abs() < 1e-12 && (pca.variances[1] - 4.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let mut acc = PcaAccumulator::new(2);
+        assert!(acc.add(&[1.0, 2.0, 3.0]).unwrap_err().to_string().contains("chunk of codes"));
+        assert!(acc.add(&[1.0, f32::INFINITY]).unwrap_err().to_string().contains("non-finite"));
+        acc.add(&[1.0, 2.0]).unwrap();
+        assert!(acc.finish(1).unwrap_err().to_string().contains("at least 2 samples"));
+        acc.add(&[3.0, 2.0]).unwrap();
+        assert!(acc.finish(3).unwrap_err().to_string().contains("3 directions asked for"));
+    }
+}
