@@ -106,6 +106,14 @@ pub trait Generator: Send + Sync {
         Ok(vec![0.0; self.info().code_shape(space).iter().product()])
     }
 
+    /// The W codes of `z` (row-major `[N, D]`) from the mapping network alone, before truncation:
+    /// what GANSpace takes principal components of, without the cost of synthesis. `None` for
+    /// generators without a mapping network (DCGAN, PGGAN).
+    fn map_z(&self, z: &[f32]) -> Result<Option<Vec<f32>>, GeneratorError> {
+        check_codes(self.info(), z, LatentSpace::Z)?;
+        Ok(None)
+    }
+
     /// Synthesises a batch of host codes (row-major) and returns the images and the codes on the way.
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
         let info = self.info();
@@ -121,6 +129,17 @@ pub trait Generator: Send + Sync {
         }
         Ok(out)
     }
+}
+
+/// [`Generator::map_z`] of a generator whose mapping network is `mapping`.
+pub(crate) fn map_with(
+    info: &GeneratorInfo,
+    device: &Device,
+    z: &[f32],
+    mapping: impl Fn(Tensor<2>) -> Tensor<2>,
+) -> Result<Option<Vec<f32>>, GeneratorError> {
+    let (_, n) = check_codes(info, z, LatentSpace::Z)?;
+    Ok(Some(to_vec(mapping(tensor(z, [n, info.latent_dim], device)))?))
 }
 
 /// Checks that `codes` holds whole, finite codes of `space`; returns (layers per code, count).

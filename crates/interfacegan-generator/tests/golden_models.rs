@@ -18,6 +18,7 @@ fn dcgan_digiface_matches_torch() {
     let diff = max_abs_diff(&out.images, &npy("dcgan_digiface/image.npy"));
     assert!(diff <= 1e-5, "max |diff| {diff}");
     // The default generator is this file, found at run time, and nothing else.
+    assert_eq!(g.map_z(&z).unwrap(), None, "a DCGAN has no mapping network");
     let default = default_generator(&cpu()).unwrap().synthesize(&z, LatentSpace::Z).unwrap();
     assert_eq!(default.images, out.images);
     let empty = tempfile::tempdir().unwrap();
@@ -69,6 +70,10 @@ fn stylegan_matches_official_in_every_space() {
         let mut g = StyleGan::from_weights(&weights, &cpu()).unwrap();
         assert_eq!(g.config().fused_layers, fused, "{model}");
         let layers = g.info().wp_layers;
+        // The mapping network alone: the official untruncated w.
+        let w = g.map_z(&npy(&format!("{model}/synth_z_psi1.0/z.npy"))).unwrap().expect("a mapping network");
+        let diff = max_abs_diff(&w, &npy(&format!("{model}/synth_z_psi1.0/w.npy")));
+        assert!(diff <= 1e-5, "{model}: map_z differs from the official w by {diff}");
         let cases = [
             ("synth_z_psi0.7", LatentSpace::Z, Some(0.7), "z.npy"),
             ("synth_z_psi1.0", LatentSpace::Z, Some(1.0), "z.npy"),

@@ -24,6 +24,15 @@ fn check_parity(name: &str) {
         Box::new(StyleGan3::from_weights(&weights, &cpu()).unwrap())
     };
     let z = npz(&npz_file, "z");
+    // The mapping network alone gives the untruncated w, which every layer of ws holds at psi 1.
+    let w = g.map_z(&z).unwrap().expect("a mapping network");
+    let ws = npz(&npz_file, "ws_psi1.0");
+    let d = g.info().latent_dim;
+    let (n, layers) = (w.len() / d, ws.len() / w.len());
+    for i in 0..n {
+        let diff = max_abs_diff(&w[i * d..][..d], &ws[i * layers * d..][..d]);
+        assert!(diff <= 1e-5, "{name}: map_z of code {i} differs from NVIDIA's w by {diff}");
+    }
     // genforce's fixture truncates the first 8 layers (of 8), as SeFa does; the others all.
     let layers = if name.starts_with("genforce") { 8 } else { usize::MAX };
     for psi in ["0.7", "1.0"] {

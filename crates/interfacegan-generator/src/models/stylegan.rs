@@ -386,6 +386,10 @@ fn fused_kernel(weight: &[f32], cin: usize, cout: usize, scale: f32, device: &De
 }
 
 impl Generator for StyleGan {
+    fn map_z(&self, z: &[f32]) -> Result<Option<Vec<f32>>, GeneratorError> {
+        crate::generator::map_with(self.info(), self.device(), z, |z| self.mapping(z))
+    }
+
     fn info(&self) -> &GeneratorInfo {
         &self.info
     }

@@ -407,6 +407,10 @@ impl StyleGan3 {
 }
 
 impl Generator for StyleGan3 {
+    fn map_z(&self, z: &[f32]) -> Result<Option<Vec<f32>>, GeneratorError> {
+        crate::generator::map_with(self.info(), self.device(), z, |z| self.mapping(z))
+    }
+
     fn info(&self) -> &GeneratorInfo {
         &self.front.info
     }
