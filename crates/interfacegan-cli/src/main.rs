@@ -6,6 +6,7 @@ mod cli_error;
 mod codes_input;
 mod demo;
 mod edit;
+mod ganspace;
 mod generate;
 mod inversion_args;
 mod invert;
@@ -74,6 +75,8 @@ enum Command {
     Project(project::Args),
     /// Directions without labels: SeFa's closed-form factorization of the weights that read the code.
     Sefa(sefa::Args),
+    /// Directions without labels: GANSpace's principal components of W codes (StyleGANs).
+    Ganspace(ganspace::Args),
     /// Measures on boundaries and scores.
     #[command(subcommand)]
     Metrics(metrics::Command),
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
         Command::Invert(args) => invert::run(args),
         Command::Project(args) => project::run(args),
         Command::Sefa(args) => sefa::run(args),
+        Command::Ganspace(args) => ganspace::run(args),
         Command::Metrics(command) => metrics::run(command),
         Command::Models(command) => models::run(command),
     };

@@ -1,0 +1,53 @@
+//! `interfacegan ganspace`: the files it writes, and refusals.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use interfacegan::io::read_f64;
+
+fn ganspace(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_interfacegan")).arg("ganspace").args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn components_of_w_with_their_spread() {
+    let pickle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/nvlabs/sg2_32_orig.pkl");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gs");
+    let args = ["--weights", pickle.to_str().unwrap(), "-n", "5000", "-k", "4", "--batch", "1500"];
+    let o = ganspace(&[&args[..], &["-o", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let components = read_f64(out.join("components.npy")).unwrap();
+    assert_eq!(components.shape(), [4, 32]);
+    let rows: Vec<&[f64]> = components.data().chunks(32).collect();
+    for (i, a) in rows.iter().enumerate() {
+        for (j, b) in rows.iter().enumerate() {
+            let dot: f64 = a.iter().zip(*b).map(|(x, y)| x * y).sum();
+            assert!((dot - f64::from(u8::from(i == j))).abs() < 1e-6, "rows {i}, {j}: {dot}");
+        }
+    }
+    assert_eq!(read_f64(out.join("lat_mean.npy")).unwrap().shape(), [32]);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("ganspace.json")).unwrap()).unwrap();
+    let variances = report["variances"].as_array().unwrap();
+    let stdev = read_f64(out.join("lat_stdev.npy")).unwrap().into_data();
+    // Fresh samples spread along each component as the fitted variance says (5,000 of them: within 5 %).
+    for (v, s) in variances.iter().zip(&stdev) {
+        let expected = v.as_f64().unwrap().sqrt();
+        assert!((s - expected).abs() / expected < 0.05, "stdev {s} vs sqrt(variance) {expected}");
+    }
+}
+
+#[test]
+fn generators_without_a_mapping_network_and_bad_counts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let o = ganspace(&["-n", "100", "-o", out.to_str().unwrap()]);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("no mapping network"), "{}", stderr(&o));
+    let o = ganspace(&["-n", "1", "-o", out.to_str().unwrap()]);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("-n must be"), "{}", stderr(&o));
+    assert!(!out.join("components.npy").exists());
+}
