@@ -80,7 +80,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
 fn spread(generator: &dyn Generator, pca: &Pca, seed: u64) -> Result<Vec<f64>, CliError> {
     let dim = pca.mean.len();
     let z = ZSampler::with_stream(dim, seed, 1).next_batch(STDEV_SAMPLES);
-    let w = generator.map_z(&z)?.expect("a generator that mapped before maps again");
+    let w = generator.map_z(&z)?.ok_or_else(|| CliError::new("the generator stopped mapping z to w"))?;
     let stdev = pca
         .components
         .iter()
