@@ -8,6 +8,7 @@ use interfacegan::io::{NpyArray, OutputSet, stage_npy};
 use interfacegan::subspace::{Pca, PcaAccumulator};
 
 use crate::CliError;
+use crate::directions_out::stage_directions;
 use crate::model_args::GeneratorArgs;
 
 /// GANSpace estimates each component's spread from this many fresh samples.
@@ -97,17 +98,11 @@ fn spread(generator: &dyn Generator, pca: &Pca, seed: u64) -> Result<Vec<f64>, C
 }
 
 fn write(args: &Args, pca: &Pca, stdev: &[f64], architecture: &str) -> Result<(), CliError> {
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
     let dim = pca.mean.len();
     let as_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
     let mut outputs = OutputSet::new(args.force);
-    let components: Vec<f32> = pca.components.iter().flat_map(|c| as_f32(c)).collect();
-    stage_npy(&mut outputs, args.output.join("components.npy"), &NpyArray::new(vec![args.k, dim], components)?)?;
-    for (i, c) in pca.components.iter().enumerate() {
-        let file = args.output.join(format!("component_{i:03}.npy"));
-        stage_npy(&mut outputs, file, &NpyArray::new(vec![1, dim], as_f32(c))?)?;
-    }
+    outputs.create_dir_all(&args.output)?;
+    stage_directions(&mut outputs, &args.output, "component", &pca.components)?;
     stage_npy(&mut outputs, args.output.join("lat_mean.npy"), &NpyArray::new(vec![dim], as_f32(&pca.mean))?)?;
     stage_npy(&mut outputs, args.output.join("lat_stdev.npy"), &NpyArray::new(vec![args.k], as_f32(stdev))?)?;
     let report = serde_json::json!({

@@ -5,6 +5,7 @@ mod boundary_args;
 mod cli_error;
 mod codes_input;
 mod demo;
+mod directions_out;
 mod edit;
 mod ganspace;
 mod generate;

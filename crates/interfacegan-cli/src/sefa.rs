@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use interfacegan::generator::latent_weights;
-use interfacegan::io::{NpyArray, OutputSet, stage_npy};
+use interfacegan::io::OutputSet;
 use interfacegan::subspace::sefa;
 
 use crate::CliError;
+use crate::directions_out::stage_directions;
 use crate::layers_arg::{LayerList, parse_layers};
 use crate::model_args::WeightsArgs;
 
@@ -44,16 +45,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
     let factorization = sefa(&blocks, gathered.dim, args.k)?;
 
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
     let mut outputs = OutputSet::new(args.force);
+    outputs.create_dir_all(&args.output)?;
     let dim = gathered.dim;
-    let rows: Vec<f32> = factorization.directions.iter().flatten().map(|&v| v as f32).collect();
-    stage_npy(&mut outputs, args.output.join("directions.npy"), &NpyArray::new(vec![args.k, dim], rows.clone())?)?;
-    for (i, row) in rows.chunks(dim).enumerate() {
-        let file = args.output.join(format!("direction_{i:03}.npy"));
-        stage_npy(&mut outputs, file, &NpyArray::new(vec![1, dim], row.to_vec())?)?;
-    }
+    stage_directions(&mut outputs, &args.output, "direction", &factorization.directions)?;
     let report = serde_json::json!({
         "method": "sefa",
         "generator": args.source.describe(),

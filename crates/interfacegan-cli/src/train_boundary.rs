@@ -87,11 +87,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         CliError::new(format!("codes {} with scores {}: {e}", args.codes.display(), args.scores.display()))
     })?;
 
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| CliError::new(format!("{}: cannot create the output folder: {e}", args.output.display())))?;
     let indices =
         |list: &[usize]| NpyArray::new(vec![list.len()], list.iter().map(|&i| i as i64).collect()).expect("1-D");
     let mut outputs = OutputSet::new(args.force);
+    outputs.create_dir_all(&args.output)?;
     boundary.stage(&mut outputs, args.output.join("boundary.npy"))?;
     stage_npy(&mut outputs, args.output.join("train_indices.npy"), &indices(&report.train_indices))?;
     stage_npy(&mut outputs, args.output.join("val_indices.npy"), &indices(&report.val_indices))?;
