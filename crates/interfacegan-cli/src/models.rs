@@ -132,14 +132,10 @@ fn fetch_all(names: &[String], url: Option<&str>) -> Result<(), CliError> {
         .or_else(ModelStore::cache_dir)
         .ok_or_else(|| CliError::new("no user cache folder here: give --models-dir"))?;
     let store = model_store().clone().downloading_into(&dir);
+    let progress = download_progress();
     for model in models {
         let path = match url {
-            Some(url) => {
-                let bar = crate::progress_bars::bar(model.bytes, &format!("downloading {}", model.file_name), "bytes");
-                let path = download(url, model, &dir, DEFAULT_TIMEOUT, &mut |done, _| bar.set_position(done))?;
-                bar.finish_and_clear();
-                path
-            }
+            Some(url) => download(url, model, &dir, DEFAULT_TIMEOUT, &mut |done, total| progress(model, done, total))?,
             None => store.fetch(model.name)?.path,
         };
         println!("{} (sha256 {}) -> {}", model.file_name, model.sha256, path.display());

@@ -81,11 +81,7 @@ fn fetch_file(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<PathBuf, ModelError> {
     let partial = partial_path(dir, model.file_name);
-    fetch_into(url, model.bytes, &partial, timeout, progress).map_err(|reason| ModelError::Download {
-        file_name: model.file_name,
-        sha256: model.sha256,
-        attempts: vec![(url.to_string(), reason)],
-    })?;
+    fetch_into(url, model.bytes, &partial, timeout, progress).map_err(failed_at(model, url))?;
     install(&partial, model, dir)
 }
 
@@ -102,11 +98,7 @@ fn fetch_member(
 ) -> Result<PathBuf, ModelError> {
     let archive_name = archive.url.rsplit('/').next().unwrap_or("archive");
     let partial = partial_path(dir, archive_name);
-    fetch_into(archive.url, archive.bytes, &partial, timeout, progress).map_err(|reason| ModelError::Download {
-        file_name: model.file_name,
-        sha256: model.sha256,
-        attempts: vec![(archive.url.to_string(), reason)],
-    })?;
+    fetch_into(archive.url, archive.bytes, &partial, timeout, progress).map_err(failed_at(model, archive.url))?;
     let extracted = verify_digest(&partial, archive.bytes, archive.sha256).and_then(|()| {
         let io = |source| ModelError::Io { path: partial.clone(), source };
         let mut zip = zip::ZipArchive::new(File::open(&partial).map_err(io)?).map_err(|e| bad_archive(&partial, e))?;
@@ -152,6 +144,15 @@ fn extract(
     std::io::copy(&mut (&mut entry).take(model.bytes + 1), &mut out).map_err(io)?;
     out.sync_all().map_err(io)?;
     install(&partial, model, dir)
+}
+
+/// The error of a download of `model` from `url` that failed for a reason in words.
+fn failed_at<'a>(model: &'a ModelFile, url: &'a str) -> impl FnOnce(String) -> ModelError + 'a {
+    move |reason| ModelError::Download {
+        file_name: model.file_name,
+        sha256: model.sha256,
+        attempts: vec![(url.to_string(), reason)],
+    }
 }
 
 fn bad_archive(archive: &Path, reason: impl ToString) -> ModelError {
