@@ -2,7 +2,7 @@
 //! takes them of sampled W codes): the covariance is accumulated exactly, so memory is `D²`
 //! whatever the number of samples, and the result is the batch PCA's, not an approximation.
 
-use nalgebra::{DMatrix, SymmetricEigen};
+use nalgebra::DMatrix;
 
 use crate::SubspaceError;
 
@@ -83,15 +83,12 @@ impl PcaAccumulator {
         let mean_shifted: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
         let m = DMatrix::from_column_slice(self.dim, 1, &mean_shifted);
         let covariance = (&self.cross - (&m * m.transpose()) * n) / (n - 1.0);
-        let eigen = SymmetricEigen::new(covariance);
-        let mut order: Vec<usize> = (0..self.dim).collect();
-        order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
-        let components =
-            order[..k].iter().map(|&i| crate::sefa::signed(eigen.eigenvectors.column(i).iter().copied())).collect();
+        let (components, variances) = crate::sefa::leading_eigenvectors(covariance, k);
         Ok(Pca {
             mean: mean_shifted.iter().zip(&self.shift).map(|(m, s)| m + s).collect(),
             components,
-            variances: order[..k].iter().map(|&i| eigen.eigenvalues[i].max(0.0)).collect(),
+            // Rounding can leave an exactly flat direction a hair below zero.
+            variances: variances.into_iter().map(|v| v.max(0.0)).collect(),
         })
     }
 }

@@ -38,12 +38,18 @@ pub fn sefa(blocks: &[&[f32]], dim: usize, k: usize) -> Result<Factorization, Su
     let a = DMatrix::from_row_slice(rows.len() / dim, dim, &rows);
     // A product, not `tr_mul`: it runs in matrixmultiply's GEMM (optimised in any profile).
     let gram = a.transpose() * &a;
-    let eigen = SymmetricEigen::new(gram);
-    let mut order: Vec<usize> = (0..dim).collect();
-    order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
-    let directions = order[..k].iter().map(|&i| signed(eigen.eigenvectors.column(i).iter().copied())).collect();
-    let eigenvalues = order[..k].iter().map(|&i| eigen.eigenvalues[i]).collect();
+    let (directions, eigenvalues) = leading_eigenvectors(gram, k);
     Ok(Factorization { directions, eigenvalues })
+}
+
+/// The `k` eigenvectors of the symmetric `matrix` with the largest eigenvalues, largest first, each
+/// with its entry of largest magnitude positive; and those eigenvalues.
+pub(crate) fn leading_eigenvectors(matrix: DMatrix<f64>, k: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let eigen = SymmetricEigen::new(matrix);
+    let mut order: Vec<usize> = (0..eigen.eigenvalues.len()).collect();
+    order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
+    let vectors = order[..k].iter().map(|&i| signed(eigen.eigenvectors.column(i).iter().copied())).collect();
+    (vectors, order[..k].iter().map(|&i| eigen.eigenvalues[i]).collect())
 }
 
 /// `row / |row|` in f64 (the official code normalises each column of the weight it gathers).
@@ -59,7 +65,7 @@ fn unit_row(row: &[f32], what: &str) -> Result<impl Iterator<Item = f64>, Subspa
 }
 
 /// `v` with the sign that makes its entry of largest magnitude positive.
-pub(crate) fn signed(v: impl Iterator<Item = f64>) -> Vec<f64> {
+fn signed(v: impl Iterator<Item = f64>) -> Vec<f64> {
     let v: Vec<f64> = v.collect();
     let largest = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
     if largest < 0.0 { v.iter().map(|x| -x).collect() } else { v }
