@@ -95,15 +95,14 @@ impl BuiltInScorer {
     /// Loads the network of `attribute` on `device`, its file found and verified by `store`.
     pub fn in_store(attribute: Attribute, store: &ModelStore, device: &Device) -> Result<Self, ScorerError> {
         let (located, bytes) = store.read(attribute.model_name())?;
-        Self::from_bytes(attribute, &bytes, &located.path.display().to_string(), device)
+        Self::verified(attribute, &bytes, &located.path.display().to_string(), device)
     }
 
     /// Loads the file at `path`, the caller's copy of the network of `attribute` (its size checked
     /// against the registry's before it is read, its sha256 after), on `device`.
     pub fn from_file(attribute: Attribute, path: &std::path::Path, device: &Device) -> Result<Self, ScorerError> {
         let bytes = interfacegan_models::read_verified(path, interfacegan_models::model(attribute.model_name())?)?;
-        let model = OnnxModel::from_bytes(&bytes, &path.display().to_string(), device)?;
-        Ok(Self { attribute, model })
+        Self::verified(attribute, &bytes, &path.display().to_string(), device)
     }
 
     /// Loads `bytes`, the caller's copy of the network of `attribute` (the registry's file, checked
@@ -111,8 +110,12 @@ impl BuiltInScorer {
     pub fn from_bytes(attribute: Attribute, bytes: &[u8], source: &str, device: &Device) -> Result<Self, ScorerError> {
         let registered = interfacegan_models::model(attribute.model_name())?;
         interfacegan_models::check_bytes(std::path::Path::new(source), registered, bytes)?;
-        let model = OnnxModel::from_bytes(bytes, source, device)?;
-        Ok(Self { attribute, model })
+        Self::verified(attribute, bytes, source, device)
+    }
+
+    /// Loads `bytes` already checked against the registry (each constructor checks them once).
+    fn verified(attribute: Attribute, bytes: &[u8], source: &str, device: &Device) -> Result<Self, ScorerError> {
+        Ok(Self { attribute, model: OnnxModel::from_bytes(bytes, source, device)? })
     }
 
     /// The same scorer on another engine (see [`Engine`]; the CPU engine is the default on the CPU).
