@@ -71,16 +71,7 @@ fn write(path: &Path, bytes: &[u8]) -> PathBuf {
 }
 
 fn npy_with_header(shape: &str, body: &[u8]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(body);
-    bytes
+    interfacegan_testkit::npy_bytes("<f4", false, shape, body)
 }
 
 #[test]

@@ -433,19 +433,7 @@ mod tests {
     use super::*;
 
     fn write_raw(path: &Path, descr: &str, fortran: bool, shape: &str, body: &[u8]) {
-        let mut header = format!(
-            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-            if fortran { "True" } else { "False" }
-        );
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(header.as_bytes());
-        bytes.extend_from_slice(body);
-        std::fs::write(path, bytes).unwrap();
+        std::fs::write(path, interfacegan_testkit::npy_bytes(descr, fortran, shape, body)).unwrap();
     }
 
     #[test]

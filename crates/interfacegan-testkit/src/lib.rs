@@ -1,6 +1,6 @@
 //! Builders of crafted files shared by the workspace's tests: PyTorch zip checkpoints whose tensors
-//! are arbitrary views of arbitrary storages, PNGs whose header lies about their size, and a
-//! loopback HTTP server whose answers each test scripts.
+//! are arbitrary views of arbitrary storages, `.npy` and PNG files whose header lies about their
+//! size, and a loopback HTTP server whose answers each test scripts.
 //!
 //! ```
 //! use interfacegan_testkit::{Crafted, claimed_png, zip_state_dict};
@@ -100,6 +100,23 @@ pub fn zip_checkpoint(
     method: zip::CompressionMethod,
 ) -> Vec<u8> {
     zip_state_dict(&[Crafted { key: "w".into(), shape: shape.to_vec(), stride: stride.to_vec(), numel, data, method }])
+}
+
+/// A version 1.0 `.npy` file whose header declares `descr`, `fortran_order` and `shape` as given
+/// (the shape as Python writes it, e.g. `"(2, 3)"`, so tests can declare any size), then `body`.
+pub fn npy_bytes(descr: &str, fortran_order: bool, shape: &str, body: &[u8]) -> Vec<u8> {
+    let order = if fortran_order { "True" } else { "False" };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+    // numpy pads the header with spaces so that the data starts on a 64-byte boundary.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(body);
+    bytes
 }
 
 /// A 1 x 1 RGB PNG whose header claims `width x height` pixels (with a valid checksum).

@@ -431,3 +431,45 @@ impl StyleFront {
         super::synthesize_via_w(g, codes, space, |z| self.mapping.forward(z), |w| self.truncate(w), synthesis)
     }
 }
+
+/// `Generator` for a model of NVIDIA's design: a struct with a `front: StyleFront` field and a
+/// `synthesis(ws: Tensor<3>) -> Tensor<4>` method. One body for StyleGAN2 and StyleGAN3, which
+/// differ only in their synthesis networks.
+macro_rules! style_generator {
+    ($model:ty) => {
+        impl $crate::generator::Generator for $model {
+            fn map_z(&self, z: &[f32]) -> Result<Option<Vec<f32>>, GeneratorError> {
+                $crate::generator::map_with(self.info(), self.device(), z, |z| self.front.mapping.forward(z))
+            }
+
+            fn info(&self) -> &$crate::generator::GeneratorInfo {
+                &self.front.info
+            }
+
+            fn device(&self) -> &burn::tensor::Device {
+                &self.front.device
+            }
+
+            fn forward(
+                &self,
+                codes: burn::tensor::Tensor<3>,
+                space: $crate::generator::LatentSpace,
+            ) -> Result<burn::tensor::Tensor<4>, GeneratorError> {
+                Ok(self.synthesis(self.front.codes_to_ws(codes, space)?))
+            }
+
+            fn latent_mean(&self, space: $crate::generator::LatentSpace) -> Result<Vec<f32>, GeneratorError> {
+                self.front.latent_mean(space)
+            }
+
+            fn synthesize(
+                &self,
+                codes: &[f32],
+                space: $crate::generator::LatentSpace,
+            ) -> Result<$crate::Synthesis, GeneratorError> {
+                self.front.synthesize(self, codes, space, |ws| self.synthesis(ws))
+            }
+        }
+    };
+}
+pub(crate) use style_generator;

@@ -15,7 +15,6 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 use super::nvidia::{Demodulation, Dense, Mapping, Modules, StyleFront};
 use crate::error::GeneratorError;
-use crate::generator::{Generator, GeneratorInfo, LatentSpace};
 use crate::ops::{channel_vector, tensor};
 use crate::weights::{TensorTaker, Weights};
 use crate::{NoiseMode, Truncation};
@@ -601,31 +600,7 @@ impl StyleGan2 {
     }
 }
 
-impl Generator for StyleGan2 {
-    fn map_z(&self, z: &[f32]) -> Result<Option<Vec<f32>>, GeneratorError> {
-        crate::generator::map_with(self.info(), self.device(), z, |z| self.mapping(z))
-    }
-
-    fn info(&self) -> &GeneratorInfo {
-        &self.front.info
-    }
-
-    fn device(&self) -> &Device {
-        &self.front.device
-    }
-
-    fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError> {
-        Ok(self.synthesis(self.front.codes_to_ws(codes, space)?))
-    }
-
-    fn latent_mean(&self, space: LatentSpace) -> Result<Vec<f32>, GeneratorError> {
-        self.front.latent_mean(space)
-    }
-
-    fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<crate::Synthesis, GeneratorError> {
-        self.front.synthesize(self, codes, space, |ws| self.synthesis(ws))
-    }
-}
+super::nvidia::style_generator!(StyleGan2);
 
 /// A convolution weight `[O, I, k, k]` as the `[I, O, k, k]` weight of the transposed convolution
 /// that up-samples.
