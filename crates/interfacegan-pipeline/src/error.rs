@@ -75,6 +75,26 @@ pub enum PipelineError {
         /// The generator's.
         latent_dim: usize,
     },
+    /// A forward pass of no images.
+    #[error("the batch must hold at least one image")]
+    ZeroBatch,
+    /// A match share outside (0, 1].
+    #[error("the share of the boundary's effect a match needs must be in (0, 1], got {share}")]
+    MatchShare {
+        /// The share given.
+        share: f64,
+    },
+    /// Matching was asked for without any unsupervised direction.
+    #[error("no unsupervised directions to match")]
+    NoCandidates,
+    /// Matching needs exactly one boundary per scored attribute.
+    #[error("matching: `{name}` {problem}")]
+    MatchBoundary {
+        /// The boundary or attribute.
+        name: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// Boundaries of different dimensions.
     #[error("boundary `{name}` has dimension {dim}, `{first}` has {first_dim}")]
     BoundaryDimensions {

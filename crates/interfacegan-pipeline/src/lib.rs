@@ -10,6 +10,7 @@ mod batch;
 mod directions;
 mod edit;
 mod error;
+mod matching;
 mod options;
 mod pipeline;
 mod plots;
@@ -22,12 +23,13 @@ mod sample;
 pub use directions::{Direction, conditional_directions};
 pub use edit::{Edits, MAX_EDIT_IMAGE_BYTES, MAX_EDIT_STEPS, check_edit_size, edit_codes};
 pub use error::PipelineError;
+pub use matching::{AttributeMatch, DirectionEffects, MatchOptions, MatchTable, match_directions, match_sheets};
 pub use options::PipelineOptions;
 pub use pipeline::{
     AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOutcome, chosen_ratio, edited_in_report,
 };
 pub use progress::{Progress, Silent};
-pub use report::{REPORT_SECTIONS, findings, write_report};
+pub use report::{REPORT_SECTIONS, findings, match_html, write_match_page, write_report};
 pub use rescore::{RescoreOptions, RescoreRow, RescoreTable, rescore};
 pub use run_folder::{
     CHUNKS_DIR, LOCK_FILE, MANIFEST_FILE, MAX_ATTRIBUTES, MAX_CHUNK_VALUES, MAX_LATENT_DIM, MAX_NAME_LENGTH,

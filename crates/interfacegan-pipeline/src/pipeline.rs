@@ -5,16 +5,17 @@ use std::time::Instant;
 
 use interfacegan_attributes::Scorer;
 use interfacegan_boundary::{Boundary, FitReport, chosen_count};
-use interfacegan_generator::{Generator, LatentSpace, RgbImage, ZSampler, grid, normalize_z};
-use interfacegan_io::{MappedMatrix, NpyArray, read_f32, write_atomic, write_npy};
+use interfacegan_generator::{Generator, LatentSpace, RgbImage, ZSampler, grid, normalize_z, stage_image};
+use interfacegan_io::{MappedMatrix, NpyArray, OutputSet, read_f32, write_atomic, write_npy};
 use interfacegan_subspace::{correlation_matrix, cosine_similarity_matrix};
 use serde::Serialize;
 
 use crate::batch::{StageClock, synthesize_images};
 use crate::report::write_report;
 use crate::{
-    Direction, PipelineError, PipelineOptions, Progress, RescoreOptions, RescoreTable, RunManifest, SampleOptions,
-    SampleReport, conditional_directions, edit_codes, rescore, sample_and_score,
+    Direction, MatchOptions, MatchTable, PipelineError, PipelineOptions, Progress, RescoreOptions, RescoreTable,
+    RunManifest, SampleOptions, SampleReport, conditional_directions, edit_codes, match_directions, match_sheets,
+    rescore, sample_and_score,
 };
 
 /// The official share of samples taken from each end of the score ranking.
@@ -83,6 +84,11 @@ pub struct PipelineOutcome {
     /// Edit strips of the directions the report shows.
     #[serde(skip)]
     pub edit_sheets: Vec<EditSheet>,
+    /// The unsupervised directions measured against the boundaries, when any were given.
+    pub matching: Option<MatchTable>,
+    /// Edit strips of each boundary and its best unsupervised match.
+    #[serde(skip)]
+    pub match_sheets: Vec<EditSheet>,
 }
 
 /// The edits of the fresh samples along one direction, as one image.
@@ -123,12 +129,22 @@ pub struct Pipeline<'a> {
     generator: &'a dyn Generator,
     scorers: &'a [&'a dyn Scorer],
     options: PipelineOptions,
+    unsupervised: Vec<Direction>,
 }
 
 impl<'a> Pipeline<'a> {
     /// A run of `generator` scored by `scorers`, with the default options.
     pub fn new(generator: &'a dyn Generator, scorers: &'a [&'a dyn Scorer]) -> Self {
-        Self { generator, scorers, options: PipelineOptions::default() }
+        Self { generator, scorers, options: PipelineOptions::default(), unsupervised: Vec::new() }
+    }
+
+    /// Directions found without labels (SeFa, GANSpace; each named by its `target`, e.g.
+    /// `sefa_003`, with no conditions) to measure against the fitted boundaries: re-scored on
+    /// every attribute, ranked per attribute, with edit strips of each attribute's best match
+    /// ([`match_directions`]); `match.json`, `match.csv` and the report's `unsupervised` section.
+    pub fn unsupervised(mut self, directions: Vec<Direction>) -> Self {
+        self.unsupervised = directions;
+        self
     }
 
     /// Replaces all options.
@@ -168,6 +184,11 @@ impl<'a> Pipeline<'a> {
         timings.lap("edits");
         let table = self.rescore_directions(&directions, dir, progress)?;
         timings.lap("re-scoring");
+        let plain: Vec<Direction> = directions.iter().filter(|d| d.is_plain()).cloned().collect();
+        let (matching, match_sheets) = self.match_unsupervised(&plain, dir, progress)?;
+        if matching.is_some() {
+            timings.lap("matching unsupervised directions");
+        }
         let sample_grid = self.sample_grid(&codes)?;
         let mut outcome = PipelineOutcome {
             dir: dir.to_path_buf(),
@@ -182,6 +203,8 @@ impl<'a> Pipeline<'a> {
             timings: timings.laps,
             sample_grid: Some(sample_grid),
             edit_sheets,
+            matching,
+            match_sheets,
         };
         let report_start = Instant::now();
         write_report(&outcome, &dir.join("report.html"))?;
@@ -299,6 +322,41 @@ impl<'a> Pipeline<'a> {
         let json = serde_json::to_string_pretty(&table).expect("serialises");
         write_atomic(dir.join("rescore.json"), json.as_bytes(), true)?;
         Ok(table)
+    }
+
+    /// The unsupervised directions against the `boundaries` on the re-scoring's codes, with edit
+    /// strips of the edits' codes: `match.json`, `match.csv`, `edits/match/<attribute>_<direction>.png`.
+    fn match_unsupervised(
+        &self,
+        boundaries: &[Direction],
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<(Option<MatchTable>, Vec<EditSheet>), PipelineError> {
+        if self.unsupervised.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let options = &self.options;
+        let batch = options.sample.batch;
+        let match_options = MatchOptions::default().distances(options.rescore.distances.clone()).batch(batch);
+        let codes = self.fresh_codes(options.rescore_samples, RESCORE_STREAM);
+        let directions = (boundaries, self.unsupervised.as_slice());
+        let (generator, scorers) = (self.generator, self.scorers);
+        let table = match_directions(generator, scorers, &codes, LatentSpace::Z, directions, &match_options, progress)?;
+        let edit_codes = self.fresh_codes(options.edit_samples, EDIT_STREAM);
+        let sheets = match_sheets(generator, &table, directions, (&edit_codes, LatentSpace::Z), &options.edit, batch)?;
+        let mut outputs = OutputSet::new(true);
+        let strips = dir.join("edits").join("match");
+        outputs.create_dir_all(&strips)?;
+        for sheet in &sheets {
+            stage_image(&mut outputs, strips.join(format!("{}_{}.png", sheet.target, sheet.direction)), &sheet.image)?;
+        }
+        outputs.stage_bytes(dir.join("match.csv"), table.to_csv().as_bytes())?;
+        outputs.stage_bytes(
+            dir.join("match.json"),
+            serde_json::to_string_pretty(&table).expect("serialises").as_bytes(),
+        )?;
+        outputs.commit()?;
+        Ok((Some(table), sheets))
     }
 
     /// The first codes' images (8 x 8 at most) as one grid.

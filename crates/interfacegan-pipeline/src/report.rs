@@ -9,10 +9,20 @@ use interfacegan_generator::RgbImage;
 use interfacegan_io::write_atomic;
 
 use crate::plots::{Panel, curves_svg, heatmap_svg, histogram_svg};
-use crate::{PipelineError, PipelineOutcome, RescoreRow, edited_in_report};
+use crate::{EditSheet, MatchTable, PipelineError, PipelineOutcome, RescoreRow, edited_in_report};
 
 /// The ids of the report's sections, in order; tests and readers can rely on them.
-pub const REPORT_SECTIONS: [&str; 6] = ["samples", "attributes", "cosine", "correlation", "rescore", "timings"];
+pub const REPORT_SECTIONS: [&str; 7] =
+    ["samples", "attributes", "cosine", "correlation", "rescore", "unsupervised", "timings"];
+
+/// The pages' style sheet.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}\
+     table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+     th{background:#f3f3f3}td.target{background:#eef6ea;font-weight:bold}\
+     img{image-rendering:pixelated}section{margin-top:2em}.note{color:#555}";
+
+/// Candidates listed per attribute in the matching tables (all are in `match.csv`).
+const RANKS_SHOWN: usize = 5;
 
 /// A side effect below this many standard deviations per unit step counts as none.
 const NEGLIGIBLE: f64 = 0.02;
@@ -115,6 +125,7 @@ pub fn write_report(outcome: &PipelineOutcome, path: &Path) -> Result<(), Pipeli
     attributes_section(outcome, &mut html)?;
     measures_sections(outcome, &mut html)?;
     rescore_section(outcome, &mut html)?;
+    unsupervised_section(outcome, &mut html)?;
     timings_section(outcome, &mut html);
     write_atomic(path, html.as_bytes(), true)?;
     Ok(())
@@ -125,12 +136,8 @@ fn header(outcome: &PipelineOutcome, html: &mut String) {
     let total: f64 = outcome.timings.iter().map(|(_, s)| s).sum();
     let _ = write!(
         html,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>InterFaceGAN report</title><style>\
-         body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
-         table{{border-collapse:collapse;margin:0.5em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\
-         th{{background:#f3f3f3}}td.target{{background:#eef6ea;font-weight:bold}}\
-         img{{image-rendering:pixelated}}section{{margin-top:2em}}.note{{color:#555}}</style></head><body>\
-         <h1>InterFaceGAN on {}</h1><p>N = {} codes, seed {}, attributes {}; this call took {:.0} s (a resumed run counts only what it computed). \
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>InterFaceGAN report</title>\
+         <style>{STYLE}</style></head><body><h1>InterFaceGAN on {}</h1><p>N = {} codes, seed {}, attributes {}; this call took {:.0} s (a resumed run counts only what it computed). \
          Every file of the run is next to this page, in the official formats.</p>",
         escape(&outcome.generator),
         outcome.sample.manifest.samples,
@@ -240,6 +247,86 @@ fn rescore_section(outcome: &PipelineOutcome, html: &mut String) -> Result<(), P
         )?);
     }
     html.push_str("</section>");
+    Ok(())
+}
+
+/// The unsupervised directions against the boundaries, when any were given.
+fn unsupervised_section(outcome: &PipelineOutcome, html: &mut String) -> Result<(), PipelineError> {
+    html.push_str("<section id=\"unsupervised\"><h2>Unsupervised directions</h2>");
+    match &outcome.matching {
+        Some(table) => html.push_str(&match_html(table, &outcome.match_sheets)?),
+        None => html.push_str(
+            "<p>None were given: <code>interfacegan demo --unsupervised sefa,ganspace</code> measures SeFa's and \
+             GANSpace's directions against the boundaries here.</p>",
+        ),
+    }
+    html.push_str("</section>");
+    Ok(())
+}
+
+/// What [`MatchTable`] found, as HTML: the rule, then per attribute the finding, the boundary and
+/// the strongest candidates with their effect on every attribute, and the edit strips.
+pub fn match_html(table: &MatchTable, sheets: &[EditSheet]) -> Result<String, PipelineError> {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<p>{} fresh codes moved by each of the distances {:?} along every SVM boundary and every unsupervised \
+         direction, then scored again. An effect is the least-squares change of an attribute's mean score per unit \
+         step, in standard deviations of that attribute over the unmoved codes (σ/step). A direction matches an \
+         attribute when the attribute is its largest effect and reaches {:.0} % of the boundary's own effect; its \
+         sign is free (the strips move it the boundary's way).</p>",
+        table.samples,
+        table.distances,
+        100.0 * table.min_share
+    );
+    for (a, found) in table.matches.iter().enumerate() {
+        let _ = write!(html, "<h3>{}</h3><p>{}.</p>", escape(&found.attribute), escape(&found.finding));
+        html.push_str(&match_rows_html(table, a));
+        for sheet in sheets.iter().filter(|s| s.target == found.attribute) {
+            let _ = write!(
+                html,
+                "<figure style=\"display:inline-block\"><img alt=\"{0}\" src=\"{1}\"><figcaption>{0}</figcaption></figure>",
+                escape(&sheet.direction),
+                jpeg_data_uri(&sheet.image)?
+            );
+        }
+    }
+    Ok(html)
+}
+
+/// The boundary of attribute column `a` and its strongest candidates, one row each.
+fn match_rows_html(table: &MatchTable, a: usize) -> String {
+    let mut html = String::from("<table><tr><th>rank</th><th>direction</th>");
+    for name in &table.attributes {
+        let _ = write!(html, "<th>Δ {} (σ/step)</th>", escape(name));
+    }
+    html.push_str("<th>cosine to the boundary</th><th>match</th></tr>");
+    let found = &table.matches[a];
+    let shown = found.ranking.iter().take(RANKS_SHOWN).enumerate();
+    let rows = std::iter::once(("–".to_string(), &table.boundaries[a], "boundary"))
+        .chain(shown.map(|(r, &c)| {
+            ((r + 1).to_string(), &table.candidates[c], if found.best == Some(c) { "yes" } else { "" })
+        }));
+    for (rank, row, verdict) in rows {
+        let _ = write!(html, "<tr><td>{rank}</td><td>{}</td>", escape(&row.name));
+        for (i, effect) in row.effects.iter().enumerate() {
+            let class = if i == a { " class=\"target\"" } else { "" };
+            let _ = write!(html, "<td{class}>{effect:+.3}</td>");
+        }
+        let _ = write!(html, "<td>{:+.2}</td><td>{verdict}</td></tr>", row.cosines[a]);
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// Writes `match.html`: [`match_html`] as a page of its own (atomically, replacing one).
+pub fn write_match_page(table: &MatchTable, sheets: &[EditSheet], path: &Path) -> Result<(), PipelineError> {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsupervised directions</title>\
+         <style>{STYLE}</style></head><body><h1>Unsupervised directions against the boundaries</h1>{}</body></html>\n",
+        match_html(table, sheets)?
+    );
+    write_atomic(path, html.as_bytes(), true)?;
     Ok(())
 }
 

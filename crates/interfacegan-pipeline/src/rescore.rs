@@ -61,6 +61,9 @@ pub struct RescoreTable {
     pub distances: Vec<f64>,
     /// Codes moved per direction.
     pub samples: usize,
+    /// Standard deviation of each attribute's score over the codes before any move: the unit in
+    /// which side effects are compared across attributes.
+    pub unmoved_std: Vec<f64>,
     /// One row per direction.
     pub rows: Vec<RescoreRow>,
 }
@@ -109,6 +112,14 @@ impl RescoreTable {
     }
 }
 
+fn mean(values: &[f32]) -> f64 {
+    values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64
+}
+
+fn std_around(values: &[f32], mean: f64) -> f64 {
+    (values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+}
+
 fn least_squares_slope(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
@@ -119,7 +130,8 @@ fn least_squares_slope(x: &[f64], y: &[f64]) -> f64 {
 
 /// Moves every code of `codes` (rows of `space`) by each distance along each direction,
 /// synthesises and scores them, and tabulates the mean score of every attribute. The unmoved codes
-/// (distance 0) are scored once for all directions.
+/// are scored once for all directions (for distance 0 and for [`RescoreTable::unmoved_std`]), even
+/// when 0 is not among the distances.
 pub fn rescore(
     generator: &dyn Generator,
     scorers: &[&dyn Scorer],
@@ -140,25 +152,26 @@ pub fn rescore(
         });
     }
     let samples = codes.len() / per_code;
-    let moved_sets = directions.len() * options.distances.iter().filter(|&&d| d != 0.0).count()
-        + usize::from(options.distances.contains(&0.0));
+    let moved_sets = 1 + directions.len() * options.distances.iter().filter(|&&d| d != 0.0).count();
     progress.begin("re-scoring edits", (moved_sets * samples) as u64);
     let mut done = 0u64;
     let mut clock = StageClock::new(scorers.len());
-    let mut mean_scores = |moved: &[f32]| -> Result<Vec<f64>, PipelineError> {
+    let mut score = |moved: &[f32]| -> Result<Vec<Vec<f32>>, PipelineError> {
         let images = synthesize_images(generator, moved, space, options.batch, &mut clock)?;
         let scores = score_images(scorers, &images, &mut clock)?;
         done += images.len() as u64;
         progress.set(done);
-        Ok(scores.iter().map(|s| s.iter().map(|&v| v as f64).sum::<f64>() / s.len() as f64).collect())
+        Ok(scores)
     };
-    let unmoved = if options.distances.contains(&0.0) { Some(mean_scores(codes)?) } else { None };
+    let unmoved_scores = score(codes)?;
+    let unmoved: Vec<f64> = unmoved_scores.iter().map(|s| mean(s)).collect();
+    let unmoved_std = unmoved_scores.iter().zip(&unmoved).map(|(s, &m)| std_around(s, m)).collect();
     let mut rows = Vec::with_capacity(directions.len());
     for direction in directions {
         let mut means = Vec::with_capacity(options.distances.len());
         for &d in &options.distances {
             if d == 0.0 {
-                means.push(unmoved.clone().expect("scored above"));
+                means.push(unmoved.clone());
                 continue;
             }
             let mut moved = Vec::with_capacity(codes.len());
@@ -166,7 +179,7 @@ pub fn rescore(
                 let out = shift(code, &[(&direction.vector, d)], &LayerSelection::All)?;
                 moved.extend(out.iter().map(|&v| v as f32));
             }
-            means.push(mean_scores(&moved)?);
+            means.push(score(&moved)?.iter().map(|s| mean(s)).collect());
         }
         let slopes = (0..scorers.len())
             .map(|a| least_squares_slope(&options.distances, &means.iter().map(|m| m[a]).collect::<Vec<_>>()))
@@ -184,6 +197,7 @@ pub fn rescore(
         attributes: scorers.iter().map(|s| s.attribute().to_string()).collect(),
         distances: options.distances.clone(),
         samples,
+        unmoved_std,
         rows,
     })
 }

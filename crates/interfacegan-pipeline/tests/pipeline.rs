@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use interfacegan_attributes::{Attribute, BuiltInScorer, InputSpec, Scorer, ScorerError};
 use interfacegan_boundary::Boundary;
-use interfacegan_generator::{Dcgan, RgbImage, cpu_device, default_generator};
+use interfacegan_generator::{Dcgan, LatentSpace, RgbImage, ZSampler, cpu_device, default_generator};
 use interfacegan_io::{read_f32, read_header};
 use interfacegan_pipeline::{
-    Pipeline, PipelineOptions, REPORT_SECTIONS, RescoreOptions, SampleOptions, Shard, Silent, merge_chunks,
-    sample_and_score,
+    Direction, MatchOptions, Pipeline, PipelineOptions, REPORT_SECTIONS, RescoreOptions, SampleOptions, Shard, Silent,
+    match_directions, merge_chunks, sample_and_score,
 };
 use interfacegan_subspace::InterpolateOptions;
 
@@ -173,7 +173,8 @@ fn the_whole_method_on_the_embedded_dcgan() {
         .rescore(RescoreOptions { distances: vec![-2.0, 0.0, 2.0], batch: 64 });
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let outcome = Pipeline::new(&g, &refs).options(options).run(&run, &Silent).unwrap();
+    let unsupervised: Vec<Direction> = (0..3).map(|i| unit_direction(&format!("random_{i}"), 100, i)).collect();
+    let outcome = Pipeline::new(&g, &refs).options(options).unsupervised(unsupervised).run(&run, &Silent).unwrap();
 
     // The official files and shapes.
     assert_eq!(read_header(run.join("z.npy")).unwrap().shape, vec![800, 100]);
@@ -212,6 +213,26 @@ fn the_whole_method_on_the_embedded_dcgan() {
     assert!(html.contains("<svg") && html.contains("data:image/jpeg;base64,"));
     assert!(run.join("summary.json").exists());
 
+    // The unsupervised directions, measured against the boundaries.
+    let matching = outcome.matching.as_ref().expect("directions were given");
+    assert_eq!((matching.attributes.len(), matching.candidates.len(), matching.samples), (3, 3, 32));
+    for (a, found) in matching.matches.iter().enumerate() {
+        let strength: Vec<f64> = found.ranking.iter().map(|&c| matching.candidates[c].effects[a].abs()).collect();
+        assert!(strength.windows(2).all(|w| w[0] >= w[1]), "{strength:?}");
+        if found.attribute != "age" {
+            // As above: at this small N the age boundary is too weak to count on.
+            assert!(matching.boundaries[a].effects[a] > 0.0, "{}: {:?}", found.attribute, matching.boundaries[a]);
+        }
+        assert!((matching.boundaries[a].cosines[a] - 1.0).abs() < 1e-12);
+        let (c, _) = matching.shown_candidate(a).unwrap();
+        let file = run.join("edits/match").join(format!("{}_{}.png", found.attribute, matching.candidates[c].name));
+        let turned =
+            run.join("edits/match").join(format!("{}_minus_{}.png", found.attribute, matching.candidates[c].name));
+        assert!(file.exists() || turned.exists(), "{}", file.display());
+        assert!(html.contains(&found.finding.replace('<', "&lt;").replace('>', "&gt;")));
+    }
+    assert_eq!(std::fs::read_to_string(run.join("match.csv")).unwrap().lines().count(), 1 + 3 * 4);
+
     // Run again: the chunks are reused, the result is the same.
     let again = Pipeline::new(&g, &refs)
         .options(
@@ -235,6 +256,48 @@ fn the_whole_method_on_the_embedded_dcgan() {
     std::fs::write(busy.join("notes.txt"), "mine").unwrap();
     let err = Pipeline::new(&g, &refs).samples(100).run(&busy, &Silent).unwrap_err().to_string();
     assert!(err.contains("not empty"), "{err}");
+}
+
+/// A seeded unit vector of `dim` values named `name`.
+fn unit_direction(name: &str, dim: usize, seed: u64) -> Direction {
+    let v = ZSampler::new(dim, seed).next_batch(1);
+    let norm = v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    Direction { target: name.to_string(), conditions: Vec::new(), vector: v.iter().map(|&x| x as f64 / norm).collect() }
+}
+
+#[test]
+fn a_boundary_turned_around_matches_itself_with_the_opposite_effects() {
+    let device = cpu_device();
+    let g = generator();
+    let scorers: Vec<BuiltInScorer> =
+        [Attribute::Gender, Attribute::Smile].iter().map(|&a| BuiltInScorer::new(a, &device).unwrap()).collect();
+    let refs: Vec<&dyn Scorer> = scorers.iter().map(|s| s as &dyn Scorer).collect();
+    let boundaries = [unit_direction("gender", 100, 7), unit_direction("smile", 100, 8)];
+    let turned = Direction {
+        target: "minus_smile".into(),
+        conditions: Vec::new(),
+        vector: boundaries[1].vector.iter().map(|v| -v).collect(),
+    };
+    let candidates = [turned, unit_direction("random", 100, 9)];
+    let codes = ZSampler::new(100, 3).next_batch(16);
+    let options = MatchOptions::default().distances(vec![-1.0, 0.0, 1.0]).batch(16);
+    let table =
+        match_directions(&g, &refs, &codes, LatentSpace::Z, (&boundaries, &candidates), &options, &Silent).unwrap();
+    // Moving along -n by d is moving along n by -d: the same images, so exactly opposite slopes.
+    for (own, turned) in table.boundaries[1].effects.iter().zip(&table.candidates[0].effects) {
+        assert_eq!(*turned, -own);
+    }
+    assert!((table.candidates[0].cosines[1] + 1.0).abs() < 1e-12);
+    let smile_is_its_main_effect = table.boundaries[1].effects[1].abs() >= table.boundaries[1].effects[0].abs();
+    assert_eq!(table.matches[1].best == Some(0), smile_is_its_main_effect, "{}", table.matches[1].finding);
+    if smile_is_its_main_effect {
+        assert_eq!(table.shown_candidate(1), Some((0, -1.0)));
+    }
+
+    // A boundary for an attribute nobody scores, or none for a scored one, is refused.
+    let err = match_directions(&g, &refs, &codes, LatentSpace::Z, (&boundaries[..1], &candidates), &options, &Silent)
+        .unwrap_err();
+    assert!(err.to_string().contains("`smile` has no boundary"), "{err}");
 }
 
 #[test]
