@@ -12,6 +12,7 @@ mod generate;
 mod inversion_args;
 mod invert;
 mod layers_arg;
+mod matching;
 mod merge;
 mod metrics;
 mod model_args;
@@ -78,6 +79,8 @@ enum Command {
     Sefa(sefa::Args),
     /// Directions without labels: GANSpace's principal components of W codes (StyleGANs).
     Ganspace(ganspace::Args),
+    /// Which unsupervised direction is which attribute: re-scored against the SVM boundaries.
+    Match(matching::Args),
     /// Measures on boundaries and scores.
     #[command(subcommand)]
     Metrics(metrics::Command),
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Project(args) => project::run(args),
         Command::Sefa(args) => sefa::run(args),
         Command::Ganspace(args) => ganspace::run(args),
+        Command::Match(args) => matching::run(args),
         Command::Metrics(command) => metrics::run(command),
         Command::Models(command) => models::run(command),
     };

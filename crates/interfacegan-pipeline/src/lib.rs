@@ -29,7 +29,7 @@ pub use pipeline::{
     AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOutcome, chosen_ratio, edited_in_report,
 };
 pub use progress::{Progress, Silent};
-pub use report::{REPORT_SECTIONS, findings, match_html, write_match_page, write_report};
+pub use report::{REPORT_SECTIONS, findings, match_html, match_page, write_report};
 pub use rescore::{RescoreOptions, RescoreRow, RescoreTable, rescore};
 pub use run_folder::{
     CHUNKS_DIR, LOCK_FILE, MANIFEST_FILE, MAX_ATTRIBUTES, MAX_CHUNK_VALUES, MAX_LATENT_DIM, MAX_NAME_LENGTH,

@@ -319,15 +319,13 @@ fn match_rows_html(table: &MatchTable, a: usize) -> String {
     html
 }
 
-/// Writes `match.html`: [`match_html`] as a page of its own (atomically, replacing one).
-pub fn write_match_page(table: &MatchTable, sheets: &[EditSheet], path: &Path) -> Result<(), PipelineError> {
-    let html = format!(
+/// [`match_html`] as a page of its own, with the report's style.
+pub fn match_page(table: &MatchTable, sheets: &[EditSheet]) -> Result<String, PipelineError> {
+    Ok(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsupervised directions</title>\
          <style>{STYLE}</style></head><body><h1>Unsupervised directions against the boundaries</h1>{}</body></html>\n",
         match_html(table, sheets)?
-    );
-    write_atomic(path, html.as_bytes(), true)?;
-    Ok(())
+    ))
 }
 
 /// Seconds per stage and the sampling rates.
