@@ -88,6 +88,11 @@ impl GeneratorArgs {
         (self.scorer_engine == "burn").then_some(Engine::Burn)
     }
 
+    /// The weight file these options name and its architecture, unloaded.
+    pub fn weights(&self) -> Result<(Weights, Architecture), CliError> {
+        self.source.load()
+    }
+
     /// Whether these options name the default DCGAN (not a weight file).
     pub fn is_default_model(&self) -> bool {
         self.source.weights.is_none()

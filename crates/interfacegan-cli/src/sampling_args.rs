@@ -1,7 +1,7 @@
 //! The options of sampling and scoring that `demo` and `sample` share.
 
 use interfacegan::attributes::BuiltInScorer;
-use interfacegan::generator::Generator;
+use interfacegan::generator::{Architecture, Generator, Weights};
 use interfacegan::pipeline::{SampleOptions, SampleReport};
 
 use crate::CliError;
@@ -52,6 +52,13 @@ impl SamplingArgs {
             ..Default::default()
         };
         Ok(SamplingRun { generator, scorers, options })
+    }
+}
+
+impl SamplingArgs {
+    /// The generator's weight file and architecture (for methods that read weights, as SeFa).
+    pub fn weights(&self) -> Result<(Weights, Architecture), CliError> {
+        self.generator.weights()
     }
 }
 

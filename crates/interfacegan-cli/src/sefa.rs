@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use interfacegan::generator::latent_weights;
+use interfacegan::generator::{Architecture, LatentWeights, Weights, latent_weights};
 use interfacegan::io::OutputSet;
-use interfacegan::subspace::sefa;
+use interfacegan::subspace::{Factorization, sefa};
 
 use crate::CliError;
 use crate::directions_out::stage_directions;
@@ -38,12 +38,23 @@ fn parse_layer_choice(text: &str) -> Result<LayerChoice, String> {
     if text.trim() == "all" { Ok(LayerChoice(None)) } else { parse_layers(text).map(|l| LayerChoice(Some(l))) }
 }
 
+/// SeFa's `k` strongest directions of `weights`, over `layers` (all when `None`), with the
+/// weights they came from.
+pub fn factorize(
+    weights: &Weights,
+    architecture: Architecture,
+    layers: Option<&[usize]>,
+    k: usize,
+) -> Result<(Factorization, LatentWeights), CliError> {
+    let gathered = latent_weights(weights, architecture, layers)?;
+    let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
+    Ok((sefa(&blocks, gathered.dim, k)?, gathered))
+}
+
 pub fn run(args: Args) -> Result<(), CliError> {
     let (weights, architecture) = args.source.load()?;
     let layers = args.layers.0.as_ref().map(|l| l.0.as_slice());
-    let gathered = latent_weights(&weights, architecture, layers)?;
-    let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
-    let factorization = sefa(&blocks, gathered.dim, args.k)?;
+    let (factorization, gathered) = factorize(&weights, architecture, layers, args.k)?;
 
     let mut outputs = OutputSet::new(args.force);
     outputs.create_dir_all(&args.output)?;

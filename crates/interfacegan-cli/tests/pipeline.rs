@@ -51,9 +51,21 @@ fn demo_writes_the_report_and_the_official_files() {
         "8",
         "--rescore-distances",
         "-1,1",
+        "--unsupervised",
+        "sefa",
+        "--unsupervised-k",
+        "3",
     ];
     let out = ok(&demo);
     assert!(out.contains("smile: validation accuracy") && out.contains("report.html"), "{out}");
+    // SeFa's directions measured against the boundaries: a finding per attribute.
+    assert!(out.contains("  gender: ") && out.contains("  smile: "), "{out}");
+    let matching: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("match.json")).unwrap()).unwrap();
+    assert_eq!(matching["candidates"].as_array().unwrap().len(), 3);
+    let report = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    assert!(report.contains("<section id=\"unsupervised\">") && report.contains("sefa_002"));
+    assert!(run_dir.join("edits/match/smile_boundary.png").exists());
     for file in ["report.html", "z.npy", "smile_scores.npy", "gender_boundary.npy", "smile_without_gender_boundary.npy"]
     {
         assert!(run_dir.join(file).exists(), "{file}");
@@ -65,6 +77,10 @@ fn demo_writes_the_report_and_the_official_files() {
     // Another N in the same folder is another run.
     fails(&["demo", "-n", "200", "-a", "gender,smile", "-o", p(&run_dir)], "another run");
     fails(&["demo", "-n", "300", "-a", "smile", "-o", p(&dir.path().join("x"))], "at least two attributes");
+    let never = dir.path().join("y");
+    let ganspace = ["demo", "-n", "300", "--unsupervised", "ganspace", "-o", p(&never)];
+    fails(&ganspace, "GANSpace takes principal components of W, which a dcgan does not have");
+    assert!(!never.exists());
 }
 
 #[test]
@@ -88,6 +104,38 @@ fn demo_runs_on_a_stylegan2_network_pickle() {
     assert_eq!(read_header(w_boundary.join("boundary.npy")).unwrap().shape, vec![1, 32]);
     let edit = image::open(run_dir.join("edits").join("smile").join("000_000.png")).unwrap();
     assert_eq!((edit.width(), edit.height()), (32, 32));
+
+    // SeFa's directions of a StyleGAN2 are W directions: the demo refuses them, `match -s w` takes them.
+    let never = dir.path().join("refused");
+    let refused = [&args[..], &["--unsupervised", "sefa", "-o", p(&never)]].concat();
+    fails(&refused, "act on W, but the demo fits its boundaries in z");
+    let boundaries = dir.path().join("w_boundaries");
+    std::fs::create_dir_all(&boundaries).unwrap();
+    std::fs::copy(w_boundary.join("boundary.npy"), boundaries.join("smile_boundary.npy")).unwrap();
+    let sefa = dir.path().join("sefa");
+    ok(&["sefa", "--weights", p(&weights), "-k", "3", "-o", p(&sefa)]);
+    let matched = dir.path().join("matched");
+    let out = ok(&[
+        "match",
+        "--weights",
+        p(&weights),
+        "-s",
+        "w",
+        "-d",
+        p(&sefa),
+        "--boundaries",
+        p(&boundaries),
+        "-n",
+        "8",
+        "--strip-samples",
+        "1",
+        "--distances",
+        "-1,1",
+        "-o",
+        p(&matched),
+    ]);
+    assert!(out.contains("smile: "), "{out}");
+    assert!(matched.join("strips/smile_boundary.png").exists());
 }
 
 #[test]
