@@ -6,7 +6,7 @@ use interfacegan::pipeline::{check_edit_size, edit_codes};
 use interfacegan::subspace::{DistanceMode, InterpolateOptions, LayerSelection};
 
 use crate::CliError;
-use crate::boundary_args::{label, load_boundaries};
+use crate::boundary_args::edit_directions;
 use crate::cli_error::refuse_existing;
 use crate::codes_input::{codes_or_sample, latent_space};
 use crate::inversion_args::InversionArgs;
@@ -22,6 +22,14 @@ pub struct Args {
     /// Boundary to move along (.npy, (1, D) or (D,)); repeat for several (one subfolder each).
     #[arg(short = 'b', long = "boundary", value_name = "BOUNDARY.npy", required = true)]
     boundaries: Vec<PathBuf>,
+    /// Move along row N of each -b file of directions [k, D] (SeFa's directions.npy, GANSpace's
+    /// components.npy); the moves are then relative unless --absolute.
+    #[arg(long, value_name = "N")]
+    index: Option<usize>,
+    /// With --index on GANSpace's components: distances are in standard deviations of the
+    /// component (lat_stdev.npy beside the file), as GANSpace edits.
+    #[arg(long, requires = "index")]
+    sigma: bool,
     /// Codes to edit (.npy [N, D], [N, L, D] for wp); without it, -n codes are sampled.
     #[arg(short = 'i', long = "input-latent-codes", value_name = "CODES.npy")]
     input: Option<PathBuf>,
@@ -88,15 +96,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.input.is_none() {
         check_edit_size(count, args.steps, info.resolution)?;
     }
-    let boundaries = load_boundaries(&args.boundaries, &info)?;
+    let directions = edit_directions(&args.boundaries, args.index, args.sigma, &info)?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;
-    let mut labels: Vec<String> = args.boundaries.iter().map(|p| label(p)).collect();
+    let mut labels: Vec<String> = directions.iter().map(|d| d.label.clone()).collect();
     if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
         labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
     }
     let dirs: Vec<PathBuf> = labels
         .iter()
-        .map(|name| if boundaries.len() == 1 { args.output.clone() } else { args.output.join(name) })
+        .map(|name| if directions.len() == 1 { args.output.clone() } else { args.output.join(name) })
         .collect();
     let inverted_path = args.output.join("inverted_codes.npy");
     if !args.images.is_empty() {
@@ -125,7 +133,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let mode = match (args.relative, args.absolute) {
         (true, _) => Some(DistanceMode::Relative),
         (_, true) => Some(DistanceMode::Absolute),
-        _ if !args.images.is_empty() => Some(DistanceMode::Relative),
+        _ if !args.images.is_empty() || args.index.is_some() => Some(DistanceMode::Relative),
         _ => None,
     };
     let options = InterpolateOptions {
@@ -136,16 +144,23 @@ pub fn run(args: Args) -> Result<(), CliError> {
         layers: args.layers.clone().map_or(LayerSelection::All, |l| LayerSelection::Only(l.0)),
     };
     refuse_existing(edit_outputs(&dirs, count, args.steps), args.force)?;
-    for ((path, boundary), dir) in args.boundaries.iter().zip(&boundaries).zip(&dirs) {
+    for (direction, dir) in directions.iter().zip(&dirs) {
         let codes_path = dir.join("edited_codes.npy");
-        let edits = edit_codes(generator.as_ref(), &codes, space, boundary.normal(), &options, 16)?;
+        let scaled = InterpolateOptions {
+            start: options.start * direction.scale,
+            end: options.end * direction.scale,
+            ..options.clone()
+        };
+        let edits = edit_codes(generator.as_ref(), &codes, space, &direction.normal, &scaled, 16)?;
         edits.stage(&mut outputs, dir)?;
         let mut shape = vec![count, args.steps];
         shape.extend(info.code_shape(space));
         stage_npy(&mut outputs, &codes_path, &NpyArray::new(shape, edits.codes.clone())?)?;
+        let sigma = if args.sigma { format!(" σ (x lat_stdev {:.4})", direction.scale) } else { String::new() };
         println!(
-            "{}: {count} code(s) x {} steps from {} to {} -> {}",
-            path.display(),
+            "{} {}: {count} code(s) x {} steps from {} to {}{sigma} -> {}",
+            direction.path.display(),
+            direction.label,
             args.steps,
             args.start_distance,
             args.end_distance,

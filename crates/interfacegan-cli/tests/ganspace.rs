@@ -39,6 +39,33 @@ fn components_of_w_with_their_spread() {
         let expected = v.as_f64().unwrap().sqrt();
         assert!((s - expected).abs() / expected < 0.05, "stdev {s} vs sqrt(variance) {expected}");
     }
+
+    // GANSpace's edit: w + x lat_stdev[c] component[c], x in standard deviations (relative moves).
+    let (w_dir, edited) = (dir.path().join("w"), dir.path().join("edited"));
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_interfacegan")).args(args).output().unwrap();
+    let weights = pickle.to_str().unwrap();
+    let o = run(&["generate", "--weights", weights, "-n", "2", "--no-images", "-o", w_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = w_dir.join("w.npy");
+    let components_file = out.join("components.npy");
+    let edit =
+        ["edit", "--weights", weights, "-s", "w", "-i", w.to_str().unwrap(), "-b", components_file.to_str().unwrap()];
+    let range = ["--start-distance", "-2", "--end-distance", "2", "--steps", "3", "-o", edited.to_str().unwrap()];
+    let o = run(&[&edit[..], &["--index", "1", "--sigma"], &range].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let codes = read_f64(edited.join("edited_codes.npy")).unwrap();
+    assert_eq!(codes.shape(), [2, 3, 32]);
+    let original = read_f64(&w).unwrap();
+    for (i, c) in rows[1].iter().enumerate() {
+        let (expected, got) = (original.data()[i] + 2.0 * stdev[1] * c, codes.data()[2 * 32 + i]);
+        assert!((got - expected).abs() < 1e-4, "{i}: {got} vs {expected}");
+    }
+    for (extra, says) in
+        [(vec!["--index", "4"], "--index 4, but the file holds 4 directions"), (vec!["--sigma"], "--index")]
+    {
+        let o = run(&[&edit[..], &extra, &range, &["--force"]].concat());
+        assert!(o.status.code() == Some(2) && stderr(&o).contains(says), "{extra:?}: {}", stderr(&o));
+    }
 }
 
 #[test]

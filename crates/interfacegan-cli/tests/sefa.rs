@@ -33,6 +33,19 @@ fn the_default_dcgan_gives_orthonormal_directions_in_boundary_files() {
     let values: Vec<f64> = report["eigenvalues"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!(values.len() == 4 && values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
     assert_eq!(report["layers"], serde_json::json!([0]));
+    // `edit --index 2` moves along the third row, relatively: step 1 - step 0 is the direction itself.
+    let edited = dir.path().join("edited");
+    let directions = out.join("directions.npy");
+    let o = Command::new(env!("CARGO_BIN_EXE_interfacegan"))
+        .args(["edit", "-b", directions.to_str().unwrap(), "--index", "2", "--steps", "2"])
+        .args(["--start-distance", "0", "--end-distance", "1", "-o", edited.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let codes = read_f64(edited.join("edited_codes.npy")).unwrap();
+    for (i, &d) in rows[2].iter().enumerate() {
+        assert!((codes.data()[100 + i] - codes.data()[i] - d).abs() < 1e-6, "{i}");
+    }
     // Existing outputs are kept unless --force.
     let o = sefa(&["-k", "4", "-o", out.to_str().unwrap()]);
     assert!(o.status.code() == Some(2) && stderr(&o).contains("already exists"), "{}", stderr(&o));
