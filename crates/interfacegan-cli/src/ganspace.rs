@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 use interfacegan::generator::{Generator, ZSampler};
-use interfacegan::io::{NpyArray, OutputSet, stage_npy};
+use interfacegan::io::{NpyArray, NpyStreamWriter, OutputSet, stage_npy};
 use interfacegan::subspace::{Pca, PcaAccumulator};
 
 use crate::CliError;
+use crate::cli_error::refuse_existing;
 use crate::directions_out::stage_directions;
 use crate::model_args::GeneratorArgs;
 
@@ -36,6 +37,10 @@ pub struct Args {
     /// lat_stdev.npy [k] and ganspace.json.
     #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
     output: PathBuf,
+    /// Also keep the W codes: DIR/w.npy [n, D] (the components' samples) and DIR/w_spread.npy
+    /// [5000, D] (lat_stdev's), to check the components with another PCA.
+    #[arg(long, value_name = "DIR")]
+    save_samples: Option<PathBuf>,
     /// Replace existing outputs.
     #[arg(long)]
     force: bool,
@@ -45,28 +50,49 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if !(2..=MAX_SAMPLES).contains(&args.samples) || args.batch == 0 {
         return Err(CliError::new(format!("-n must be 2..={MAX_SAMPLES} and --batch at least 1")));
     }
+    let files = ["components.npy", "lat_mean.npy", "lat_stdev.npy", "ganspace.json"].map(|f| args.output.join(f));
+    refuse_existing(files, args.force)?;
     let device = args.generator.device()?;
     let (generator, architecture) = args.generator.load(&device)?;
-    let dim = generator.info().latent_dim;
-    let mut accumulator = PcaAccumulator::new(dim);
-    let mut sampler = ZSampler::new(dim, args.seed);
-    let bar = crate::progress_bars::bar(args.samples as u64, "mapping z to w", "codes");
     let no_mapping = || {
         CliError::new(format!(
             "a {architecture:?} has no mapping network: GANSpace takes components of W (its route for Z-only \
              models, PCA of an early layer's features, is not implemented)"
         ))
     };
+    let z_dim = generator.info().latent_dim;
+    let dim = generator.map_z(&vec![0.0; z_dim])?.ok_or_else(no_mapping)?.len();
+    let mut outputs = OutputSet::new(args.force);
+    let mut kept = match &args.save_samples {
+        Some(dir) => {
+            outputs.create_dir_all(dir)?;
+            Some(NpyStreamWriter::create(dir.join("w.npy"), &[args.samples, dim], args.force)?)
+        }
+        None => None,
+    };
+    let mut accumulator = PcaAccumulator::new(dim);
+    let mut sampler = ZSampler::new(z_dim, args.seed);
+    let bar = crate::progress_bars::bar(args.samples as u64, "mapping z to w", "codes");
     for start in (0..args.samples).step_by(args.batch) {
         let n = args.batch.min(args.samples - start);
         let w = generator.map_z(&sampler.next_batch(n))?.ok_or_else(no_mapping)?;
         accumulator.add(&w)?;
+        if let Some(writer) = kept.as_mut() {
+            writer.push(&w)?;
+        }
         bar.set_position((start + n) as u64);
     }
     bar.finish_and_clear();
+    if let Some(writer) = kept {
+        outputs.push(writer.stage()?)?;
+    }
     let pca = accumulator.finish(args.k)?;
-    let stdev = spread(generator.as_ref(), &pca, args.seed)?;
-    write(&args, &pca, &stdev, &format!("{architecture:?}"))?;
+    let spread_w = spread_samples(generator.as_ref(), args.seed)?;
+    if let Some(dir) = &args.save_samples {
+        stage_npy(&mut outputs, dir.join("w_spread.npy"), &NpyArray::new(vec![STDEV_SAMPLES, dim], spread_w.clone())?)?;
+    }
+    let stdev = spread(&spread_w, &pca);
+    write(&args, outputs, &pca, &stdev, &format!("{architecture:?}"))?;
     println!(
         "{} GANSpace components of W from {} samples ({dim}-dimensional), variances {:.3?}... -> {}",
         args.k,
@@ -77,13 +103,16 @@ pub fn run(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The standard deviation of fresh W codes along each component (GANSpace's `lat_stdev`).
-fn spread(generator: &dyn Generator, pca: &Pca, seed: u64) -> Result<Vec<f64>, CliError> {
+/// GANSpace's fresh W codes for `lat_stdev`: a second stream of the seed.
+fn spread_samples(generator: &dyn Generator, seed: u64) -> Result<Vec<f32>, CliError> {
+    let z = ZSampler::with_stream(generator.info().latent_dim, seed, 1).next_batch(STDEV_SAMPLES);
+    generator.map_z(&z)?.ok_or_else(|| CliError::new("the generator stopped mapping z to w"))
+}
+
+/// The standard deviation of the W codes `w` along each component (GANSpace's `lat_stdev`).
+fn spread(w: &[f32], pca: &Pca) -> Vec<f64> {
     let dim = pca.mean.len();
-    let z = ZSampler::with_stream(dim, seed, 1).next_batch(STDEV_SAMPLES);
-    let w = generator.map_z(&z)?.ok_or_else(|| CliError::new("the generator stopped mapping z to w"))?;
-    let stdev = pca
-        .components
+    pca.components
         .iter()
         .map(|c| {
             let projections: Vec<f64> = w
@@ -93,14 +122,13 @@ fn spread(generator: &dyn Generator, pca: &Pca, seed: u64) -> Result<Vec<f64>, C
             let mean = projections.iter().sum::<f64>() / projections.len() as f64;
             (projections.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / projections.len() as f64).sqrt()
         })
-        .collect();
-    Ok(stdev)
+        .collect()
 }
 
-fn write(args: &Args, pca: &Pca, stdev: &[f64], architecture: &str) -> Result<(), CliError> {
+/// Stages the components' files into `outputs` and commits them with what is staged there.
+fn write(args: &Args, mut outputs: OutputSet, pca: &Pca, stdev: &[f64], architecture: &str) -> Result<(), CliError> {
     let dim = pca.mean.len();
     let as_f32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-    let mut outputs = OutputSet::new(args.force);
     outputs.create_dir_all(&args.output)?;
     stage_directions(&mut outputs, &args.output, "component", &pca.components)?;
     stage_npy(&mut outputs, args.output.join("lat_mean.npy"), &NpyArray::new(vec![dim], as_f32(&pca.mean))?)?;

@@ -78,3 +78,39 @@ fn generators_without_a_mapping_network_and_bad_counts_are_refused() {
     assert!(o.status.code() == Some(2) && stderr(&o).contains("-n must be"), "{}", stderr(&o));
     assert!(!out.join("components.npy").exists());
 }
+
+/// GANSpace end to end against scikit-learn's PCA and IncrementalPCA on the W codes the command
+/// itself kept (`--save-samples`). Needs python3 with numpy and scikit-learn, hence ignored:
+/// `cargo test -p interfacegan-cli --test ganspace -- --ignored`.
+#[test]
+#[ignore]
+fn ganspace_matches_scikit_learn_on_its_own_samples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let pickle = root.join("fixtures/golden/nvlabs/sg2_32_orig.pkl");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, samples, reference) = (dir.path().join("gs"), dir.path().join("w"), dir.path().join("sklearn"));
+    let args = ["--weights", pickle.to_str().unwrap(), "-n", "100000", "-k", "10", "--save-samples"];
+    let o = ganspace(&[&args[..], &[samples.to_str().unwrap(), "-o", out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let script = root.join("fixtures/golden/pca/ganspace_reference.py");
+    let o = Command::new("python3").arg(script).args([&samples, &reference]).arg("10").output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours = read_f64(out.join("components.npy")).unwrap();
+    let our_stdev = read_f64(out.join("lat_stdev.npy")).unwrap().into_data();
+    for name in ["pca", "ipca"] {
+        let theirs = read_f64(reference.join(format!("{name}_components.npy"))).unwrap();
+        let their_stdev = read_f64(reference.join(format!("{name}_lat_stdev.npy"))).unwrap().into_data();
+        for (c, (a, b)) in ours.data().chunks(32).zip(theirs.data().chunks(32)).enumerate() {
+            let cosine: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            assert!(cosine.abs() >= 0.999, "{name} component {c}: |cosine| {}", cosine.abs());
+            let relative = (our_stdev[c] - their_stdev[c]).abs() / their_stdev[c];
+            assert!(relative < 0.01, "{name} lat_stdev {c}: {} vs {}", our_stdev[c], their_stdev[c]);
+            println!(
+                "{name} {c}: |cosine| {:.7}, lat_stdev {:.5} vs {:.5}",
+                cosine.abs(),
+                our_stdev[c],
+                their_stdev[c]
+            );
+        }
+    }
+}
