@@ -10,6 +10,7 @@ use interfacegan::subspace::{Pca, PcaAccumulator};
 use crate::CliError;
 use crate::cli_error::refuse_existing;
 use crate::directions_out::stage_directions;
+use crate::ganspace_state::{PARTIAL_FILE, PartialRun, RunKey};
 use crate::model_args::GeneratorArgs;
 
 /// GANSpace estimates each component's spread from this many fresh samples.
@@ -30,7 +31,7 @@ pub struct Args {
     /// Codes mapped per batch.
     #[arg(long, default_value_t = 10_000)]
     batch: usize,
-    /// Seed of the z samples (the spread uses a second stream of it).
+    /// Seed of the z samples: chunk c (of --batch codes) draws stream 2 + c of it, the spread stream 1.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Where to write components.npy [k, D], component_NNN.npy (1, D) each, lat_mean.npy [D],
@@ -62,30 +63,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
     };
     let z_dim = generator.info().latent_dim;
     let dim = generator.map_z(&vec![0.0; z_dim])?.ok_or_else(no_mapping)?.len();
+    let key =
+        RunKey { generator: args.generator.describe(), seed: args.seed, samples: args.samples, batch: args.batch, dim };
+    let partial = PartialRun::open(&args.output, key)?;
     let mut outputs = OutputSet::new(args.force);
-    let mut kept = match &args.save_samples {
-        Some(dir) => {
-            outputs.create_dir_all(dir)?;
-            Some(NpyStreamWriter::create(dir.join("w.npy"), &[args.samples, dim], args.force)?)
-        }
-        None => None,
-    };
-    let mut accumulator = PcaAccumulator::new(dim);
-    let mut sampler = ZSampler::new(z_dim, args.seed);
-    let bar = crate::progress_bars::bar(args.samples as u64, "mapping z to w", "codes");
-    for start in (0..args.samples).step_by(args.batch) {
-        let n = args.batch.min(args.samples - start);
-        let w = generator.map_z(&sampler.next_batch(n))?.ok_or_else(no_mapping)?;
-        accumulator.add(&w)?;
-        if let Some(writer) = kept.as_mut() {
-            writer.push(&w)?;
-        }
-        bar.set_position((start + n) as u64);
-    }
-    bar.finish_and_clear();
-    if let Some(writer) = kept {
-        outputs.push(writer.stage()?)?;
-    }
+    let accumulator = sum_codes(&args, generator.as_ref(), &partial, &mut outputs)?;
     let pca = accumulator.finish(args.k)?;
     let spread_w = spread_samples(generator.as_ref(), args.seed)?;
     if let Some(dir) = &args.save_samples {
@@ -93,6 +75,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let stdev = spread(&spread_w, &pca);
     write(&args, outputs, &pca, &stdev, &format!("{architecture:?}"))?;
+    partial.remove()?;
     println!(
         "{} GANSpace components of W from {} samples ({dim}-dimensional), variances {:.3?}... -> {}",
         args.k,
@@ -101,6 +84,67 @@ pub fn run(args: Args) -> Result<(), CliError> {
         args.output.display()
     );
     Ok(())
+}
+
+/// The sums of all chunks: resumed from the folder's state (saved after each chunk), or, with
+/// --save-samples, from the start with every W code kept.
+fn sum_codes(
+    args: &Args,
+    generator: &dyn Generator,
+    partial: &PartialRun,
+    outputs: &mut OutputSet,
+) -> Result<PcaAccumulator, CliError> {
+    let dim = partial.dim();
+    match &args.save_samples {
+        Some(dir) => {
+            if partial.exists() {
+                return Err(CliError::new(format!(
+                    "{}: an interrupted run is there, and --save-samples cannot resume one; remove it or drop \
+                     --save-samples",
+                    args.output.join(PARTIAL_FILE).display()
+                )));
+            }
+            outputs.create_dir_all(dir)?;
+            let mut kept = NpyStreamWriter::create(dir.join("w.npy"), &[args.samples, dim], args.force)?;
+            let accumulator = accumulate(args, generator, (PcaAccumulator::new(dim), 0), |_, w, _| {
+                kept.push(w).map_err(CliError::from)
+            })?;
+            outputs.push(kept.stage()?)?;
+            Ok(accumulator)
+        }
+        None => {
+            let start = partial.load(args.force)?.unwrap_or((PcaAccumulator::new(dim), 0));
+            if start.1 > 0 {
+                println!("resumed: {} of {} chunks were already done", start.1, args.samples.div_ceil(args.batch));
+            }
+            accumulate(args, generator, start, |accumulator, _, done| partial.save(accumulator, done))
+        }
+    }
+}
+
+/// Maps the chunks of z after the `start` chunks already summed, adds their W codes to the
+/// accumulator and hands each chunk to `after_chunk` (with the chunks done). Chunk `c` is
+/// `--batch` codes of stream `2 + c` of the seed, so any chunk can be drawn on its own.
+fn accumulate(
+    args: &Args,
+    generator: &dyn Generator,
+    start: (PcaAccumulator, usize),
+    mut after_chunk: impl FnMut(&PcaAccumulator, &[f32], usize) -> Result<(), CliError>,
+) -> Result<PcaAccumulator, CliError> {
+    let (mut accumulator, first) = start;
+    let z_dim = generator.info().latent_dim;
+    let chunks = args.samples.div_ceil(args.batch);
+    let bar = crate::progress_bars::bar(args.samples as u64, "mapping z to w", "codes");
+    for chunk in first..chunks {
+        let n = args.batch.min(args.samples - chunk * args.batch);
+        let z = ZSampler::with_stream(z_dim, args.seed, 2 + chunk as u64).next_batch(n);
+        let w = generator.map_z(&z)?.ok_or_else(|| CliError::new("the generator stopped mapping z to w"))?;
+        accumulator.add(&w)?;
+        after_chunk(&accumulator, &w, chunk + 1)?;
+        bar.set_position((chunk * args.batch + n) as u64);
+    }
+    bar.finish_and_clear();
+    Ok(accumulator)
 }
 
 /// GANSpace's fresh W codes for `lat_stdev`: a second stream of the seed.

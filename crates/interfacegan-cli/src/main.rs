@@ -8,6 +8,7 @@ mod demo;
 mod directions_out;
 mod edit;
 mod ganspace;
+mod ganspace_state;
 mod generate;
 mod inversion_args;
 mod invert;

@@ -88,6 +88,11 @@ impl GeneratorArgs {
         (self.scorer_engine == "burn").then_some(Engine::Burn)
     }
 
+    /// What the weights are, in words: the file, or the built-in model's name.
+    pub fn describe(&self) -> String {
+        self.source.describe()
+    }
+
     /// The weight file these options name and its architecture, unloaded.
     pub fn weights(&self) -> Result<(Weights, Architecture), CliError> {
         self.source.load()

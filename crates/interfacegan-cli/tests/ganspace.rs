@@ -114,3 +114,65 @@ fn ganspace_matches_scikit_learn_on_its_own_samples() {
         }
     }
 }
+
+fn outputs_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.ends_with("ganspace.lock"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_run_killed_part_way_resumes_to_the_same_bytes() {
+    let pickle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/nvlabs/sg2_32_orig.pkl");
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, resumed) = (dir.path().join("reference"), dir.path().join("resumed"));
+    let args = ["--weights", pickle.to_str().unwrap(), "-n", "400000", "-k", "5", "--batch", "2000"];
+    let start = std::time::Instant::now();
+    let o = ganspace(&[&args[..], &["-o", reference.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let whole = start.elapsed();
+    let mut resumed_once = false;
+    for fraction in [0.2, 0.45, 0.7] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_interfacegan"))
+            .arg("ganspace")
+            .args(args)
+            .args(["-o", resumed.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole.mul_f64(fraction));
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        resumed_once |= String::from_utf8_lossy(&out.stdout).contains("resumed: ");
+    }
+    if !resumed.join("ganspace.json").exists() {
+        let o = ganspace(&[&args[..], &["-o", resumed.to_str().unwrap()]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        resumed_once |= String::from_utf8_lossy(&o.stdout).contains("resumed: ");
+    }
+    assert!(resumed_once, "no run was resumed: the kills came too late");
+    assert_eq!(outputs_of(&resumed), outputs_of(&reference), "resumed outputs differ, or a state file is left");
+
+    // The state of another run is refused (seed 1 here), and --force starts over; a damaged one is named.
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let partial = |bytes: &[u8]| std::fs::write(state.join("ganspace.partial"), bytes).unwrap();
+    let header = format!(
+        "{{\"run\":{{\"generator\":\"{}\",\"seed\":1,\"samples\":400000,\"batch\":2000,\"dim\":32}},\"chunks_done\":0}}\n",
+        pickle.display()
+    );
+    partial(&[header.as_bytes(), &[0u8; 10]].concat());
+    let o = ganspace(&[&args[..], &["-o", state.to_str().unwrap()]].concat());
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("holds another run"), "{}", stderr(&o));
+    let o = ganspace(&[&args[..], &["--force", "-o", state.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    partial(&[header.replace("\"seed\":1", "\"seed\":0").as_bytes(), &[0u8; 10]].concat());
+    let o = ganspace(&[&args[..], &["--force", "-o", state.to_str().unwrap()]].concat());
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("not a saved PCA state"), "{}", stderr(&o));
+}

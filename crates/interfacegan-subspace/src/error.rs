@@ -80,6 +80,14 @@ pub enum SubspaceError {
         /// Its value.
         value: f64,
     },
+    /// Saved accumulator state that is not one of this dimension.
+    #[error("not a saved PCA state of {dim}-dimensional codes: {reason}")]
+    PcaState {
+        /// The dimension expected.
+        dim: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A shift without directions.
     #[error("invalid argument: no direction to move along")]
     NoDirection,

@@ -19,6 +19,9 @@ pub struct Pca {
     pub variances: Vec<f64>,
 }
 
+/// The first bytes of [`PcaAccumulator::to_bytes`].
+const STATE_MAGIC: &[u8; 8] = b"IGPCA\x00\x01\x00";
+
 /// Sums of codes fed in chunks. Codes are taken relative to the first one seen, which keeps the
 /// sums small where the mean is far from zero (the textbook one-pass formula cancels there).
 #[derive(Clone, Debug)]
@@ -71,6 +74,49 @@ impl PcaAccumulator {
         Ok(())
     }
 
+    /// The sums as bytes, to resume an interrupted accumulation with [`PcaAccumulator::from_bytes`]:
+    /// a magic, the dimension and count, then the shift, the sum and the `D x D` cross products as
+    /// little-endian f64, so a resumed run continues with exactly the same numbers.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(Self::state_len(self.dim));
+        bytes.extend_from_slice(STATE_MAGIC);
+        bytes.extend_from_slice(&(self.dim as u64).to_le_bytes());
+        bytes.extend_from_slice(&self.count.to_le_bytes());
+        let shift = if self.shift.is_empty() { vec![0.0; self.dim] } else { self.shift.clone() };
+        for v in shift.iter().chain(&self.sum).chain(self.cross.as_slice()) {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        bytes
+    }
+
+    /// An accumulator of `dim`-dimensional codes from [`PcaAccumulator::to_bytes`]. The length is
+    /// checked against `dim` before anything is allocated; every value must be finite.
+    pub fn from_bytes(bytes: &[u8], dim: usize) -> Result<Self, SubspaceError> {
+        let error = |reason: String| SubspaceError::PcaState { dim, reason };
+        let expected = dim.checked_mul(dim).and_then(|d2| d2.checked_add(2 * dim)).and_then(|v| v.checked_mul(8));
+        if expected.and_then(|v| v.checked_add(24)) != Some(bytes.len()) || !bytes.starts_with(STATE_MAGIC) {
+            return Err(error(format!("{} bytes without the expected header and length", bytes.len())));
+        }
+        let word = |i: usize| u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes"));
+        if word(0) != dim as u64 {
+            return Err(error(format!("it holds {}-dimensional codes", word(0))));
+        }
+        let values: Vec<f64> =
+            bytes[24..].chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
+        if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+            return Err(error(format!("value {index} is {}", values[index])));
+        }
+        let count = word(1);
+        let shift = if count == 0 { Vec::new() } else { values[..dim].to_vec() };
+        let sum = values[dim..2 * dim].to_vec();
+        let cross = DMatrix::from_column_slice(dim, dim, &values[2 * dim..]);
+        Ok(Self { dim, count, shift, sum, cross })
+    }
+
+    fn state_len(dim: usize) -> usize {
+        24 + 8 * (dim * dim + 2 * dim)
+    }
+
     /// The `k` leading components of the codes added so far (at least two).
     pub fn finish(&self, k: usize) -> Result<Pca, SubspaceError> {
         if self.count < 2 {
@@ -96,6 +142,34 @@ impl PcaAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saved_state_resumes_to_the_same_components() {
+        let rows: Vec<f32> = (0..60).map(|i| ((i * 37) % 11) as f32 - 0.3 * i as f32).collect();
+        // Fed in the same chunks, uninterrupted: the same sums in the same order.
+        let mut whole = PcaAccumulator::new(3);
+        whole.add(&rows[..30]).unwrap();
+        whole.add(&rows[30..]).unwrap();
+        let mut first = PcaAccumulator::new(3);
+        assert!(PcaAccumulator::from_bytes(&first.to_bytes(), 3).is_ok(), "an empty state");
+        first.add(&rows[..30]).unwrap();
+        let mut resumed = PcaAccumulator::from_bytes(&first.to_bytes(), 3).unwrap();
+        resumed.add(&rows[30..]).unwrap();
+        assert_eq!(resumed.finish(2).unwrap(), whole.finish(2).unwrap());
+        assert_eq!(resumed.count(), 20);
+
+        let bytes = first.to_bytes();
+        for (bad, says) in [
+            (bytes[..bytes.len() - 1].to_vec(), "bytes without"),
+            ([&b"XXXXXXXX"[..], &bytes[8..]].concat(), "bytes without"),
+            ([&bytes[..24], &f64::NAN.to_le_bytes(), &bytes[32..]].concat(), "value 0 is NaN"),
+        ] {
+            let err = PcaAccumulator::from_bytes(&bad, 3).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+        assert!(PcaAccumulator::from_bytes(&bytes, 4).is_err(), "another dimension");
+        assert!(PcaAccumulator::from_bytes(&bytes, usize::MAX / 2).is_err(), "no overflow, no allocation");
+    }
 
     #[test]
     fn a_closed_form_case_fed_in_two_chunks() {
