@@ -3,7 +3,7 @@
 
 use crate::error::GeneratorError;
 use crate::load::Architecture;
-use crate::models::{dcgan, model_prefix, pggan, stylegan, stylegan2};
+use crate::models::{dcgan, model_prefix, pggan, stylegan, stylegan2, stylegan3};
 use crate::weights::Weights;
 
 /// The latent-reading weights of some layers.
@@ -20,8 +20,9 @@ pub struct LatentWeights {
 /// The weights of `architecture` in `weights` that read the latent code into `layers` (all of them
 /// when `None`): DCGAN's first transposed convolution and PGGAN's first layer (a dense layer
 /// written as a 4x4 convolution), one row per output channel and kernel position (their only
-/// layer: 0); StyleGAN's style-modulation dense weights and StyleGAN2's affine layers (any layout
-/// the loader reads) of each chosen W+ layer. StyleGAN3 is refused for now.
+/// layer: 0); StyleGAN's style-modulation dense weights, StyleGAN2's affine layers (any layout the
+/// loader reads) and StyleGAN3's (W+ index 0: the input's transform, left out of `all`) of each
+/// chosen W+ layer.
 pub fn latent_weights(
     weights: &Weights,
     architecture: Architecture,
@@ -48,10 +49,15 @@ pub fn latent_weights(
             let (renamed, config) = stylegan2::nvidia_keys(weights)?;
             chosen_rows(renamed.as_ref().unwrap_or(weights), stylegan2_affines(&config), layers)
         }
-        Architecture::StyleGan3 => Err(GeneratorError::Config {
-            model: "SeFa direction search",
-            needs: "a DCGAN, PGGAN, StyleGAN or StyleGAN2: StyleGAN3 is not supported yet".into(),
-        }),
+        Architecture::StyleGan3 => {
+            let config = stylegan3::StyleGan3Config::from_modules(weights)?;
+            let mut keys = vec!["synthesis.input.affine.weight".to_string()];
+            keys.extend(config.layer_names.iter().map(|name| format!("synthesis.{name}.affine.weight")));
+            // W+ index 0 turns and shifts the Fourier input through 4 numbers (zero at NVIDIA's
+            // initialisation): geometry, not a style, so `all` means the synthesis layers' styles.
+            let styles: Vec<usize> = (1..keys.len()).collect();
+            chosen_rows(weights, keys, Some(layers.unwrap_or(&styles)))
+        }
     }
 }
 

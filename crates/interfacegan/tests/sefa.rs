@@ -69,6 +69,46 @@ fn nvidia_pickles_give_one_block_per_w_plus_layer() {
 }
 
 #[test]
+fn stylegan3_gives_the_affine_of_every_synthesis_layer() {
+    for name in ["nvlabs/sg3t_64.pkl", "nvlabs/sg3r_64.pkl"] {
+        let weights = Weights::from_file(golden(name)).unwrap();
+        let gathered = latent_weights(&weights, Architecture::StyleGan3, None).unwrap();
+        let layers = gathered.layers.len();
+        assert_eq!(gathered.layers, (1..=layers).collect::<Vec<_>>(), "{name}: all = the synthesis layers");
+        assert!(gathered.blocks[0].0.starts_with("synthesis.L0_") && gathered.blocks[0].0.ends_with(".affine.weight"));
+        // Each block is that layer's affine: one row per input channel it modulates.
+        for (key, rows) in &gathered.blocks {
+            let t = weights.tensor(key).unwrap();
+            assert_eq!((&t.shape[1], &t.values), (&gathered.dim, rows), "{key}");
+        }
+        let input = latent_weights(&weights, Architecture::StyleGan3, Some(&[0])).unwrap();
+        assert_eq!(input.blocks[0].0, "synthesis.input.affine.weight");
+        let err = latent_weights(&weights, Architecture::StyleGan3, Some(&[layers + 1])).unwrap_err().to_string();
+        assert!(err.contains(&format!("layers within 0..{}", layers + 1)), "{err}");
+
+        // The factorization's defining property: A^T A v = lambda v for the unit-row matrix A.
+        let blocks: Vec<&[f32]> = gathered.blocks.iter().map(|(_, rows)| rows.as_slice()).collect();
+        let f = sefa(&blocks, gathered.dim, 3).unwrap();
+        let d = gathered.dim;
+        let unit_rows: Vec<Vec<f64>> = blocks
+            .iter()
+            .flat_map(|b| b.chunks(d))
+            .map(|r| {
+                let norm = r.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+                r.iter().map(|&v| v as f64 / norm).collect()
+            })
+            .collect();
+        for (v, lambda) in f.directions.iter().zip(&f.eigenvalues) {
+            let av: Vec<f64> = unit_rows.iter().map(|r| r.iter().zip(v).map(|(a, b)| a * b).sum()).collect();
+            for j in 0..d {
+                let atav: f64 = unit_rows.iter().zip(&av).map(|(r, x)| r[j] * x).sum();
+                assert!((atav - lambda * v[j]).abs() < 1e-9 * lambda.max(1.0), "{name}: column {j}");
+            }
+        }
+    }
+}
+
+#[test]
 fn generators_without_such_layers_are_refused_by_name() {
     let weights = Weights::from_file(golden("pggan64/weights.safetensors")).unwrap();
     let err = latent_weights(&weights, Architecture::Pggan, Some(&[3])).unwrap_err().to_string();
