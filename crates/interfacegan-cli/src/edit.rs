@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use interfacegan::generator::LatentSpace;
 use interfacegan::io::{NpyArray, OutputSet, stage_npy};
@@ -6,7 +6,7 @@ use interfacegan::pipeline::{check_edit_size, edit_codes};
 use interfacegan::subspace::{DistanceMode, InterpolateOptions, LayerSelection};
 
 use crate::CliError;
-use crate::boundary_args::edit_directions;
+use crate::boundary_args::{EditDirection, edit_directions};
 use crate::cli_error::refuse_existing;
 use crate::codes_input::{codes_or_sample, latent_space};
 use crate::inversion_args::InversionArgs;
@@ -98,14 +98,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let directions = edit_directions(&args.boundaries, args.index, args.sigma, &info)?;
     let normalize = architecture.normalizes_z() && !args.no_z_normalization;
-    let mut labels: Vec<String> = directions.iter().map(|d| d.label.clone()).collect();
-    if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
-        labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
-    }
-    let dirs: Vec<PathBuf> = labels
-        .iter()
-        .map(|name| if directions.len() == 1 { args.output.clone() } else { args.output.join(name) })
-        .collect();
+    let dirs = output_dirs(&directions, &args.output);
     let inverted_path = args.output.join("inverted_codes.npy");
     if !args.images.is_empty() {
         // Photos are checked before their (slow) inversion.
@@ -130,19 +123,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         inverted.stage_codes(&mut outputs, &inverted_path)?;
         (inverted.inversion.codes, args.images.len())
     };
-    let mode = match (args.relative, args.absolute) {
-        (true, _) => Some(DistanceMode::Relative),
-        (_, true) => Some(DistanceMode::Absolute),
-        _ if !args.images.is_empty() || args.index.is_some() => Some(DistanceMode::Relative),
-        _ => None,
-    };
-    let options = InterpolateOptions {
-        start: args.start_distance,
-        end: args.end_distance,
-        steps: args.steps,
-        mode,
-        layers: args.layers.clone().map_or(LayerSelection::All, |l| LayerSelection::Only(l.0)),
-    };
+    let options = interpolate_options(&args);
     refuse_existing(edit_outputs(&dirs, count, args.steps), args.force)?;
     for (direction, dir) in directions.iter().zip(&dirs) {
         let codes_path = dir.join("edited_codes.npy");
@@ -169,6 +150,34 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     outputs.commit()?;
     Ok(())
+}
+
+/// One folder per direction under `output` (named by its label, numbered when two labels are the
+/// same), or `output` itself for a single direction.
+fn output_dirs(directions: &[EditDirection], output: &Path) -> Vec<PathBuf> {
+    let mut labels: Vec<String> = directions.iter().map(|d| d.label.clone()).collect();
+    if labels.iter().enumerate().any(|(i, l)| labels[..i].contains(l)) {
+        labels = (0..labels.len()).map(|i| format!("{i:02}_{}", labels[i])).collect();
+    }
+    labels.iter().map(|name| if directions.len() == 1 { output.to_path_buf() } else { output.join(name) }).collect()
+}
+
+/// The distances, steps, mode and layers the options ask for: the official mode unless one is
+/// forced; relative for photos and for rows of unsupervised directions.
+fn interpolate_options(args: &Args) -> InterpolateOptions {
+    let mode = match (args.relative, args.absolute) {
+        (true, _) => Some(DistanceMode::Relative),
+        (_, true) => Some(DistanceMode::Absolute),
+        _ if !args.images.is_empty() || args.index.is_some() => Some(DistanceMode::Relative),
+        _ => None,
+    };
+    InterpolateOptions {
+        start: args.start_distance,
+        end: args.end_distance,
+        steps: args.steps,
+        mode,
+        layers: args.layers.clone().map_or(LayerSelection::All, |l| LayerSelection::Only(l.0)),
+    }
 }
 
 /// The files `edit` writes: per direction folder, the edited codes and one image per code and step.
