@@ -80,12 +80,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let normalize = architecture.normalizes_z();
     let codes = match &args.input {
         Some(path) => read_codes(path, &info, space)?.0,
-        None => fresh_codes(generator.as_ref(), space, args.num, args.seed, normalize)?,
+        None => fresh_codes(generator.as_ref(), space, args.num, (args.seed, 0), normalize)?,
     };
     let directions = (boundaries.as_slice(), candidates.as_slice());
     let table =
         match_directions(generator.as_ref(), &as_dyn(&scorers), &codes, space, directions, &options, &Bars::default())?;
-    let strip_codes = fresh_codes(generator.as_ref(), space, args.strip_samples, args.seed ^ 1, normalize)?;
+    let strip_codes = fresh_codes(generator.as_ref(), space, args.strip_samples, (args.seed, 1), normalize)?;
     let edit = InterpolateOptions { start: -3.0, end: 3.0, steps: 7, ..Default::default() };
     let sheets = match_sheets(generator.as_ref(), &table, directions, (&strip_codes, space), &edit, 64)?;
 
@@ -108,19 +108,20 @@ pub fn run(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `count` fresh codes of `space`: z of `seed`, mapped to w (repeated per layer for wp).
+/// `count` fresh codes of `space`: z of stream `stream` of `seed`, mapped to w (repeated per layer
+/// for wp).
 fn fresh_codes(
     generator: &dyn Generator,
     space: LatentSpace,
     count: usize,
-    seed: u64,
+    (seed, stream): (u64, u64),
     normalize: bool,
 ) -> Result<Vec<f32>, CliError> {
     if count == 0 {
         return Err(CliError::new("-n and --strip-samples must be at least 1"));
     }
     let info = generator.info();
-    let mut z = ZSampler::new(info.latent_dim, seed).next_batch(count);
+    let mut z = ZSampler::with_stream(info.latent_dim, seed, stream).next_batch(count);
     if normalize {
         normalize_z(&mut z, info.latent_dim);
     }

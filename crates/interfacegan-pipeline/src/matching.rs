@@ -278,12 +278,9 @@ pub fn match_sheets(
 ) -> Result<Vec<EditSheet>, PipelineError> {
     let (boundaries, candidates) = directions;
     let (codes, space) = codes;
+    let boundaries = boundaries_by_attribute(&table.attributes, boundaries)?;
     let mut sheets = Vec::new();
-    for (a, attribute) in table.attributes.iter().enumerate() {
-        let boundary = boundaries
-            .iter()
-            .find(|b| &b.target == attribute)
-            .ok_or_else(|| PipelineError::MatchBoundary { name: attribute.clone(), problem: "has no boundary" })?;
+    for (a, (attribute, boundary)) in table.attributes.iter().zip(boundaries).enumerate() {
         let mut shown = vec![("boundary".to_string(), boundary.vector.clone())];
         if let Some((c, sign)) = table.shown_candidate(a) {
             let prefix = if sign < 0.0 { "minus_" } else { "" };

@@ -283,10 +283,15 @@ pub fn match_html(table: &MatchTable, sheets: &[EditSheet]) -> Result<String, Pi
         let _ = write!(html, "<h3>{}</h3><p>{}.</p>", escape(&found.attribute), escape(&found.finding));
         html.push_str(&match_rows_html(table, a));
         for sheet in sheets.iter().filter(|s| s.target == found.attribute) {
+            let caption = match (sheet.direction.as_str(), found.best) {
+                ("boundary", _) => format!("the {} boundary", found.attribute),
+                (direction, Some(_)) => format!("{direction}, the match"),
+                (direction, None) => format!("{direction}, the strongest (no match)"),
+            };
             let _ = write!(
                 html,
                 "<figure style=\"display:inline-block\"><img alt=\"{0}\" src=\"{1}\"><figcaption>{0}</figcaption></figure>",
-                escape(&sheet.direction),
+                escape(&caption),
                 jpeg_data_uri(&sheet.image)?
             );
         }
