@@ -116,19 +116,29 @@ pub trait Generator: Send + Sync {
 
     /// Synthesises a batch of host codes (row-major) and returns the images and the codes on the way.
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
-        let info = self.info();
-        let (layers, n) = check_codes(info, codes, space)?;
-        let input = tensor(codes, [n, layers, info.latent_dim], self.device());
-        let images = self.forward(input, space)?;
-        let image_shape = images.dims();
-        let mut out = Synthesis { images: to_vec(images)?, image_shape, ..Synthesis::default() };
-        match space {
-            LatentSpace::Z => out.z = Some(codes.to_vec()),
-            LatentSpace::W => out.w = Some(codes.to_vec()),
-            LatentSpace::WPlus => out.wp = Some(codes.to_vec()),
-        }
-        Ok(out)
+        synthesize_on_device(self, codes, space)
     }
+}
+
+/// [`Generator::synthesize`] through [`Generator::forward`] on the device: the default, and what a
+/// generator with a faster route of its own falls back to off the CPU.
+pub(crate) fn synthesize_on_device<G: Generator + ?Sized>(
+    g: &G,
+    codes: &[f32],
+    space: LatentSpace,
+) -> Result<Synthesis, GeneratorError> {
+    let info = g.info();
+    let (layers, n) = check_codes(info, codes, space)?;
+    let input = tensor(codes, [n, layers, info.latent_dim], g.device());
+    let images = g.forward(input, space)?;
+    let image_shape = images.dims();
+    let mut out = Synthesis { images: to_vec(images)?, image_shape, ..Synthesis::default() };
+    match space {
+        LatentSpace::Z => out.z = Some(codes.to_vec()),
+        LatentSpace::W => out.w = Some(codes.to_vec()),
+        LatentSpace::WPlus => out.wp = Some(codes.to_vec()),
+    }
+    Ok(out)
 }
 
 /// [`Generator::map_z`] of a generator whose mapping network is `mapping`.

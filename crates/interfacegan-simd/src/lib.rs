@@ -157,6 +157,53 @@ macro_rules! simd_fn {
     };
 }
 
+/// `dst [rows, n] = lhs [rows, k] · rhs [k, n]`, all row-major `f32`, with the `gemm` crate's
+/// kernels for the running CPU, on `threads` threads of rayon's pool (1: the calling thread alone,
+/// for engines that run their tiles in parallel themselves). `rows` and `n` follow from the lengths.
+///
+/// ```
+/// let mut dst = [0f32; 2];
+/// interfacegan_simd::matmul(&[1.0, 2.0, 3.0, 4.0], 2, &[1.0, 1.0], &mut dst, 1);
+/// assert_eq!(dst, [3.0, 7.0]);
+/// ```
+///
+/// # Panics
+/// When the lengths do not make `[rows, k]`, `[k, n]` and `[rows, n]`.
+pub fn matmul(lhs: &[f32], k: usize, rhs: &[f32], dst: &mut [f32], threads: usize) {
+    assert!(k > 0 && rhs.len().is_multiple_of(k), "the right side is not [k, n]");
+    let n = rhs.len() / k;
+    let rows = dst.len().checked_div(n).unwrap_or(0);
+    assert!(lhs.len() == rows * k && dst.len() == rows * n, "product shapes");
+    if rows == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: `lhs` is [rows, k], `rhs` is [k, n] and `dst` is [rows, n], all row-major and
+    // contiguous (checked above), as the strides passed say; `dst` does not overlap the others.
+    unsafe {
+        gemm::gemm(
+            rows,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            k as isize,
+            rhs.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,11 @@ use burn::tensor::module::conv_transpose2d;
 use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Device, Tensor};
 
+use super::dcgan_host::{HostDcgan, HostLayer};
 use crate::error::GeneratorError;
-use crate::generator::{Generator, GeneratorInfo, LatentSpace, check_code_tensor};
+use crate::generator::{
+    Generator, GeneratorInfo, LatentSpace, Synthesis, check_code_tensor, check_codes, synthesize_on_device,
+};
 use crate::ops::tensor;
 use crate::weights::Weights;
 
@@ -82,6 +85,8 @@ struct Layer {
 /// The DCGAN generator.
 pub struct Dcgan {
     layers: Vec<Layer>,
+    /// The same layers for the CPU without burn, on the CPU device (`synthesize` runs there).
+    host: Option<HostDcgan>,
     info: GeneratorInfo,
     config: DcganConfig,
     device: Device,
@@ -111,6 +116,7 @@ impl Dcgan {
         }
         let mut taker = weights.taker(prefix, "dcgan");
         let mut layers = Vec::new();
+        let mut host_layers = Vec::new();
         let mut cin = config.latent_dim;
         let last = config.widths.len() - 1;
         for (i, &cout) in config.widths.iter().enumerate() {
@@ -136,6 +142,7 @@ impl Dcgan {
                 }
             }
             let (stride, padding) = if i == 0 { (1, 0) } else { (2, 1) };
+            host_layers.push(HostLayer::new(&weight, bias.clone(), (cin, cout), stride, i == last));
             layers.push(Layer {
                 weight: tensor(&weight, [cin, cout, 4, 4], device),
                 bias: tensor(&bias, [cout], device),
@@ -152,7 +159,8 @@ impl Dcgan {
             spaces: vec![LatentSpace::Z],
             wp_layers: 0,
         };
-        Ok(Self { layers, info, config, device: device.clone() })
+        let host = (*device == Device::flex()).then_some(HostDcgan { layers: host_layers });
+        Ok(Self { layers, host, info, config, device: device.clone() })
     }
 
     /// The configuration in use.
@@ -168,6 +176,14 @@ impl Generator for Dcgan {
 
     fn device(&self) -> &Device {
         &self.device
+    }
+
+    fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
+        let Some(host) = &self.host else { return synthesize_on_device(self, codes, space) };
+        let (_, n) = check_codes(&self.info, codes, space)?;
+        let (r, c) = (self.info.resolution, self.info.channels);
+        let images = host.synthesize(codes, n);
+        Ok(Synthesis { images, image_shape: [n, c, r, r], z: Some(codes.to_vec()), ..Synthesis::default() })
     }
 
     fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError> {

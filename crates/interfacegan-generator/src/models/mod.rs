@@ -1,6 +1,7 @@
 //! The generator architectures, one file each.
 
 pub mod dcgan;
+mod dcgan_host;
 mod nvidia;
 pub mod pggan;
 pub mod stylegan;

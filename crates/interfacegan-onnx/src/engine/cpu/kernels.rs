@@ -122,7 +122,7 @@ impl Conv {
                     self.gather(x, shape, out_shape, first, rows, &mut patches[..rows * k]);
                     &patches[..rows * k]
                 };
-                wide_product(lhs, k, w, dst);
+                interfacegan_simd::matmul(lhs, k, w, dst, 1);
                 with_simd(|| dst.chunks_exact_mut(self.c_out).for_each(|row| add_bias(row, &self.bias, self.relu)));
             },
         );
@@ -220,38 +220,6 @@ impl Conv {
     }
 }
 
-/// `dst [rows, n] = lhs [rows, k] · w [k, n]` with the `gemm` crate, on this thread.
-fn wide_product(lhs: &[f32], k: usize, w: &[f32], dst: &mut [f32]) {
-    let n = w.len() / k;
-    let rows = dst.len() / n;
-    assert!(lhs.len() == rows * k && dst.len() == rows * n, "product shapes");
-    // SAFETY: `lhs` is [rows, k], `w` is [k, n] and `dst` is [rows, n], all row-major and contiguous
-    // (checked above), as the strides passed say; `dst` does not overlap the others.
-    unsafe {
-        gemm::gemm(
-            rows,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.as_ptr(),
-            1,
-            k as isize,
-            w.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
 #[inline(always)]
 fn add_bias(row: &mut [f32], bias: &[f32], relu: bool) {
     for (v, b) in row.iter_mut().zip(bias) {
@@ -329,7 +297,7 @@ fn padded_count(window: &Window, oy: usize, ox: usize, shape: MapShape) -> usize
 /// `x [rows, k] · b [k, m]` into a new `[rows, m]`.
 pub(super) fn matmul(x: &[f32], rows: usize, k: usize, b: &[f32], m: usize) -> Vec<f32> {
     let mut out = vec![0f32; rows * m];
-    wide_product(x, k, b, &mut out);
+    interfacegan_simd::matmul(x, k, b, &mut out, 1);
     out
 }
 

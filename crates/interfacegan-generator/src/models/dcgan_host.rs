@@ -1,0 +1,187 @@
+//! The DCGAN on the CPU without burn, for [`Generator::synthesize`](crate::Generator::synthesize):
+//! channel-last maps, and each transposed convolution as one matrix product per tile of images
+//! (positions x c_in by c_in x taps·c_out) followed by a gather of the 4x4 taps into every output
+//! position, with the BatchNorm shift and the activation applied as it is written. burn's
+//! transposed convolution multiplies image by image, where the first layers' tiny maps (1x1, 4x4)
+//! leave the product's blocks mostly empty (docs/benchmarks.md).
+
+use rayon::prelude::*;
+
+/// Taps of the 4x4 kernels.
+const TAPS: usize = 16;
+/// Most values of the product one tile writes: 4 MiB, so that the gather reads it from the cache.
+const TILE_VALUES: usize = 1 << 20;
+
+thread_local! {
+    /// Each thread's product buffer, kept between tiles and calls: a fresh one per tile costs
+    /// page faults and clearing on every call.
+    static COLS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One transposed convolution with its folded BatchNorm and activation.
+pub(crate) struct HostLayer {
+    /// `[c_in, TAPS·c_out]`: column `(ky·4 + kx)·c_out + o`.
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    c_in: usize,
+    c_out: usize,
+    stride: usize,
+    padding: usize,
+    /// tanh (the image layer) instead of ReLU.
+    image: bool,
+}
+
+impl HostLayer {
+    /// From a PyTorch transposed convolution weight `[c_in, c_out, 4, 4]` (BatchNorm folded in).
+    pub fn new(weight: &[f32], bias: Vec<f32>, (c_in, c_out): (usize, usize), stride: usize, image: bool) -> Self {
+        let mut packed = vec![0f32; weight.len()];
+        for i in 0..c_in {
+            for o in 0..c_out {
+                for t in 0..TAPS {
+                    packed[i * TAPS * c_out + t * c_out + o] = weight[(i * c_out + o) * TAPS + t];
+                }
+            }
+        }
+        let padding = if stride == 1 { 0 } else { 1 };
+        Self { weight: packed, bias, c_in, c_out, stride, padding, image }
+    }
+
+    /// The output side for an input side `side`.
+    fn out_side(&self, side: usize) -> usize {
+        (side - 1) * self.stride + 4 - 2 * self.padding
+    }
+
+    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]`.
+    fn forward(&self, x: &[f32], n: usize, side: usize) -> Vec<f32> {
+        let out_side = self.out_side(side);
+        let per_image_in = side * side * self.c_in;
+        let per_image_out = out_side * out_side * self.c_out;
+        let cols_per_image = side * side * TAPS * self.c_out;
+        // As many images per tile as fit the cache, but at least two tiles per thread when possible.
+        let fit = (TILE_VALUES / cols_per_image).max(1);
+        let spread = n.div_ceil(2 * rayon::current_num_threads()).max(1);
+        let images = fit.min(spread);
+        // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
+        let threads = rayon::current_num_threads();
+        let inner = if n.div_ceil(images) < threads { threads } else { 1 };
+        let mut out = vec![0f32; n * per_image_out];
+        out.par_chunks_mut(images * per_image_out).zip(x.par_chunks(images * per_image_in)).for_each(|(dst, src)| {
+            COLS.with_borrow_mut(|cols| {
+                // Every value is written by the product before it is read: no need to clear it.
+                cols.resize(src.len() / per_image_in * cols_per_image, 0.0);
+                interfacegan_simd::matmul(src, self.c_in, &self.weight, cols, inner);
+                for (image_cols, image_out) in
+                    cols.chunks_exact(cols_per_image).zip(dst.chunks_exact_mut(per_image_out))
+                {
+                    interfacegan_simd::with_simd(|| self.gather(image_cols, side, image_out));
+                }
+            })
+        });
+        out
+    }
+
+    /// One image: every output position sums the taps that reach it, then bias and activation.
+    #[inline(always)]
+    fn gather(&self, cols: &[f32], side: usize, out: &mut [f32]) {
+        let (c, s, p) = (self.c_out, self.stride, self.padding);
+        let out_side = self.out_side(side);
+        // The input positions and kernel taps that reach output coordinate `o` along one axis.
+        let sources = |o: usize| {
+            (0..4).filter_map(move |k| {
+                let t = (o + p).checked_sub(k)?;
+                (t % s == 0 && t / s < side).then_some((t / s, k))
+            })
+        };
+        for oy in 0..out_side {
+            for ox in 0..out_side {
+                let dst = &mut out[(oy * out_side + ox) * c..][..c];
+                dst.copy_from_slice(&self.bias);
+                for (iy, ky) in sources(oy) {
+                    for (ix, kx) in sources(ox) {
+                        let at = (iy * side + ix) * TAPS * c + (ky * 4 + kx) * c;
+                        for (d, v) in dst.iter_mut().zip(&cols[at..at + c]) {
+                            *d += v;
+                        }
+                    }
+                }
+                if self.image {
+                    dst.iter_mut().for_each(|v| *v = tanh(*v));
+                } else {
+                    dst.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+            }
+        }
+    }
+}
+
+/// The whole generator on the host.
+pub(crate) struct HostDcgan {
+    pub layers: Vec<HostLayer>,
+}
+
+impl HostDcgan {
+    /// Images `[n, C, R, R]` (channel-first, as burn's) of the `n` codes `z` `[n, latent]`.
+    pub fn synthesize(&self, z: &[f32], n: usize) -> Vec<f32> {
+        let mut x = z.to_vec();
+        let mut side = 1;
+        for layer in &self.layers {
+            x = layer.forward(&x, n, side);
+            side = layer.out_side(side);
+        }
+        let c = self.layers.last().map_or(0, |l| l.c_out);
+        let pixels = side * side;
+        let mut images = vec![0f32; x.len()];
+        for (nhwc, nchw) in x.chunks_exact(pixels * c).zip(images.chunks_exact_mut(pixels * c)) {
+            for (p, values) in nhwc.chunks_exact(c).enumerate() {
+                for (ch, &v) in values.iter().enumerate() {
+                    nchw[ch * pixels + p] = v;
+                }
+            }
+        }
+        images
+    }
+}
+
+/// tanh as a rational function on [-9, 9] (Eigen's `ptanh_float`, a few ulp from the exact value;
+/// beyond 9 tanh is ±1 in f32): plain arithmetic, so a loop over it vectorises, where libm's tanhf
+/// is a call per value.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    const ALPHA: [f32; 7] = [
+        4.893_524_6e-3,
+        6.372_619_3e-4,
+        1.485_722_4e-5,
+        5.122_297_1e-8,
+        -8.604_672e-11,
+        2.000_187_8e-13,
+        -2.760_768_5e-16,
+    ];
+    const BETA: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+    let x = x.clamp(-9.0, 9.0);
+    let x2 = x * x;
+    let mut p = ALPHA[6];
+    for a in ALPHA[..6].iter().rev() {
+        p = p * x2 + a;
+    }
+    let mut q = BETA[3];
+    for b in BETA[..3].iter().rev() {
+        q = q * x2 + b;
+    }
+    // The rational function overshoots 1 by an ulp near the clamp; tanh never does.
+    (x * p / q).clamp(-1.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tanh_is_within_a_few_ulp_of_libm() {
+        let mut worst = 0f32;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4;
+            let (ours, exact) = (super::tanh(x), (x as f64).tanh() as f32);
+            worst = worst.max((ours - exact).abs() / exact.abs().max(f32::MIN_POSITIVE));
+        }
+        assert!(worst < 4.0 * f32::EPSILON, "worst relative error {worst}");
+        assert_eq!((super::tanh(30.0), super::tanh(-30.0)), (1.0, -1.0));
+    }
+}
