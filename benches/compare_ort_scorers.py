@@ -51,6 +51,25 @@ def ort_rates(files, threads):
     return rates
 
 
+def rates(binary, images_dir, threads):
+    """{scorer: (ours on the CPU engine, onnxruntime or None)} on the PNG files of `images_dir`."""
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    with tempfile.TemporaryDirectory() as out:
+        ours = engine_rates(binary, images_dir, out, "cpu", env)
+    files = sorted(os.path.join(images_dir, f) for f in os.listdir(images_dir) if f.endswith(".png"))
+    theirs = ort_rates(files, threads) or {}
+    return {name: (ours[name], theirs.get(name)) for name in MODELS}
+
+
+def engine_rates(binary, images_dir, out, engine, env):
+    """Our per-scorer rates (img/s) as `interfacegan score` reports them, on `engine`."""
+    proc = subprocess.run([binary, "score", "--images", images_dir, "-o", out, "--batch", "64", "--force",
+                           "--scorer-engine", engine], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(proc.stderr)
+    return {m.group(1): float(m.group(2)) for m in re.finditer(r"(gender|age|smile) ([0-9.]+)/s", proc.stdout)}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--binary", default=os.path.join(ROOT, "target/release/interfacegan"))
@@ -62,14 +81,7 @@ def main():
         gen, out = os.path.join(work, "gen"), os.path.join(work, "scores")
         subprocess.run([a.binary, "generate", "-n", str(a.images), "--batch", "64", "-o", gen], check=True,
                        capture_output=True, env=env)
-        ours = {}
-        for engine in ENGINES:
-            proc = subprocess.run([a.binary, "score", "--images", gen, "-o", out, "--batch", "64", "--force",
-                                   "--scorer-engine", engine], capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                sys.exit(proc.stderr)
-            ours[engine] = {m.group(1): float(m.group(2))
-                            for m in re.finditer(r"(gender|age|smile) ([0-9.]+)/s", proc.stdout)}
+        ours = {engine: engine_rates(a.binary, gen, out, engine, env) for engine in ENGINES}
         files = sorted(os.path.join(gen, f) for f in os.listdir(gen) if f.endswith(".png"))
         theirs = ort_rates(files, a.threads)
     print(f"# {a.images} DCGAN faces, batch 64, {a.threads} threads, {time.strftime('%Y-%m-%d')}")
