@@ -44,6 +44,24 @@ fn dcgan_host_route_agrees_with_burn_at_any_batch() {
     }
 }
 
+/// PGGAN's `synthesize` at lod 0 runs without burn on the CPU (tiled im2col, upsampling in the
+/// gather, pixel norm fused); it must agree with burn's `forward` at every batch size.
+#[test]
+fn pggan_host_route_agrees_with_burn_at_any_batch() {
+    let weights = Weights::from_file(golden("pggan64/weights_legacy.pth")).unwrap();
+    let g = Pggan::from_weights(&weights, &cpu()).unwrap();
+    for n in [1, 2, 5, 33] {
+        let z = ZSampler::new(48, n as u64).next_batch(n);
+        let host = g.synthesize(&z, LatentSpace::Z).unwrap();
+        let input = Tensor::from_data(TensorData::new(z.clone(), [n, 1, 48]), &cpu());
+        let burn = g.forward(input, LatentSpace::Z).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(host.image_shape, [n, 3, 64, 64]);
+        let scale = burn.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&host.images, &burn);
+        assert!(diff <= 1e-5 * scale.max(1.0), "batch {n}: max |diff| {diff} (largest pixel {scale})");
+    }
+}
+
 #[test]
 fn three_weight_formats_hold_identical_tensors() {
     for model in ["pggan64", "stylegan64", "stylegan128"] {

@@ -129,16 +129,7 @@ impl HostDcgan {
             side = layer.out_side(side);
         }
         let c = self.layers.last().map_or(0, |l| l.c_out);
-        let pixels = side * side;
-        let mut images = vec![0f32; x.len()];
-        for (nhwc, nchw) in x.chunks_exact(pixels * c).zip(images.chunks_exact_mut(pixels * c)) {
-            for (p, values) in nhwc.chunks_exact(c).enumerate() {
-                for (ch, &v) in values.iter().enumerate() {
-                    nchw[ch * pixels + p] = v;
-                }
-            }
-        }
-        images
+        super::host::to_channel_first(&x, c, side)
     }
 }
 

@@ -2,8 +2,10 @@
 
 pub mod dcgan;
 mod dcgan_host;
+mod host;
 mod nvidia;
 pub mod pggan;
+mod pggan_host;
 pub mod stylegan;
 pub mod stylegan2;
 pub(crate) mod stylegan2_layouts;

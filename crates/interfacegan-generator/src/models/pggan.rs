@@ -6,12 +6,15 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
+use super::pggan_host::{Epilogue, HostConv, HostPggan};
 use crate::error::GeneratorError;
-use crate::generator::{Generator, GeneratorInfo, LatentSpace, check_code_tensor};
-use crate::ops::{channel_vector, lrelu, pixel_norm, tensor, upsample2};
+use crate::generator::{
+    Generator, GeneratorInfo, LatentSpace, Synthesis, check_code_tensor, check_codes, synthesize_on_device,
+};
+use crate::ops::{channel_vector, lrelu, pixel_norm, tensor, to_vec, upsample2};
 use crate::weights::Weights;
 
-const PIXEL_NORM_EPS: f64 = 1e-8;
+pub(crate) const PIXEL_NORM_EPS: f64 = 1e-8;
 
 /// The key every PGGAN state dict has, which locates it in a (possibly nested) file.
 pub(crate) const ANCHOR: &str = "layer0.conv.weight";
@@ -95,6 +98,8 @@ struct Block {
 /// The PGGAN generator.
 pub struct Pggan {
     blocks: Vec<Block>,
+    /// The same convolutions for the CPU without burn, on the CPU device (`synthesize` at lod 0).
+    host: Option<HostPggan>,
     lod: f32,
     info: GeneratorInfo,
     config: PgganConfig,
@@ -158,7 +163,8 @@ impl Pggan {
             spaces: vec![LatentSpace::Z],
             wp_layers: 0,
         };
-        Ok(Self { blocks, lod, info, config, device: device.clone() })
+        let host = if *device == Device::flex() { Some(host_convs(&blocks)?) } else { None };
+        Ok(Self { blocks, host, lod, info, config, device: device.clone() })
     }
 
     /// The level of detail: blocks `b` with `b + lod >= log2(resolution)` are skipped and the last
@@ -174,9 +180,43 @@ impl Pggan {
     }
 }
 
+/// The blocks' convolutions as host convolutions: the upsampling in every block's first but the
+/// 4x4 one, leaky ReLU and pixel norm after each, the last block's ToRGB at the end.
+fn host_convs(blocks: &[Block]) -> Result<HostPggan, GeneratorError> {
+    let host = |conv: &ScaledConv, upsample: bool, epilogue: Epilogue| -> Result<HostConv, GeneratorError> {
+        let shape = conv.weight.dims();
+        Ok(HostConv::new(
+            &to_vec(conv.weight.clone())?,
+            to_vec(conv.bias.clone())?,
+            shape,
+            conv.padding,
+            upsample,
+            epilogue,
+        ))
+    };
+    let mut convs = Vec::new();
+    for (index, block) in blocks.iter().enumerate() {
+        convs.push(host(&block.first, index > 0, Epilogue::LreluPixelNorm)?);
+        convs.push(host(&block.second, false, Epilogue::LreluPixelNorm)?);
+    }
+    let last = blocks.last().expect("at least one block");
+    convs.push(host(&last.to_rgb, false, Epilogue::Linear)?);
+    Ok(HostPggan { convs })
+}
+
 impl Generator for Pggan {
     fn info(&self) -> &GeneratorInfo {
         &self.info
+    }
+
+    fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
+        let Some(host) = self.host.as_ref().filter(|_| self.lod == 0.0) else {
+            return synthesize_on_device(self, codes, space);
+        };
+        let (_, n) = check_codes(&self.info, codes, space)?;
+        let (r, c) = (self.info.resolution, self.info.channels);
+        let images = host.synthesize(codes, n);
+        Ok(Synthesis { images, image_shape: [n, c, r, r], z: Some(codes.to_vec()), ..Synthesis::default() })
     }
 
     fn device(&self) -> &Device {
