@@ -31,10 +31,22 @@ mod train_encoder;
 
 use std::process::ExitCode;
 
-/// burn frees and reallocates multi-megabyte tensors in every layer; glibc's malloc hands them back
-/// to the kernel each time and takes page faults to get them again (13-40 % of the scoring time).
+/// burn and the CPU engines free and reallocate multi-megabyte buffers in every layer; glibc's malloc
+/// hands them back to the kernel each time and takes page faults to get them again
+/// (docs/benchmarks.md, "Allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc.h's option enum (v2 and v3); libmimalloc-sys names no constant.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed memory stays mapped for reuse instead of being returned to the OS after mimalloc's delay:
+/// a command's working set is the same few buffers layer after layer, batch after batch, and
+/// returning them costs a page fault and a cleared page per 2 MiB when they come back.
+fn keep_freed_memory() {
+    // SAFETY: sets a plain integer option; mimalloc reads options at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
 
 use clap::{Parser, Subcommand};
 
@@ -96,6 +108,7 @@ pub(crate) fn image_progress(count: usize, message: &'static str) -> indicatif::
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     models::init_store(&cli.store);
     let result = match cli.command {
