@@ -62,6 +62,28 @@ fn pggan_host_route_agrees_with_burn_at_any_batch() {
     }
 }
 
+/// StyleGAN's `synthesize` at lod 0 runs its synthesis network without burn on the CPU (plain and
+/// fused up-convolutions, blur, noise, instance norm, styles); it must agree with burn's `forward`.
+#[test]
+fn stylegan_host_route_agrees_with_burn() {
+    use interfacegan_generator::StyleGan;
+    for model in ["stylegan64", "stylegan128"] {
+        let weights = Weights::from_file(golden(&format!("{model}/weights_zip.pth"))).unwrap();
+        let g = StyleGan::from_weights(&weights, &cpu()).unwrap();
+        let d = g.info().latent_dim;
+        for n in [1, 3] {
+            let z = ZSampler::new(d, n as u64).next_batch(n);
+            let host = g.synthesize(&z, LatentSpace::Z).unwrap();
+            let input = Tensor::from_data(TensorData::new(z.clone(), [n, 1, d]), &cpu());
+            let burn = g.forward(input, LatentSpace::Z).unwrap().into_data().try_to_vec::<f32>().unwrap();
+            assert_eq!(host.images.len(), burn.len());
+            let scale = burn.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let diff = max_abs_diff(&host.images, &burn);
+            assert!(diff <= 1e-5 * scale.max(1.0), "{model}, batch {n}: max |diff| {diff} (largest pixel {scale})");
+        }
+    }
+}
+
 #[test]
 fn three_weight_formats_hold_identical_tensors() {
     for model in ["pggan64", "stylegan64", "stylegan128"] {

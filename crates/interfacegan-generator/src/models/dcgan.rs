@@ -5,7 +5,7 @@ use burn::tensor::module::conv_transpose2d;
 use burn::tensor::ops::ConvTransposeOptions;
 use burn::tensor::{Device, Tensor};
 
-use super::dcgan_host::{HostDcgan, HostLayer};
+use super::dcgan_host::{Activation, HostDcgan, HostLayer};
 use crate::error::GeneratorError;
 use crate::generator::{
     Generator, GeneratorInfo, LatentSpace, Synthesis, check_code_tensor, check_codes, synthesize_on_device,
@@ -142,7 +142,8 @@ impl Dcgan {
                 }
             }
             let (stride, padding) = if i == 0 { (1, 0) } else { (2, 1) };
-            host_layers.push(HostLayer::new(&weight, bias.clone(), (cin, cout), stride, i == last));
+            let activation = if i == last { Activation::Tanh } else { Activation::Relu };
+            host_layers.push(HostLayer::new(&weight, bias.clone(), (cin, cout), stride, activation));
             layers.push(Layer {
                 weight: tensor(&weight, [cin, cout, 4, 4], device),
                 bias: tensor(&bias, [cout], device),

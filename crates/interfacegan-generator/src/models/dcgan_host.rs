@@ -27,13 +27,28 @@ pub(crate) struct HostLayer {
     c_out: usize,
     stride: usize,
     padding: usize,
-    /// tanh (the image layer) instead of ReLU.
-    image: bool,
+    activation: Activation,
+}
+
+/// What a transposed convolution's output goes through.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Activation {
+    Relu,
+    /// The DCGAN's image layer.
+    Tanh,
+    /// StyleGAN's up-convolution, whose epilogue comes later.
+    Linear,
 }
 
 impl HostLayer {
     /// From a PyTorch transposed convolution weight `[c_in, c_out, 4, 4]` (BatchNorm folded in).
-    pub fn new(weight: &[f32], bias: Vec<f32>, (c_in, c_out): (usize, usize), stride: usize, image: bool) -> Self {
+    pub fn new(
+        weight: &[f32],
+        bias: Vec<f32>,
+        (c_in, c_out): (usize, usize),
+        stride: usize,
+        activation: Activation,
+    ) -> Self {
         let mut packed = vec![0f32; weight.len()];
         for i in 0..c_in {
             for o in 0..c_out {
@@ -43,7 +58,7 @@ impl HostLayer {
             }
         }
         let padding = if stride == 1 { 0 } else { 1 };
-        Self { weight: packed, bias, c_in, c_out, stride, padding, image }
+        Self { weight: packed, bias, c_in, c_out, stride, padding, activation }
     }
 
     /// The output side for an input side `side`.
@@ -51,8 +66,8 @@ impl HostLayer {
         (side - 1) * self.stride + 4 - 2 * self.padding
     }
 
-    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]`.
-    fn forward(&self, x: &[f32], n: usize, side: usize) -> Vec<f32> {
+    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized; every value written).
+    pub fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
         let out_side = self.out_side(side);
         let per_image_in = side * side * self.c_in;
         let per_image_out = out_side * out_side * self.c_out;
@@ -64,7 +79,7 @@ impl HostLayer {
         // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
         let threads = rayon::current_num_threads();
         let inner = if n.div_ceil(images) < threads { threads } else { 1 };
-        let mut out = vec![0f32; n * per_image_out];
+        out.resize(n * per_image_out, 0.0);
         out.par_chunks_mut(images * per_image_out).zip(x.par_chunks(images * per_image_in)).for_each(|(dst, src)| {
             COLS.with_borrow_mut(|cols| {
                 // Every value is written by the product before it is read: no need to clear it.
@@ -77,7 +92,6 @@ impl HostLayer {
                 }
             })
         });
-        out
     }
 
     /// One image: every output position sums the taps that reach it, then bias and activation.
@@ -104,10 +118,10 @@ impl HostLayer {
                         }
                     }
                 }
-                if self.image {
-                    dst.iter_mut().for_each(|v| *v = tanh(*v));
-                } else {
-                    dst.iter_mut().for_each(|v| *v = v.max(0.0));
+                match self.activation {
+                    Activation::Relu => dst.iter_mut().for_each(|v| *v = v.max(0.0)),
+                    Activation::Tanh => dst.iter_mut().for_each(|v| *v = tanh(*v)),
+                    Activation::Linear => {}
                 }
             }
         }
@@ -122,14 +136,18 @@ pub(crate) struct HostDcgan {
 impl HostDcgan {
     /// Images `[n, C, R, R]` (channel-first, as burn's) of the `n` codes `z` `[n, latent]`.
     pub fn synthesize(&self, z: &[f32], n: usize) -> Vec<f32> {
-        let mut x = z.to_vec();
-        let mut side = 1;
-        for layer in &self.layers {
-            x = layer.forward(&x, n, side);
-            side = layer.out_side(side);
-        }
-        let c = self.layers.last().map_or(0, |l| l.c_out);
-        super::host::to_channel_first(&x, c, side)
+        super::host::with_maps(|x, next| {
+            x.clear();
+            x.extend_from_slice(z);
+            let mut side = 1;
+            for layer in &self.layers {
+                layer.forward(x, n, side, next);
+                std::mem::swap(x, next);
+                side = layer.out_side(side);
+            }
+            let c = self.layers.last().map_or(0, |l| l.c_out);
+            super::host::to_channel_first(&x[..n * side * side * c], c, side)
+        })
     }
 }
 

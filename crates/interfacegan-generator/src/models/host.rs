@@ -13,3 +13,15 @@ pub(crate) fn to_channel_first(x: &[f32], c: usize, side: usize) -> Vec<f32> {
     }
     images
 }
+
+thread_local! {
+    /// This thread's two feature-map buffers, kept between layers and calls: a generator's maps
+    /// have the same sizes batch after batch, and fresh ones cost a cleared page per 2 MiB.
+    static MAPS: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's two map buffers (their contents are stale: writers resize and
+/// overwrite them).
+pub(crate) fn with_maps<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
+    MAPS.with_borrow_mut(|(a, b)| f(a, b))
+}

@@ -10,6 +10,7 @@ pub mod stylegan;
 pub mod stylegan2;
 pub(crate) mod stylegan2_layouts;
 pub mod stylegan3;
+mod stylegan_host;
 
 use burn::tensor::Tensor;
 

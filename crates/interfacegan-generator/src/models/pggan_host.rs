@@ -59,6 +59,11 @@ impl HostConv {
         Self { weight: packed, bias, k, padding, c_in, c_out, upsample, epilogue }
     }
 
+    /// Output channels.
+    pub fn c_out(&self) -> usize {
+        self.c_out
+    }
+
     /// The output side for an input side `side`.
     pub fn out_side(&self, side: usize) -> usize {
         let read = if self.upsample { 2 * side } else { side };
@@ -140,16 +145,18 @@ pub(crate) struct HostPggan {
 impl HostPggan {
     /// Images `[n, C, R, R]` (channel-first, as burn's) of the `n` codes `z`.
     pub fn synthesize(&self, z: &[f32], n: usize) -> Vec<f32> {
-        let mut x = z.to_vec();
-        let latent = z.len() / n.max(1);
-        x.chunks_exact_mut(latent).for_each(pixel_norm);
-        let (mut side, mut next) = (1, Vec::new());
-        for conv in &self.convs {
-            conv.forward(&x, n, side, &mut next);
-            std::mem::swap(&mut x, &mut next);
-            side = conv.out_side(side);
-        }
-        let c = self.convs.last().map_or(0, |l| l.c_out);
-        super::host::to_channel_first(&x, c, side)
+        super::host::with_maps(|x, next| {
+            x.clear();
+            x.extend_from_slice(z);
+            x.chunks_exact_mut(z.len() / n.max(1)).for_each(pixel_norm);
+            let mut side = 1;
+            for conv in &self.convs {
+                conv.forward(x, n, side, next);
+                std::mem::swap(x, next);
+                side = conv.out_side(side);
+            }
+            let c = self.convs.last().map_or(0, |l| l.c_out);
+            super::host::to_channel_first(&x[..n * side * side * c], c, side)
+        })
     }
 }

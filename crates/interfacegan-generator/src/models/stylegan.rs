@@ -7,12 +7,15 @@ use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor};
 
+use super::dcgan_host::{Activation, HostLayer};
+use super::pggan_host::{Epilogue, HostConv};
+use super::stylegan_host::{HostStyleLayer, HostSynthesis, HostUp};
 use crate::error::GeneratorError;
 use crate::generator::{Generator, GeneratorInfo, LatentSpace, Synthesis, check_code_tensor, check_codes};
 use crate::ops::{channel_vector, lrelu, pixel_norm, tensor, to_vec, upsample2};
 use crate::weights::{TensorTaker, Weights};
 
-const EPS: f64 = 1e-8;
+pub(crate) const EPS: f64 = 1e-8;
 const MAPPING_LAYERS: usize = 8;
 const MAPPING_LR_MULTIPLIER: f32 = 0.01;
 
@@ -154,6 +157,8 @@ struct ToRgb {
 
 /// The StyleGAN generator.
 pub struct StyleGan {
+    /// The synthesis network for the CPU without burn, on the CPU device (`synthesize` at lod 0).
+    host: Option<HostSynthesis>,
     mapping: Vec<Dense>,
     w_avg: Tensor<2>,
     const_input: Tensor<4>,
@@ -210,7 +215,10 @@ impl StyleGan {
             spaces: vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
             wp_layers: config.wp_layers(),
         };
+        let host =
+            if *device == Device::flex() { Some(host_synthesis(&const_input, &layers, &outputs)?) } else { None };
         Ok(Self {
+            host,
             mapping,
             w_avg,
             const_input,
@@ -420,11 +428,66 @@ impl Generator for StyleGan {
 
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
         let (wp, mut out) = self.codes_to_wp(codes, space)?;
+        if let Some(host) = self.host.as_ref().filter(|_| self.lod == 0.0) {
+            let n = wp.dims()[0];
+            let styles = self.styles(wp).into_iter().map(to_vec).collect::<Result<Vec<_>, _>>()?;
+            let (r, c) = (self.info.resolution, self.info.channels);
+            out.images = host.synthesize(&styles, n);
+            out.image_shape = [n, c, r, r];
+            return Ok(out);
+        }
         let images = self.synthesis(wp);
         out.image_shape = images.dims();
         out.images = to_vec(images)?;
         Ok(out)
     }
+}
+
+/// The synthesis network's layers and last ToRGB on the host.
+fn host_synthesis(
+    const_input: &Tensor<4>,
+    layers: &[Layer],
+    outputs: &[ToRgb],
+) -> Result<HostSynthesis, GeneratorError> {
+    let mut host_layers = Vec::new();
+    for layer in layers {
+        let c = layer.channels;
+        let up = match &layer.conv {
+            None => HostUp::Input,
+            Some(Conv::Plain { weight, upsample }) => {
+                let shape = weight.dims();
+                let conv = HostConv::new(&to_vec(weight.clone())?, vec![0.0; c], shape, 1, *upsample, Epilogue::Linear);
+                HostUp::Conv(conv)
+            }
+            Some(Conv::Fused { weight }) => {
+                let cin = weight.dims()[0];
+                HostUp::Fused(HostLayer::new(&to_vec(weight.clone())?, vec![0.0; c], (cin, c), 2, Activation::Linear))
+            }
+        };
+        let blur = match &layer.blur {
+            Some(kernel) => {
+                let k = to_vec(kernel.clone())?;
+                Some((0..9 * c).map(|i| k[(i % c) * 9 + i / c]).collect())
+            }
+            None => None,
+        };
+        host_layers.push(HostStyleLayer {
+            up,
+            blur,
+            noise: to_vec(layer.noise.clone())?,
+            noise_weight: to_vec(layer.noise_weight.clone())?,
+            bias: to_vec(layer.bias.clone())?,
+            channels: c,
+        });
+    }
+    let rgb = outputs.last().expect("at least one block");
+    let shape = rgb.weight.dims();
+    let to_rgb =
+        HostConv::new(&to_vec(rgb.weight.clone())?, to_vec(rgb.bias.clone())?, shape, 0, false, Epilogue::Linear);
+    let [_, c, h, w] = const_input.dims();
+    let input = to_vec(const_input.clone())?;
+    let input = (0..h * w).flat_map(|p| (0..c).map(move |ch| (p, ch))).map(|(p, ch)| input[ch * h * w + p]).collect();
+    Ok(HostSynthesis { input, layers: host_layers, to_rgb })
 }
 
 /// The eight dense layers of the mapping network, with the equalised learning rate's scales.
