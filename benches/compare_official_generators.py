@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
 """Times InterFaceGAN's official generators (genforce/interfacegan's PyTorch models, random weights made by that
 code) in PyTorch CPU and as `interfacegan generate --weights` on the same state dict, in one run, and prints the
-ratio: PGGAN 1024 at batch 2 and StyleGAN 256 at batch 4 (the issue's rows), or the sizes given.
+ratio: PGGAN 1024 at batch 2 and StyleGAN 256 at batch 4 (the issue's rows).
 
     python3 benches/compare_official_generators.py --interfacegan-repo DIR [--binary target/release/interfacegan]
         [--images 8] [--threads 2] [--only pggan|stylegan]
 
 DIR is a checkout of github.com/genforce/interfacegan (commit 8da3fc0 was used). Needs torch and numpy. Our side is
-the whole process (loading included), theirs the forward passes after one warm-up batch, so short runs favour them.
+the whole process's marginal rate (N more images over the time 2N take beyond N: loading left out), theirs the
+forward passes after one warm-up batch.
 """
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
+
+from compare_torch_dcgan import marginal_rate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = {"pggan": (1024, 2), "stylegan": (256, 4)}
@@ -45,16 +47,11 @@ def theirs(model, images, batch, threads):
 
 
 def ours(binary, weights, arch, images, batch, threads):
-    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory() as out:
-        cmd = [binary, "generate", "--weights", weights, "--arch", arch, "-n", str(images), "--batch", str(batch),
-               "--no-images", "-o", out]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"interfacegan failed: {proc.stderr}")
-    return images / wall
+        def cmd_for(count):
+            return [binary, "generate", "--weights", weights, "--arch", arch, "-n", str(count), "--batch",
+                    str(batch), "--no-images", "-o", out, "--force"]
+        return marginal_rate(cmd_for, images, threads)
 
 
 def compare(repo, binary, arch, images, threads, work):
@@ -78,7 +75,7 @@ def main():
     a = p.parse_args()
     print(f"# {platform.machine()}, {os.cpu_count()} cores, {a.threads} threads, {a.images} images, "
           f"{time.strftime('%Y-%m-%d')}")
-    print("generator | interfacegan generate (img/s, whole process) | PyTorch CPU (img/s) | ratio")
+    print("generator | interfacegan generate (img/s, marginal rate of the whole process) | PyTorch CPU (img/s) | ratio")
     with tempfile.TemporaryDirectory() as work:
         for arch in [a.only] if a.only else ROWS:
             label, r, t = compare(a.interfacegan_repo, a.binary, arch, a.images, a.threads, work)
