@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use super::host::HostMap;
+
 /// Taps of the 4x4 kernels.
 const TAPS: usize = 16;
 /// Most values of the product one tile writes: 4 MiB, so that the gather reads it from the cache.
@@ -61,39 +63,6 @@ impl HostLayer {
         Self { weight: packed, bias, c_in, c_out, stride, padding, activation }
     }
 
-    /// The output side for an input side `side`.
-    fn out_side(&self, side: usize) -> usize {
-        (side - 1) * self.stride + 4 - 2 * self.padding
-    }
-
-    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized; every value written).
-    pub fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
-        let out_side = self.out_side(side);
-        let per_image_in = side * side * self.c_in;
-        let per_image_out = out_side * out_side * self.c_out;
-        let cols_per_image = side * side * TAPS * self.c_out;
-        // As many images per tile as fit the cache, but at least two tiles per thread when possible.
-        let fit = (TILE_VALUES / cols_per_image).max(1);
-        let spread = n.div_ceil(2 * rayon::current_num_threads()).max(1);
-        let images = fit.min(spread);
-        // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
-        let threads = rayon::current_num_threads();
-        let inner = if n.div_ceil(images) < threads { threads } else { 1 };
-        out.resize(n * per_image_out, 0.0);
-        out.par_chunks_mut(images * per_image_out).zip(x.par_chunks(images * per_image_in)).for_each(|(dst, src)| {
-            COLS.with_borrow_mut(|cols| {
-                // Every value is written by the product before it is read: no need to clear it.
-                cols.resize(src.len() / per_image_in * cols_per_image, 0.0);
-                interfacegan_simd::matmul(src, self.c_in, &self.weight, cols, inner);
-                for (image_cols, image_out) in
-                    cols.chunks_exact(cols_per_image).zip(dst.chunks_exact_mut(per_image_out))
-                {
-                    interfacegan_simd::with_simd(|| self.gather(image_cols, side, image_out));
-                }
-            })
-        });
-    }
-
     /// One image: every output position sums the taps that reach it, then bias and activation.
     #[inline(always)]
     fn gather(&self, cols: &[f32], side: usize, out: &mut [f32]) {
@@ -128,6 +97,45 @@ impl HostLayer {
     }
 }
 
+impl HostMap for HostLayer {
+    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized; every value written).
+    fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
+        let out_side = self.out_side(side);
+        let per_image_in = side * side * self.c_in;
+        let per_image_out = out_side * out_side * self.c_out;
+        let cols_per_image = side * side * TAPS * self.c_out;
+        // As many images per tile as fit the cache, but at least two tiles per thread when possible.
+        let fit = (TILE_VALUES / cols_per_image).max(1);
+        let spread = n.div_ceil(2 * rayon::current_num_threads()).max(1);
+        let images = fit.min(spread);
+        // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
+        let threads = rayon::current_num_threads();
+        let inner = if n.div_ceil(images) < threads { threads } else { 1 };
+        out.resize(n * per_image_out, 0.0);
+        out.par_chunks_mut(images * per_image_out).zip(x.par_chunks(images * per_image_in)).for_each(|(dst, src)| {
+            COLS.with_borrow_mut(|cols| {
+                // Every value is written by the product before it is read: no need to clear it.
+                cols.resize(src.len() / per_image_in * cols_per_image, 0.0);
+                interfacegan_simd::matmul(src, self.c_in, &self.weight, cols, inner);
+                for (image_cols, image_out) in
+                    cols.chunks_exact(cols_per_image).zip(dst.chunks_exact_mut(per_image_out))
+                {
+                    interfacegan_simd::with_simd(|| self.gather(image_cols, side, image_out));
+                }
+            })
+        });
+    }
+
+    /// The output side for an input side `side`.
+    fn out_side(&self, side: usize) -> usize {
+        (side - 1) * self.stride + 4 - 2 * self.padding
+    }
+
+    fn c_out(&self) -> usize {
+        self.c_out
+    }
+}
+
 /// The whole generator on the host.
 pub(crate) struct HostDcgan {
     pub layers: Vec<HostLayer>,
@@ -136,18 +144,7 @@ pub(crate) struct HostDcgan {
 impl HostDcgan {
     /// Images `[n, C, R, R]` (channel-first, as burn's) of the `n` codes `z` `[n, latent]`.
     pub fn synthesize(&self, z: &[f32], n: usize) -> Vec<f32> {
-        super::host::with_maps(|x, next| {
-            x.clear();
-            x.extend_from_slice(z);
-            let mut side = 1;
-            for layer in &self.layers {
-                layer.forward(x, n, side, next);
-                std::mem::swap(x, next);
-                side = layer.out_side(side);
-            }
-            let c = self.layers.last().map_or(0, |l| l.c_out);
-            super::host::to_channel_first(&x[..n * side * side * c], c, side)
-        })
+        super::host::run_layers(&self.layers, z, n, |_| {})
     }
 }
 

@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use super::host::HostMap;
+
 /// Most values of one tile's gathered patches: 2 MiB, so the product reads them from the cache.
 const PATCH_VALUES: usize = 1 << 19;
 
@@ -59,37 +61,6 @@ impl HostConv {
         Self { weight: packed, bias, k, padding, c_in, c_out, upsample, epilogue }
     }
 
-    /// Output channels.
-    pub fn c_out(&self) -> usize {
-        self.c_out
-    }
-
-    /// The output side for an input side `side`.
-    pub fn out_side(&self, side: usize) -> usize {
-        let read = if self.upsample { 2 * side } else { side };
-        read + 2 * self.padding + 1 - self.k
-    }
-
-    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized).
-    pub fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
-        let out_side = self.out_side(side);
-        let positions = n * out_side * out_side;
-        let row = self.k * self.k * self.c_in;
-        let threads = rayon::current_num_threads();
-        let rows = (PATCH_VALUES / row).clamp(16, 1024).min(positions.div_ceil(2 * threads).max(1));
-        out.resize(positions * self.c_out, 0.0);
-        out.par_chunks_mut(rows * self.c_out).enumerate().for_each(|(tile, dst)| {
-            PATCHES.with_borrow_mut(|patches| {
-                let first = tile * rows;
-                let count = dst.len() / self.c_out;
-                patches.resize(count * row, 0.0);
-                interfacegan_simd::with_simd(|| self.gather(x, side, out_side, first, patches));
-                interfacegan_simd::matmul(patches, row, &self.weight, dst, 1);
-                interfacegan_simd::with_simd(|| self.finish(dst));
-            })
-        });
-    }
-
     /// The patches of output positions `first..` (as many as `patches` holds), zero outside the map.
     #[inline(always)]
     fn gather(&self, x: &[f32], side: usize, out_side: usize, first: usize, patches: &mut [f32]) {
@@ -129,6 +100,38 @@ impl HostConv {
     }
 }
 
+impl HostMap for HostConv {
+    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized).
+    fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
+        let out_side = self.out_side(side);
+        let positions = n * out_side * out_side;
+        let row = self.k * self.k * self.c_in;
+        let threads = rayon::current_num_threads();
+        let rows = (PATCH_VALUES / row).clamp(16, 1024).min(positions.div_ceil(2 * threads).max(1));
+        out.resize(positions * self.c_out, 0.0);
+        out.par_chunks_mut(rows * self.c_out).enumerate().for_each(|(tile, dst)| {
+            PATCHES.with_borrow_mut(|patches| {
+                let first = tile * rows;
+                let count = dst.len() / self.c_out;
+                patches.resize(count * row, 0.0);
+                interfacegan_simd::with_simd(|| self.gather(x, side, out_side, first, patches));
+                interfacegan_simd::matmul(patches, row, &self.weight, dst, 1);
+                interfacegan_simd::with_simd(|| self.finish(dst));
+            })
+        });
+    }
+
+    /// The output side for an input side `side`.
+    fn out_side(&self, side: usize) -> usize {
+        let read = if self.upsample { 2 * side } else { side };
+        read + 2 * self.padding + 1 - self.k
+    }
+
+    fn c_out(&self) -> usize {
+        self.c_out
+    }
+}
+
 /// `x / sqrt(mean(x²) + 1e-8)` over one position's channels.
 #[inline(always)]
 pub(crate) fn pixel_norm(channels: &mut [f32]) {
@@ -145,18 +148,6 @@ pub(crate) struct HostPggan {
 impl HostPggan {
     /// Images `[n, C, R, R]` (channel-first, as burn's) of the `n` codes `z`.
     pub fn synthesize(&self, z: &[f32], n: usize) -> Vec<f32> {
-        super::host::with_maps(|x, next| {
-            x.clear();
-            x.extend_from_slice(z);
-            x.chunks_exact_mut(z.len() / n.max(1)).for_each(pixel_norm);
-            let mut side = 1;
-            for conv in &self.convs {
-                conv.forward(x, n, side, next);
-                std::mem::swap(x, next);
-                side = conv.out_side(side);
-            }
-            let c = self.convs.last().map_or(0, |l| l.c_out);
-            super::host::to_channel_first(&x[..n * side * side * c], c, side)
-        })
+        super::host::run_layers(&self.convs, z, n, pixel_norm)
     }
 }

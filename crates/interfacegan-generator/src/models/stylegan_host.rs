@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use super::dcgan_host::HostLayer;
+use super::host::HostMap;
 use super::pggan_host::HostConv;
 
 /// How a layer turns its input into the map its epilogue works on.
