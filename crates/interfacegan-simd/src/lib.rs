@@ -204,9 +204,48 @@ pub fn matmul(lhs: &[f32], k: usize, rhs: &[f32], dst: &mut [f32], threads: usiz
     }
 }
 
+/// Channel-last maps `[n, pixels, channels]` (NHWC) as channel-first `[n, channels, pixels]`
+/// (NCHW, burn's and ONNX's layout): what the CPU engines hand back.
+pub fn to_channel_first(x: &[f32], channels: usize, pixels: usize) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    let image = (channels * pixels).max(1);
+    for (nhwc, nchw) in x.chunks_exact(image).zip(out.chunks_exact_mut(image)) {
+        for (p, values) in nhwc.chunks_exact(channels).enumerate() {
+            for (c, &v) in values.iter().enumerate() {
+                nchw[c * pixels + p] = v;
+            }
+        }
+    }
+    out
+}
+
+/// Channel-first maps `[n, channels, pixels]` as channel-last `[n, pixels, channels]`: what the
+/// CPU engines work on.
+pub fn to_channel_last(x: &[f32], channels: usize, pixels: usize) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    let image = (channels * pixels).max(1);
+    for (nchw, nhwc) in x.chunks_exact(image).zip(out.chunks_exact_mut(image)) {
+        for (c, plane) in nchw.chunks_exact(pixels).enumerate() {
+            for (p, &v) in plane.iter().enumerate() {
+                nhwc[p * channels + c] = v;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layouts_round_trip() {
+        // Two images of 2 channels x 3 pixels, channel-first.
+        let nchw: Vec<f32> = (0..12).map(|v| v as f32).collect();
+        let nhwc = to_channel_last(&nchw, 2, 3);
+        assert_eq!(&nhwc[..6], &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        assert_eq!(to_channel_first(&nhwc, 2, 3), nchw);
+    }
 
     #[test]
     fn levels_are_ordered_and_named() {

@@ -1,18 +1,4 @@
-//! What the generators' CPU routes (`dcgan_host`, `pggan_host`) share.
-
-/// Channel-last images `[n, side, side, c]` as burn's channel-first `[n, c, side, side]`.
-pub(crate) fn to_channel_first(x: &[f32], c: usize, side: usize) -> Vec<f32> {
-    let pixels = side * side;
-    let mut images = vec![0f32; x.len()];
-    for (nhwc, nchw) in x.chunks_exact(pixels * c).zip(images.chunks_exact_mut(pixels * c)) {
-        for (p, values) in nhwc.chunks_exact(c).enumerate() {
-            for (ch, &v) in values.iter().enumerate() {
-                nchw[ch * pixels + p] = v;
-            }
-        }
-    }
-    images
-}
+//! What the generators' CPU routes (`dcgan_host`, `pggan_host`, `stylegan_host`) share.
 
 thread_local! {
     /// This thread's two feature-map buffers, kept between layers and calls: a generator's maps
@@ -50,6 +36,6 @@ pub(crate) fn run_layers<L: HostMap>(layers: &[L], input: &[f32], n: usize, prep
             side = layer.out_side(side);
         }
         let c = layers.last().map_or(0, |l| l.c_out());
-        to_channel_first(&x[..n * side * side * c], c, side)
+        interfacegan_simd::to_channel_first(&x[..n * side * side * c], c, side * side)
     })
 }

@@ -143,7 +143,7 @@ impl HostSynthesis {
             }
             self.to_rgb.forward(x, n, side, spare);
             let c = self.to_rgb.c_out();
-            super::host::to_channel_first(&spare[..n * side * side * c], c, side)
+            interfacegan_simd::to_channel_first(&spare[..n * side * side * c], c, side * side)
         })
     }
 }

@@ -348,28 +348,9 @@ fn with_constant(
 }
 
 fn to_channel_last(x: &[f32], s: MapShape) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
-    let plane = s.h * s.w;
-    for n in 0..s.n {
-        for c in 0..s.c {
-            let src = &x[(n * s.c + c) * plane..(n * s.c + c + 1) * plane];
-            for (p, &v) in src.iter().enumerate() {
-                out[(n * plane + p) * s.c + c] = v;
-            }
-        }
-    }
-    out
+    interfacegan_simd::to_channel_last(x, s.c, s.h * s.w)
 }
 
 fn to_channel_first(x: &[f32], s: MapShape) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
-    let plane = s.h * s.w;
-    for n in 0..s.n {
-        for p in 0..plane {
-            for c in 0..s.c {
-                out[(n * s.c + c) * plane + p] = x[(n * plane + p) * s.c + c];
-            }
-        }
-    }
-    out
+    interfacegan_simd::to_channel_first(x, s.c, s.h * s.w)
 }
