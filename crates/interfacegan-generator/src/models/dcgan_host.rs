@@ -105,11 +105,10 @@ impl HostMap for HostLayer {
         let per_image_out = out_side * out_side * self.c_out;
         let cols_per_image = side * side * TAPS * self.c_out;
         // As many images per tile as fit the cache, but at least two tiles per thread when possible.
-        let fit = (TILE_VALUES / cols_per_image).max(1);
-        let spread = n.div_ceil(2 * rayon::current_num_threads()).max(1);
-        let images = fit.min(spread);
-        // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
         let threads = rayon::current_num_threads();
+        let fit = (TILE_VALUES / cols_per_image).max(1);
+        let images = fit.min(n.div_ceil(2 * threads).max(1));
+        // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
         let inner = if n.div_ceil(images) < threads { threads } else { 1 };
         out.resize(n * per_image_out, 0.0);
         out.par_chunks_mut(images * per_image_out).zip(x.par_chunks(images * per_image_in)).for_each(|(dst, src)| {
