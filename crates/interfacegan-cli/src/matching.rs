@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use interfacegan::generator::{Generator, LatentSpace, ZSampler, normalize_z, stage_image};
+use interfacegan::generator::{Generator, LatentSpace, ZSampler, normalize_z};
 use interfacegan::io::{OutputSet, read_f32};
-use interfacegan::pipeline::{Direction, MatchOptions, match_directions, match_page, match_sheets};
+use interfacegan::pipeline::{Direction, MatchOptions, match_directions, match_page, match_sheets, stage_match_files};
 use interfacegan::subspace::InterpolateOptions;
 
 use crate::CliError;
@@ -90,16 +90,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let sheets = match_sheets(generator.as_ref(), &table, directions, (&strip_codes, space), &edit, 64)?;
 
     let mut outputs = OutputSet::new(args.force);
-    outputs.create_dir_all(args.output.join("strips"))?;
-    for sheet in &sheets {
-        let file = args.output.join("strips").join(format!("{}_{}.png", sheet.target, sheet.direction));
-        stage_image(&mut outputs, file, &sheet.image)?;
-    }
-    let page = match_page(&table, &sheets)?;
-    outputs.stage_bytes(args.output.join("match.html"), page.as_bytes())?;
-    outputs.stage_bytes(args.output.join("match.csv"), table.to_csv().as_bytes())?;
-    let json = serde_json::to_string_pretty(&table).expect("the table serialises");
-    outputs.stage_bytes(args.output.join("match.json"), json.as_bytes())?;
+    stage_match_files(&mut outputs, &table, &sheets, &args.output, &args.output.join("strips"))?;
+    outputs.stage_bytes(args.output.join("match.html"), match_page(&table, &sheets)?.as_bytes())?;
     outputs.commit()?;
     for found in &table.matches {
         println!("{}.", found.finding);

@@ -23,7 +23,9 @@ mod sample;
 pub use directions::{Direction, conditional_directions};
 pub use edit::{Edits, MAX_EDIT_IMAGE_BYTES, MAX_EDIT_STEPS, check_edit_size, edit_codes};
 pub use error::PipelineError;
-pub use matching::{AttributeMatch, DirectionEffects, MatchOptions, MatchTable, match_directions, match_sheets};
+pub use matching::{
+    AttributeMatch, DirectionEffects, MatchOptions, MatchTable, match_directions, match_sheets, stage_match_files,
+};
 pub use options::PipelineOptions;
 pub use pipeline::{
     AttributeOutcome, EditSheet, OFFICIAL_CHOSEN_RATIO, Pipeline, PipelineOutcome, chosen_ratio, edited_in_report,

@@ -5,7 +5,10 @@
 //! attribute is its largest effect and it reaches a share of the boundary's own effect.
 
 use interfacegan_attributes::Scorer;
-use interfacegan_generator::{Generator, LatentSpace};
+use std::path::Path;
+
+use interfacegan_generator::{Generator, LatentSpace, stage_image};
+use interfacegan_io::OutputSet;
 use interfacegan_subspace::{InterpolateOptions, cosine_similarity};
 use serde::Serialize;
 
@@ -293,6 +296,25 @@ pub fn match_sheets(
         }
     }
     Ok(sheets)
+}
+
+/// Stages `match.csv` and `match.json` into `dir` and every sheet as
+/// `<attribute>_<direction>.png` into `strips` (created) in `outputs`.
+pub fn stage_match_files(
+    outputs: &mut OutputSet,
+    table: &MatchTable,
+    sheets: &[EditSheet],
+    dir: &Path,
+    strips: &Path,
+) -> Result<(), PipelineError> {
+    outputs.create_dir_all(strips)?;
+    for sheet in sheets {
+        stage_image(outputs, strips.join(format!("{}_{}.png", sheet.target, sheet.direction)), &sheet.image)?;
+    }
+    outputs.stage_bytes(dir.join("match.csv"), table.to_csv().as_bytes())?;
+    let json = serde_json::to_string_pretty(table).expect("the table serialises");
+    outputs.stage_bytes(dir.join("match.json"), json.as_bytes())?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use interfacegan_attributes::Scorer;
 use interfacegan_boundary::{Boundary, FitReport, chosen_count};
-use interfacegan_generator::{Generator, LatentSpace, RgbImage, ZSampler, grid, normalize_z, stage_image};
+use interfacegan_generator::{Generator, LatentSpace, RgbImage, ZSampler, grid, normalize_z};
 use interfacegan_io::{MappedMatrix, NpyArray, OutputSet, read_f32, write_atomic, write_npy};
 use interfacegan_subspace::{correlation_matrix, cosine_similarity_matrix};
 use serde::Serialize;
@@ -15,7 +15,7 @@ use crate::report::write_report;
 use crate::{
     Direction, MatchOptions, MatchTable, PipelineError, PipelineOptions, Progress, RescoreOptions, RescoreTable,
     RunManifest, SampleOptions, SampleReport, conditional_directions, edit_codes, match_directions, match_sheets,
-    rescore, sample_and_score,
+    rescore, sample_and_score, stage_match_files,
 };
 
 /// The official share of samples taken from each end of the score ranking.
@@ -345,16 +345,7 @@ impl<'a> Pipeline<'a> {
         let edit_codes = self.fresh_codes(options.edit_samples, EDIT_STREAM);
         let sheets = match_sheets(generator, &table, directions, (&edit_codes, LatentSpace::Z), &options.edit, batch)?;
         let mut outputs = OutputSet::new(true);
-        let strips = dir.join("edits").join("match");
-        outputs.create_dir_all(&strips)?;
-        for sheet in &sheets {
-            stage_image(&mut outputs, strips.join(format!("{}_{}.png", sheet.target, sheet.direction)), &sheet.image)?;
-        }
-        outputs.stage_bytes(dir.join("match.csv"), table.to_csv().as_bytes())?;
-        outputs.stage_bytes(
-            dir.join("match.json"),
-            serde_json::to_string_pretty(&table).expect("serialises").as_bytes(),
-        )?;
+        stage_match_files(&mut outputs, &table, &sheets, dir, &dir.join("edits").join("match"))?;
         outputs.commit()?;
         Ok((Some(table), sheets))
     }
@@ -465,9 +456,8 @@ fn describe_scores(
     for &s in scores {
         histogram[(((s - min) as f64 / width) as usize).min(BINS - 1)] += 1;
     }
-    let n = scores.len() as f64;
-    let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
-    let std = (scores.iter().map(|&s| (s as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let mean = crate::rescore::mean(scores);
+    let std = crate::rescore::std_around(scores, mean);
     let mut sorted = scores.to_vec();
     sorted.sort_by(f32::total_cmp);
     let chosen = fit.chosen_per_side.clamp(1, sorted.len());

@@ -39,6 +39,15 @@ fn jpeg_data_uri(image: &RgbImage) -> Result<String, PipelineError> {
     Ok(format!("data:image/jpeg;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes.into_inner())))
 }
 
+/// An edit sheet inline, captioned.
+fn figure_html(caption: &str, image: &RgbImage) -> Result<String, PipelineError> {
+    Ok(format!(
+        "<figure style=\"display:inline-block\"><img alt=\"{0}\" src=\"{1}\"><figcaption>{0}</figcaption></figure>",
+        escape(caption),
+        jpeg_data_uri(image)?
+    ))
+}
+
 fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{:.1} %", 100.0 * v))
 }
@@ -190,12 +199,7 @@ fn attributes_section(outcome: &PipelineOutcome, html: &mut String) -> Result<()
             note = escape(&a.chosen_note),
         );
         for sheet in outcome.edit_sheets.iter().filter(|s| s.target == a.name) {
-            let _ = write!(
-                html,
-                "<figure style=\"display:inline-block\"><img alt=\"{0}\" src=\"{1}\"><figcaption>{0}</figcaption></figure>",
-                escape(&sheet.direction),
-                jpeg_data_uri(&sheet.image)?
-            );
+            html.push_str(&figure_html(&sheet.direction, &sheet.image)?);
         }
     }
     html.push_str("</section>");
@@ -288,12 +292,7 @@ pub fn match_html(table: &MatchTable, sheets: &[EditSheet]) -> Result<String, Pi
                 (direction, Some(_)) => format!("{direction}, the match"),
                 (direction, None) => format!("{direction}, the strongest (no match)"),
             };
-            let _ = write!(
-                html,
-                "<figure style=\"display:inline-block\"><img alt=\"{0}\" src=\"{1}\"><figcaption>{0}</figcaption></figure>",
-                escape(&caption),
-                jpeg_data_uri(&sheet.image)?
-            );
+            html.push_str(&figure_html(&caption, &sheet.image)?);
         }
     }
     Ok(html)

@@ -112,11 +112,13 @@ impl RescoreTable {
     }
 }
 
-fn mean(values: &[f32]) -> f64 {
+/// The mean of `values`, in f64.
+pub(crate) fn mean(values: &[f32]) -> f64 {
     values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64
 }
 
-fn std_around(values: &[f32], mean: f64) -> f64 {
+/// The standard deviation of `values` around `mean` (`n` in the denominator).
+pub(crate) fn std_around(values: &[f32], mean: f64) -> f64 {
     (values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
 }
 
