@@ -92,7 +92,9 @@ impl PartialRun {
             return Ok(None);
         }
         let bad = |reason: String| CliError::new(format!("{}: {reason}", self.path.display()));
-        let state_len = 24 + 8 * (self.key.dim * self.key.dim + 2 * self.key.dim) as u64;
+        let state_len = PcaAccumulator::state_len(self.key.dim)
+            .ok_or_else(|| bad(format!("no state of {}-dimensional codes fits in memory", self.key.dim)))?
+            as u64;
         let file = std::fs::File::open(&self.path).map_err(|e| bad(format!("cannot open: {e}")))?;
         let len = file.metadata().map_err(|e| bad(format!("cannot read: {e}")))?.len();
         if len > MAX_HEADER + state_len {

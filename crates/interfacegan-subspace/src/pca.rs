@@ -78,7 +78,7 @@ impl PcaAccumulator {
     /// a magic, the dimension and count, then the shift, the sum and the `D x D` cross products as
     /// little-endian f64, so a resumed run continues with exactly the same numbers.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(Self::state_len(self.dim));
+        let mut bytes = Vec::with_capacity(Self::state_len(self.dim).expect("an accumulator's own size fits"));
         bytes.extend_from_slice(STATE_MAGIC);
         bytes.extend_from_slice(&(self.dim as u64).to_le_bytes());
         bytes.extend_from_slice(&self.count.to_le_bytes());
@@ -93,8 +93,7 @@ impl PcaAccumulator {
     /// checked against `dim` before anything is allocated; every value must be finite.
     pub fn from_bytes(bytes: &[u8], dim: usize) -> Result<Self, SubspaceError> {
         let error = |reason: String| SubspaceError::PcaState { dim, reason };
-        let expected = dim.checked_mul(dim).and_then(|d2| d2.checked_add(2 * dim)).and_then(|v| v.checked_mul(8));
-        if expected.and_then(|v| v.checked_add(24)) != Some(bytes.len()) || !bytes.starts_with(STATE_MAGIC) {
+        if Self::state_len(dim) != Some(bytes.len()) || !bytes.starts_with(STATE_MAGIC) {
             return Err(error(format!("{} bytes without the expected header and length", bytes.len())));
         }
         let word = |i: usize| u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().expect("8 bytes"));
@@ -113,8 +112,10 @@ impl PcaAccumulator {
         Ok(Self { dim, count, shift, sum, cross })
     }
 
-    fn state_len(dim: usize) -> usize {
-        24 + 8 * (dim * dim + 2 * dim)
+    /// The length of [`PcaAccumulator::to_bytes`] for `dim`-dimensional codes (`None` past `usize`):
+    /// 24 header bytes, then `D² + 2D` f64 values.
+    pub fn state_len(dim: usize) -> Option<usize> {
+        dim.checked_mul(dim)?.checked_add(2 * dim)?.checked_mul(8)?.checked_add(24)
     }
 
     /// The `k` leading components of the codes added so far (at least two).
