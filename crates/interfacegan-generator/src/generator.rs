@@ -118,6 +118,56 @@ pub trait Generator: Send + Sync {
     fn synthesize(&self, codes: &[f32], space: LatentSpace) -> Result<Synthesis, GeneratorError> {
         synthesize_on_device(self, codes, space)
     }
+
+    /// Synthesises host codes on the host and keeps what is needed to pull a gradient with respect
+    /// to the images back to the codes ([`Traced::pullback`]): inversion's step without burn's
+    /// autodiff. `None` where the generator has no such route (any device but the CPU, and
+    /// architectures without one); callers then differentiate [`forward`](Self::forward).
+    fn synthesize_traced(&self, codes: &[f32], space: LatentSpace) -> Result<Option<Traced<'_>>, GeneratorError> {
+        check_codes(self.info(), codes, space)?;
+        Ok(None)
+    }
+}
+
+/// A function from a gradient with respect to images to one with respect to their codes, both
+/// row-major: what [`Traced`] carries.
+pub type Pullback<'a> = Box<dyn Fn(&[f32]) -> Vec<f32> + 'a>;
+
+/// Images synthesised by [`Generator::synthesize_traced`], with the way back to their codes.
+pub struct Traced<'a> {
+    /// The raw images, `[N, C, H, W]` row-major, as [`Synthesis::images`].
+    pub images: Vec<f32>,
+    /// `[N, C, H, W]`.
+    pub image_shape: [usize; 4],
+    /// Values per code.
+    code_len: usize,
+    /// Image gradient (same layout as `images`) to code gradient (row-major, as the codes).
+    pullback: Pullback<'a>,
+}
+
+impl<'a> Traced<'a> {
+    /// Images `[N, C, H, W]` of `N` codes of `code_len` values each, and their pullback (which
+    /// [`pullback`](Self::pullback) calls with a gradient of the images' length, and which must
+    /// return `N · code_len` values): for generators outside this crate that differentiate
+    /// themselves.
+    pub fn new(images: Vec<f32>, image_shape: [usize; 4], code_len: usize, pullback: Pullback<'a>) -> Self {
+        Self { images, image_shape, code_len, pullback }
+    }
+
+    /// The gradient of a loss with respect to the codes, given its gradient with respect to the
+    /// images (`image_grad`, laid out as [`images`](Self::images)): `J^T image_grad`, row-major as
+    /// the codes were.
+    pub fn pullback(&self, image_grad: &[f32]) -> Result<Vec<f32>, GeneratorError> {
+        if image_grad.len() != self.images.len() {
+            return Err(GeneratorError::RawImages { values: image_grad.len(), shape: self.image_shape });
+        }
+        let grad = (self.pullback)(image_grad);
+        if grad.len() != self.image_shape[0] * self.code_len {
+            let found = format!("{} gradient values for {} images", grad.len(), self.image_shape[0]);
+            return Err(GeneratorError::CodeShape { found, code_shape: vec![self.code_len] });
+        }
+        Ok(grad)
+    }
 }
 
 /// [`Generator::synthesize`] through [`Generator::forward`] on the device: the default, and what a

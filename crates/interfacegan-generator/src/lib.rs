@@ -25,7 +25,7 @@ pub mod weights;
 
 pub use burn::tensor::Tensor;
 pub use error::GeneratorError;
-pub use generator::{Generator, GeneratorInfo, LatentSpace, Synthesis};
+pub use generator::{Generator, GeneratorInfo, LatentSpace, Pullback, Synthesis, Traced};
 pub use image::RgbImage;
 pub use images::{grid, postprocess, save_image, stage_image, to_rgb_images};
 /// The device the generators run on, and its selection (re-exported from `interfacegan-device`).

@@ -44,6 +44,33 @@ fn dcgan_host_route_agrees_with_burn_at_any_batch() {
     }
 }
 
+/// `synthesize_traced` on the CPU pulls an image gradient back through the DCGAN without burn
+/// (the forward pass's products transposed); it must agree with burn's autodiff of `forward`.
+#[test]
+fn dcgan_pullback_agrees_with_burn_autodiff() {
+    let device = cpu().autodiff();
+    let g = default_generator(&device).unwrap();
+    for n in [1, 3, 17] {
+        let z = ZSampler::new(100, n as u64).next_batch(n);
+        let traced = g.synthesize_traced(&z, LatentSpace::Z).unwrap().expect("the DCGAN has a CPU route");
+        assert_eq!(traced.image_shape, [n, 3, 64, 64]);
+        assert_eq!(traced.images, g.synthesize(&z, LatentSpace::Z).unwrap().images);
+        // The gradient of sum(v * G(z)) for a random v.
+        let v = ZSampler::new(n * 3 * 64 * 64, 7).next_batch(1);
+        let ours = traced.pullback(&v).unwrap();
+        let input = Tensor::<3>::from_data(TensorData::new(z.clone(), [n, 1, 100]), &device).require_grad();
+        let images = g.forward(input.clone(), LatentSpace::Z).unwrap();
+        let weights = Tensor::<4>::from_data(TensorData::new(v.clone(), [n, 3, 64, 64]), &device);
+        let grads = (images * weights).sum().backward();
+        let theirs = input.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let scale = theirs.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let diff = max_abs_diff(&ours, &theirs);
+        assert!(diff <= 1e-5 * scale, "batch {n}: max |diff| {diff} of {scale}");
+        let err = traced.pullback(&v[1..]).err().unwrap().to_string();
+        assert!(err.contains(&format!("{} raw values", v.len() - 1)), "{err}");
+    }
+}
+
 /// PGGAN's `synthesize` at lod 0 runs without burn on the CPU (tiled im2col, upsampling in the
 /// gather, pixel norm fused); it must agree with burn's `forward` at every batch size.
 #[test]

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use burn::tensor::{Tensor, TensorData};
 use image::RgbImage;
-use interfacegan_generator::{Generator, LatentSpace, to_rgb_images};
+use interfacegan_generator::{Generator, LatentSpace, Traced, to_rgb_images};
 use rand::{SeedableRng, rngs::ChaCha8Rng};
 use rand_distr::{Distribution, StandardNormal};
 
@@ -229,17 +229,16 @@ impl<'a> Inverter<'a> {
         let mut adam = Adam::new(codes.len());
         let mut curves = vec![Vec::with_capacity(self.params.steps + 1); batch];
         for step in 0..self.params.steps {
-            let (loss, input) = objective.loss(&codes, true)?;
-            let grads = loss.clone().sum().backward();
-            let grad = input.grad(&grads).ok_or_else(|| no_gradient("the codes"))?;
-            for (curve, value) in curves.iter_mut().zip(host(loss)?) {
+            let (loss, grad) = objective.evaluate(&codes, true)?;
+            for (curve, value) in curves.iter_mut().zip(loss) {
                 curve.push(value);
             }
-            adam.step(&mut codes, &host(grad)?, self.params.learning_rate.at(step, self.params.steps));
+            let grad = grad.ok_or_else(|| no_gradient("the codes"))?;
+            adam.step(&mut codes, &grad, self.params.learning_rate.at(step, self.params.steps));
             on_step(step + 1);
         }
-        let (loss, _) = objective.loss(&codes, false)?;
-        for (curve, value) in curves.iter_mut().zip(host(loss)?) {
+        let (loss, _) = objective.evaluate(&codes, false)?;
+        for (curve, value) in curves.iter_mut().zip(loss) {
             curve.push(value);
         }
 
@@ -291,10 +290,8 @@ impl<'a> Inverter<'a> {
                 code_len: objective.code_len,
             });
         }
-        let (loss, input) = objective.loss(codes, true)?;
-        let grads = loss.clone().sum().backward();
-        let grad = input.grad(&grads).ok_or_else(|| no_gradient("the codes"))?;
-        Ok((host(loss)?, host(grad)?))
+        let (loss, grad) = objective.evaluate(codes, true)?;
+        Ok((loss, grad.ok_or_else(|| no_gradient("the codes"))?))
     }
 
     fn check_targets(&self, targets: &[RgbImage]) -> Result<(), InversionError> {
@@ -322,10 +319,10 @@ impl<'a> Inverter<'a> {
         let device = self.generator.device();
         let raw = to_raw(targets);
         // Row j of the batch is restart j / n of target j % n.
-        let repeated: Vec<f32> = (0..restarts).flat_map(|_| raw.iter().copied()).collect();
-        let target = Tensor::<4>::from_data(TensorData::new(repeated, [batch, 3, res, res]), device);
-        let mean = self.generator.latent_mean(space)?;
-        let mean = Tensor::<3>::from_data(TensorData::new(mean, [1, layers, dim]), device);
+        let target_values: Vec<f32> = (0..restarts).flat_map(|_| raw.iter().copied()).collect();
+        let target = Tensor::<4>::from_data(TensorData::new(target_values.clone(), [batch, 3, res, res]), device);
+        let mean_values = self.generator.latent_mean(space)?;
+        let mean = Tensor::<3>::from_data(TensorData::new(mean_values.clone(), [1, layers, dim]), device);
         let perceptual = match self.perceptual {
             Some(vgg) if self.params.perceptual_weight > 0.0 => {
                 Some((vgg, vgg.features(target.clone().detach())?, self.params.perceptual_weight))
@@ -336,7 +333,9 @@ impl<'a> Inverter<'a> {
             generator: self.generator,
             space,
             target,
+            target_values,
             mean,
+            mean_values,
             perceptual,
             prior_weight: self.params.prior_weight,
             batch,
@@ -385,8 +384,12 @@ impl<'a> Inverter<'a> {
 struct Objective<'a> {
     generator: &'a dyn Generator,
     space: LatentSpace,
+    /// The targets `[batch, 3, R, R]`, on the device and on the host.
     target: Tensor<4>,
+    target_values: Vec<f32>,
+    /// The latent mean `[1, layers, dim]`, on the device and on the host.
     mean: Tensor<3>,
+    mean_values: Vec<f32>,
     perceptual: Option<(&'a Vgg16Features, Vec<Tensor<4>>, f64)>,
     prior_weight: f64,
     batch: usize,
@@ -396,12 +399,75 @@ struct Objective<'a> {
 }
 
 impl Objective<'_> {
-    /// Per-code losses `[batch, 1]` and the code tensor (tracked for gradients when `track`).
-    fn loss(&self, codes: &[f32], track: bool) -> Result<(Tensor<2>, Tensor<3>), InversionError> {
+    /// Per-code losses and, when `with_gradient`, their gradients with respect to the codes
+    /// (row-major): through the generator's own pullback where it has one, else burn's autodiff.
+    fn evaluate(&self, codes: &[f32], with_gradient: bool) -> Result<(Vec<f32>, Option<Vec<f32>>), InversionError> {
+        match self.generator.synthesize_traced(codes, self.space)? {
+            Some(traced) => self.evaluate_traced(codes, &traced, with_gradient),
+            None => self.evaluate_autodiff(codes, with_gradient),
+        }
+    }
+
+    /// [`evaluate`](Self::evaluate) with the pixel and prior terms on the host (the same formulas
+    /// as [`evaluate_autodiff`](Self::evaluate_autodiff)); the perceptual term, when there is one,
+    /// differentiated by burn with respect to the images.
+    fn evaluate_traced(
+        &self,
+        codes: &[f32],
+        traced: &Traced<'_>,
+        with_gradient: bool,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), InversionError> {
+        let pixels = traced.images.len() / self.batch;
+        let mut image_grad = vec![0f32; traced.images.len()];
+        let mut losses = Vec::with_capacity(self.batch);
+        let chunks = traced.images.chunks_exact(pixels).zip(self.target_values.chunks_exact(pixels));
+        for (b, ((image, target), grad)) in chunks.zip(image_grad.chunks_exact_mut(pixels)).enumerate() {
+            let mut pixel = 0f64;
+            for ((&g, &t), d) in image.iter().zip(target).zip(grad) {
+                let e = g - t;
+                pixel += f64::from(e * e);
+                *d = 2.0 * e / pixels as f32;
+            }
+            let code = &codes[b * self.code_len..][..self.code_len];
+            let prior = code.iter().zip(&self.mean_values).map(|(&c, &m)| f64::from(c - m).powi(2)).sum::<f64>();
+            losses.push((pixel / pixels as f64 + self.prior_weight * prior / self.code_len as f64) as f32);
+        }
+        if let Some((vgg, reference, weight)) = &self.perceptual {
+            let data = TensorData::new(traced.images.clone(), traced.image_shape);
+            let images = Tensor::<4>::from_data(data, self.generator.device()).require_grad();
+            let distance = vgg.distance(images.clone(), reference)?.mul_scalar(*weight);
+            for (loss, d) in losses.iter_mut().zip(host(distance.clone())?) {
+                *loss += d;
+            }
+            if with_gradient {
+                let grads = distance.sum().backward();
+                let perceptual = host(images.grad(&grads).ok_or_else(|| no_gradient("the images"))?)?;
+                image_grad.iter_mut().zip(perceptual).for_each(|(g, p)| *g += p);
+            }
+        }
+        if !with_gradient {
+            return Ok((losses, None));
+        }
+        let mut grad = traced.pullback(&image_grad)?;
+        let scale = (2.0 * self.prior_weight / self.code_len as f64) as f32;
+        for (code_grad, code) in grad.chunks_exact_mut(self.code_len).zip(codes.chunks_exact(self.code_len)) {
+            for ((g, &c), &m) in code_grad.iter_mut().zip(code).zip(&self.mean_values) {
+                *g += scale * (c - m);
+            }
+        }
+        Ok((losses, Some(grad)))
+    }
+
+    /// [`evaluate`](Self::evaluate) through [`Generator::forward`] and burn's autodiff.
+    fn evaluate_autodiff(
+        &self,
+        codes: &[f32],
+        with_gradient: bool,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), InversionError> {
         let device = self.generator.device();
         let mut input =
             Tensor::<3>::from_data(TensorData::new(codes.to_vec(), [self.batch, self.layers, self.dim]), device);
-        if track {
+        if with_gradient {
             input = input.require_grad();
         }
         let images = self.generator.forward(input.clone(), self.space)?;
@@ -412,7 +478,12 @@ impl Objective<'_> {
         if let Some((vgg, reference, weight)) = &self.perceptual {
             loss = loss + vgg.distance(images, reference)?.mul_scalar(*weight);
         }
-        Ok((loss, input))
+        if !with_gradient {
+            return Ok((host(loss)?, None));
+        }
+        let grads = loss.clone().sum().backward();
+        let grad = input.grad(&grads).ok_or_else(|| no_gradient("the codes"))?;
+        Ok((host(loss)?, Some(host(grad)?)))
     }
 }
 

@@ -126,6 +126,56 @@ fn perceptual_loss_joins_the_objective() {
     assert!(curve.last().unwrap() < &curve[0], "{curve:?}");
 }
 
+/// The DCGAN without its CPU pullback: `synthesize_traced` falls back to the trait's `None`, so
+/// the inverter differentiates `forward` with burn's autodiff.
+struct ForwardOnly<'a>(&'a dyn Generator);
+
+impl Generator for ForwardOnly<'_> {
+    fn info(&self) -> &interfacegan_generator::GeneratorInfo {
+        self.0.info()
+    }
+    fn device(&self) -> &interfacegan_generator::Device {
+        self.0.device()
+    }
+    fn forward(
+        &self,
+        codes: interfacegan_generator::Tensor<3>,
+        space: LatentSpace,
+    ) -> Result<interfacegan_generator::Tensor<4>, interfacegan_generator::GeneratorError> {
+        self.0.forward(codes, space)
+    }
+}
+
+/// The generator's own pullback and burn's autodiff give the same losses and gradients, with and
+/// without the perceptual term (which both differentiate with burn, from the images on).
+#[test]
+fn the_cpu_pullback_and_burn_autodiff_agree() {
+    let g = default_generator(&cpu_device().autodiff()).unwrap();
+    assert!(g.synthesize_traced(&golden_z()[..100], LatentSpace::Z).unwrap().is_some());
+    let reference = ForwardOnly(&g);
+    assert!(reference.synthesize_traced(&golden_z()[..100], LatentSpace::Z).unwrap().is_none());
+    let vgg =
+        Vgg16Features::load(fixture("golden/inversion/vgg16_slice.safetensors"), &["conv1_2"], g.device()).unwrap();
+    let targets = golden_images()[..3].to_vec();
+    let z = &golden_z()[..300];
+    for perceptual in [false, true] {
+        let params = InversionParams::default().prior_weight(0.1).perceptual_weight(0.5);
+        let evaluate = |generator: &dyn Generator| {
+            let inverter = Inverter::new(generator, params.clone()).unwrap();
+            let inverter = if perceptual { inverter.with_perceptual(&vgg) } else { inverter };
+            inverter.loss_and_gradient(&targets, z).unwrap()
+        };
+        let ((loss, grad), (loss_ref, grad_ref)) = (evaluate(&g), evaluate(&reference));
+        for (a, b) in loss.iter().zip(&loss_ref) {
+            assert!(close(f64::from(*a), f64::from(*b), 1e-5), "perceptual {perceptual}: loss {a} vs {b}");
+        }
+        let scale = grad_ref.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in grad.iter().zip(&grad_ref).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * scale, "perceptual {perceptual}: gradient {i}: {a} vs {b} (of {scale})");
+        }
+    }
+}
+
 #[test]
 fn encoder_and_optimisation_recover_faces_the_generator_drew() {
     let g = default_generator(&cpu_device().autodiff()).unwrap();

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 use super::dcgan_host::{Activation, HostDcgan, HostLayer};
 use crate::error::GeneratorError;
 use crate::generator::{
-    Generator, GeneratorInfo, LatentSpace, Synthesis, check_code_tensor, check_codes, synthesize_on_device,
+    Generator, GeneratorInfo, LatentSpace, Synthesis, Traced, check_code_tensor, check_codes, synthesize_on_device,
 };
 use crate::ops::tensor;
 use crate::weights::Weights;
@@ -85,7 +85,8 @@ struct Layer {
 /// The DCGAN generator.
 pub struct Dcgan {
     layers: Vec<Layer>,
-    /// The same layers for the CPU without burn, on the CPU device (`synthesize` runs there).
+    /// The same layers for the CPU without burn, on the CPU device (`synthesize` and
+    /// `synthesize_traced` run there).
     host: Option<HostDcgan>,
     info: GeneratorInfo,
     config: DcganConfig,
@@ -160,7 +161,7 @@ impl Dcgan {
             spaces: vec![LatentSpace::Z],
             wp_layers: 0,
         };
-        let host = (*device == Device::flex()).then_some(HostDcgan { layers: host_layers });
+        let host = super::is_cpu(device).then_some(HostDcgan { layers: host_layers });
         Ok(Self { layers, host, info, config, device: device.clone() })
     }
 
@@ -185,6 +186,15 @@ impl Generator for Dcgan {
         let (r, c) = (self.info.resolution, self.info.channels);
         let images = host.synthesize(codes, n);
         Ok(Synthesis { images, image_shape: [n, c, r, r], z: Some(codes.to_vec()), ..Synthesis::default() })
+    }
+
+    fn synthesize_traced(&self, codes: &[f32], space: LatentSpace) -> Result<Option<Traced<'_>>, GeneratorError> {
+        let (_, n) = check_codes(&self.info, codes, space)?;
+        let Some(host) = &self.host else { return Ok(None) };
+        let (r, c) = (self.info.resolution, self.info.channels);
+        let (images, maps) = host.trace(codes, n);
+        let pullback = Box::new(move |image_grad: &[f32]| host.pullback(&maps, n, image_grad));
+        Ok(Some(Traced::new(images, [n, c, r, r], self.info.latent_dim, pullback)))
     }
 
     fn forward(&self, codes: Tensor<3>, space: LatentSpace) -> Result<Tensor<4>, GeneratorError> {

@@ -30,6 +30,9 @@ pub(crate) struct HostLayer {
     stride: usize,
     padding: usize,
     activation: Activation,
+    /// `weight` transposed, `[TAPS·c_out, c_in]`, made on the first backward pass: the product
+    /// packs a row-major right side far faster than a transposed view.
+    weight_transposed: std::sync::OnceLock<Vec<f32>>,
 }
 
 /// What a transposed convolution's output goes through.
@@ -60,7 +63,7 @@ impl HostLayer {
             }
         }
         let padding = if stride == 1 { 0 } else { 1 };
-        Self { weight: packed, bias, c_in, c_out, stride, padding, activation }
+        Self { weight: packed, bias, c_in, c_out, stride, padding, activation, weight_transposed: Default::default() }
     }
 
     /// One image: every output position sums the taps that reach it, then bias and activation.
@@ -97,6 +100,80 @@ impl HostLayer {
     }
 }
 
+impl HostLayer {
+    /// Pulls back through this layer: `dy` is the gradient with respect to the output `y`
+    /// `[n, out, out, c_out]` (both as [`HostMap::forward`] wrote them; `dy` is overwritten), `dx`
+    /// receives the gradient with respect to the input `[n, side, side, c_in]`. The input gradient
+    /// of a transposed convolution is the product of the taps each input position reached with the
+    /// weight transposed: the forward pass's gather undone, then one product per tile of images.
+    pub fn backward(&self, y: &[f32], dy: &mut [f32], n: usize, side: usize, dx: &mut Vec<f32>) {
+        match self.activation {
+            Activation::Relu => dy.iter_mut().zip(y).for_each(|(d, &v)| *d = if v > 0.0 { *d } else { 0.0 }),
+            Activation::Tanh => dy.iter_mut().zip(y).for_each(|(d, &v)| *d *= 1.0 - v * v),
+            Activation::Linear => {}
+        }
+        let out_side = self.out_side(side);
+        let per_image_in = side * side * self.c_in;
+        let per_image_out = out_side * out_side * self.c_out;
+        let cols_per_image = side * side * TAPS * self.c_out;
+        let (images, inner) = self.tiling(n, cols_per_image);
+        let weight_transposed = self.weight_transposed.get_or_init(|| {
+            let k = TAPS * self.c_out;
+            let mut t = vec![0f32; self.weight.len()];
+            for (i, row) in self.weight.chunks_exact(k).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    t[j * self.c_in + i] = v;
+                }
+            }
+            t
+        });
+        dx.resize(n * per_image_in, 0.0);
+        dx.par_chunks_mut(images * per_image_in).zip(dy.par_chunks(images * per_image_out)).for_each(|(dst, src)| {
+            COLS.with_borrow_mut(|cols| {
+                cols.resize(src.len() / per_image_out * cols_per_image, 0.0);
+                for (image_cols, image_dy) in cols.chunks_exact_mut(cols_per_image).zip(src.chunks_exact(per_image_out))
+                {
+                    interfacegan_simd::with_simd(|| self.spread(image_dy, side, image_cols));
+                }
+                interfacegan_simd::matmul(cols, TAPS * self.c_out, weight_transposed, dst, inner);
+            })
+        });
+    }
+
+    /// Images per tile (as many as fit the cache, but at least two tiles per thread when
+    /// possible) and the threads each tile's product runs on (all of them when there are fewer
+    /// tiles than threads: a batch of one or two).
+    fn tiling(&self, n: usize, cols_per_image: usize) -> (usize, usize) {
+        let threads = rayon::current_num_threads();
+        let fit = (TILE_VALUES / cols_per_image).max(1);
+        let images = fit.min(n.div_ceil(2 * threads).max(1));
+        let inner = if n.div_ceil(images) < threads { threads } else { 1 };
+        (images, inner)
+    }
+
+    /// The inverse of [`gather`](Self::gather) for one image: for every input position and tap,
+    /// the output gradient at the position the tap reached (zero where it fell outside).
+    #[inline(always)]
+    fn spread(&self, dy: &[f32], side: usize, cols: &mut [f32]) {
+        let (c, s, p) = (self.c_out, self.stride, self.padding);
+        let out_side = self.out_side(side);
+        let target = |i: usize, k: usize| (i * s + k).checked_sub(p).filter(|&o| o < out_side);
+        for iy in 0..side {
+            for ix in 0..side {
+                for ky in 0..4 {
+                    for kx in 0..4 {
+                        let dst = &mut cols[((iy * side + ix) * TAPS + ky * 4 + kx) * c..][..c];
+                        match (target(iy, ky), target(ix, kx)) {
+                            (Some(oy), Some(ox)) => dst.copy_from_slice(&dy[(oy * out_side + ox) * c..][..c]),
+                            _ => dst.fill(0.0),
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl HostMap for HostLayer {
     /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized; every value written).
     fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
@@ -104,12 +181,7 @@ impl HostMap for HostLayer {
         let per_image_in = side * side * self.c_in;
         let per_image_out = out_side * out_side * self.c_out;
         let cols_per_image = side * side * TAPS * self.c_out;
-        // As many images per tile as fit the cache, but at least two tiles per thread when possible.
-        let threads = rayon::current_num_threads();
-        let fit = (TILE_VALUES / cols_per_image).max(1);
-        let images = fit.min(n.div_ceil(2 * threads).max(1));
-        // Fewer tiles than threads (a batch of one or two): the product itself runs on all of them.
-        let inner = if n.div_ceil(images) < threads { threads } else { 1 };
+        let (images, inner) = self.tiling(n, cols_per_image);
         out.resize(n * per_image_out, 0.0);
         out.par_chunks_mut(images * per_image_out).zip(x.par_chunks(images * per_image_in)).for_each(|(dst, src)| {
             COLS.with_borrow_mut(|cols| {
@@ -144,6 +216,37 @@ impl HostDcgan {
     /// Images `[n, C, R, R]` (channel-first, as burn's) of the `n` codes `z` `[n, latent]`.
     pub fn synthesize(&self, z: &[f32], n: usize) -> Vec<f32> {
         super::host::run_layers(&self.layers, z, n, |_| {})
+    }
+
+    /// Images `[n, C, R, R]` of the codes `z` `[n, latent]` and every layer's output (channel-last),
+    /// which [`pullback`](Self::pullback) needs.
+    pub fn trace(&self, z: &[f32], n: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let mut maps: Vec<Vec<f32>> = Vec::with_capacity(self.layers.len());
+        let mut side = 1;
+        for layer in &self.layers {
+            let mut out = Vec::new();
+            layer.forward(maps.last().map_or(z, Vec::as_slice), n, side, &mut out);
+            maps.push(out);
+            side = layer.out_side(side);
+        }
+        let c = self.layers.last().map_or(0, HostMap::c_out);
+        (interfacegan_simd::to_channel_first(maps.last().map_or(&[], Vec::as_slice), c, side * side), maps)
+    }
+
+    /// The gradient with respect to the codes of a loss whose gradient with respect to the images
+    /// `[n, C, R, R]` is `image_grad`, given the maps [`trace`](Self::trace) returned for them.
+    pub fn pullback(&self, maps: &[Vec<f32>], n: usize, image_grad: &[f32]) -> Vec<f32> {
+        // The input side of each layer.
+        let sides: Vec<usize> =
+            self.layers.iter().scan(1, |side, l| Some(std::mem::replace(side, l.out_side(*side)))).collect();
+        let c = self.layers.last().map_or(1, HostMap::c_out);
+        let mut dy = interfacegan_simd::to_channel_last(image_grad, c, image_grad.len() / (n * c).max(1));
+        let mut dx = Vec::new();
+        for ((layer, y), &side) in self.layers.iter().zip(maps).zip(&sides).rev() {
+            layer.backward(y, &mut dy, n, side, &mut dx);
+            std::mem::swap(&mut dy, &mut dx);
+        }
+        dy
     }
 }
 

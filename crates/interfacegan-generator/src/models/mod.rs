@@ -78,6 +78,13 @@ pub(crate) fn synthesize_via_w(
     Ok(out)
 }
 
+/// Whether `device` is the CPU (with or without autodiff), where the generators' own host
+/// routes run instead of burn's operators.
+pub(crate) fn is_cpu(device: &burn::tensor::Device) -> bool {
+    let cpu = burn::tensor::Device::flex();
+    *device == cpu || *device == cpu.autodiff()
+}
+
 /// The prefix under which a model's state dict lies, found from the key every file of that
 /// architecture has (`anchor`); `model` names the architecture in the error.
 pub(crate) fn model_prefix(weights: &Weights, anchor: &str, model: &str) -> Result<String, GeneratorError> {

@@ -163,7 +163,7 @@ impl Pggan {
             spaces: vec![LatentSpace::Z],
             wp_layers: 0,
         };
-        let host = if *device == Device::flex() { Some(host_convs(&blocks)?) } else { None };
+        let host = if super::is_cpu(device) { Some(host_convs(&blocks)?) } else { None };
         Ok(Self { blocks, host, lod, info, config, device: device.clone() })
     }
 

@@ -215,8 +215,7 @@ impl StyleGan {
             spaces: vec![LatentSpace::Z, LatentSpace::W, LatentSpace::WPlus],
             wp_layers: config.wp_layers(),
         };
-        let host =
-            if *device == Device::flex() { Some(host_synthesis(&const_input, &layers, &outputs)?) } else { None };
+        let host = if super::is_cpu(device) { Some(host_synthesis(&const_input, &layers, &outputs)?) } else { None };
         Ok(Self {
             host,
             mapping,
