@@ -8,6 +8,7 @@
 use interfacegan_simd::with_simd;
 use rayon::prelude::*;
 
+use super::values::Values;
 use crate::graph::{Pool, Window};
 
 /// Most output positions per im2col tile: a [128, K] patch block stays in the L2 cache for the
@@ -91,8 +92,8 @@ impl Conv {
         Some(MapShape { n: x.n, h, w, c: self.c_out })
     }
 
-    pub fn run(&self, x: &[f32], shape: MapShape, out_shape: MapShape) -> Vec<f32> {
-        let mut out = vec![0f32; out_shape.len()];
+    pub fn run(&self, x: &[f32], shape: MapShape, out_shape: MapShape) -> Values {
+        let mut out = Values::overwritten(out_shape.len());
         match &self.weights {
             ConvWeights::Dense(w) => self.dense(x, shape, out_shape, w, &mut out),
             ConvWeights::Depthwise(w) => self.depthwise(x, shape, out_shape, w, &mut out),
@@ -248,10 +249,10 @@ pub(super) fn for_each_block(data: &mut [f32], width: usize, f: impl Fn(usize, &
 }
 
 /// A pool over `window` of an NHWC map: one output row per task, whole channel vectors at a time.
-pub(super) fn pool(kind: Pool, window: &Window, x: &[f32], shape: MapShape, out_shape: MapShape) -> Vec<f32> {
+pub(super) fn pool(kind: Pool, window: &Window, x: &[f32], shape: MapShape, out_shape: MapShape) -> Values {
     let c = shape.c;
     let [kh, kw] = window.kernel;
-    let mut out = vec![0f32; out_shape.len()];
+    let mut out = Values::overwritten(out_shape.len());
     out.par_chunks_mut(out_shape.w * c).enumerate().for_each(|(row_index, dst)| {
         with_simd(|| {
             let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
@@ -379,7 +380,9 @@ mod tests {
         let weights = ConvWeights::from_onnx(w, [c_out, s.c, kh, kw], groups).unwrap();
         let conv = Conv { window, c_in: s.c, c_out, weights, bias: bias.to_vec(), relu: false };
         let out_shape = conv.output_shape(s).unwrap();
-        conv.run(x, s, out_shape)
+        // Recycled storage holds old values: every output must be written over them.
+        drop(Values::filled(out_shape.len(), 1e30));
+        conv.run(x, s, out_shape).into_vec()
     }
 
     #[test]
@@ -409,6 +412,25 @@ mod tests {
         }
     }
 
+    /// Depthwise convolutions of the nets' channel widths (8 to 128, and 24), with unit and
+    /// double strides and the padding on every side.
+    #[test]
+    fn depthwise_convolutions_of_many_widths_match_their_definition() {
+        for c in [8, 16, 24, 32, 64, 128] {
+            let s = MapShape { n: 2, h: 7, w: 6, c };
+            let x = values(s.len(), 7);
+            let w = values(c * 9, 8);
+            let bias = values(c, 9);
+            for stride in [[1, 1], [2, 2]] {
+                let window = Window { kernel: [3, 3], stride, dilation: [1, 1], pads: [1, 1, 1, 1], ceil: false };
+                let got = run_conv(&x, s, &w, c, true, window, &bias);
+                let want = naive_conv(&x, s, &w, c, c, &window, &bias);
+                let diff = max_abs_diff(&got, &want);
+                assert!(diff < 1e-5, "{c} channels, stride {stride:?}: {diff}");
+            }
+        }
+    }
+
     #[test]
     fn fused_relu_clamps_the_convolution() {
         let s = MapShape { n: 2, h: 5, w: 4, c: 3 };
@@ -418,7 +440,7 @@ mod tests {
         let plain = run_conv(&x, s, &w, 4, false, window, &[0.0; 4]);
         let weights = ConvWeights::from_onnx(&w, [4, 3, 3, 3], 1).unwrap();
         let conv = Conv { window, c_in: 3, c_out: 4, weights, bias: vec![0.0; 4], relu: true };
-        let fused = conv.run(&x, s, conv.output_shape(s).unwrap());
+        let fused = conv.run(&x, s, conv.output_shape(s).unwrap()).into_vec();
         assert!(plain.iter().any(|&v| v < 0.0));
         let want: Vec<f32> = plain.iter().map(|v| v.max(0.0)).collect();
         assert_eq!(fused, want);
@@ -475,6 +497,7 @@ mod tests {
             let [h, w] = window.output(s.h, s.w).unwrap();
             let out_shape = MapShape { h, w, ..s };
             for kind in [Pool::Max, Pool::Average { include_pad: true }, Pool::Average { include_pad: false }] {
+                drop(Values::filled(out_shape.len(), 1e30));
                 let got = pool(kind, &window, &x, s, out_shape);
                 let want = naive_pool(kind, &window, &x, s);
                 assert!(max_abs_diff(&got, &want) < 1e-6, "{kind:?} {kernel:?} {stride:?} {pads:?} ceil {ceil}");

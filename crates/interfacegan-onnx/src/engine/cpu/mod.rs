@@ -8,6 +8,7 @@
 //! channel nor a single row of features is an error naming the node when it is met.
 
 mod kernels;
+mod values;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -17,12 +18,13 @@ use crate::execute::{Backend, execute};
 use crate::graph::{Constant, Elementwise, Graph, Node, Op, Operand, Window};
 use crate::model::Engine;
 use kernels::{Conv, ConvWeights, MapShape, for_each_block, matmul, pool, relu};
+use values::Values;
 
 /// A value of the CPU engine: a channel-last feature map or a batch of feature vectors.
 #[derive(Clone)]
 pub(crate) enum Buffer {
-    Map { data: Vec<f32>, shape: MapShape },
-    Features { data: Vec<f32>, rows: usize, cols: usize },
+    Map { data: Values, shape: MapShape },
+    Features { data: Values, rows: usize, cols: usize },
 }
 
 /// What a node needs beyond the graph's own data.
@@ -61,9 +63,9 @@ impl CpuEngine {
         [n, c, h, w]: [usize; 4],
     ) -> Result<(Vec<f32>, [usize; 2]), OnnxError> {
         let shape = MapShape { n, h, w, c };
-        let batch = Rc::new(Buffer::Map { data: to_channel_last(input, shape), shape });
+        let batch = Rc::new(Buffer::Map { data: to_channel_last(input, shape).into(), shape });
         Ok(match Rc::unwrap_or_clone(execute(graph, readers, self, batch)?) {
-            Buffer::Features { data, rows, cols } => (data, [rows, cols]),
+            Buffer::Features { data, rows, cols } => (data.into_vec(), [rows, cols]),
             Buffer::Map { data, shape } => (to_channel_first(&data, shape), [shape.n, shape.c * shape.h * shape.w]),
         })
     }
@@ -219,7 +221,7 @@ fn pad(value: &Buffer, pads: [usize; 8], fill: f32) -> Result<Buffer, ShapeProbl
         h: s.h + before[1] + after[1],
         w: s.w + before[2] + after[2],
     };
-    let mut out = vec![fill; out_shape.len()];
+    let mut out = Values::filled(out_shape.len(), fill);
     for n in 0..s.n {
         for y in 0..s.h {
             for x_ in 0..s.w {
@@ -235,7 +237,7 @@ fn pad(value: &Buffer, pads: [usize; 8], fill: f32) -> Result<Buffer, ShapeProbl
 fn global_average_pool(value: &Buffer) -> Result<Buffer, ShapeProblem> {
     let (x, s) = as_map(value)?;
     let plane = s.h * s.w;
-    let mut out = vec![0f32; s.n * s.c];
+    let mut out = Values::filled(s.n * s.c, 0.0);
     for (n, acc) in out.chunks_exact_mut(s.c).enumerate() {
         for position in x[n * plane * s.c..(n + 1) * plane * s.c].chunks_exact(s.c) {
             acc.iter_mut().zip(position).for_each(|(a, &v)| *a += v);
@@ -257,7 +259,7 @@ fn gemm(value: Buffer, b: &Constant, alpha: f32, scaled_c: &Option<Vec<f32>>) ->
             *v = *v * alpha + scaled_c.as_ref().map_or(0.0, |c| c[j]);
         }
     }
-    Ok(Buffer::Features { data: y, rows, cols: m })
+    Ok(Buffer::Features { data: y.into(), rows, cols: m })
 }
 
 /// A map in channel-first order as feature vectors (ONNX Flatten of `[N, C, H, W]`).
@@ -265,7 +267,7 @@ fn flatten(value: Buffer) -> Buffer {
     match value {
         Buffer::Map { data, shape } => {
             let cols = shape.c * shape.h * shape.w;
-            let data = if shape.h * shape.w == 1 { data } else { to_channel_first(&data, shape) };
+            let data = if shape.h * shape.w == 1 { data } else { to_channel_first(&data, shape).into() };
             Buffer::Features { data, rows: shape.n, cols }
         }
         features => features,
