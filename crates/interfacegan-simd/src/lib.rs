@@ -7,11 +7,11 @@
 //! ```
 //! use interfacegan_simd::{Level, available, level, with_level, with_simd};
 //! let squares = |n: u32| (0..n).map(|i| (i * i) as f32).sum::<f32>();
-//! let sum = with_simd(|| squares(100));
+//! let sum = with_simd(#[inline(always)] || squares(100));
 //! assert_eq!(sum, 328_350.0);
 //! // Every level this CPU runs gives the same answer here (integers, exact in f32).
 //! for level in available() {
-//!     assert_eq!(with_level(level, || squares(100)), sum);
+//!     assert_eq!(with_level(level, #[inline(always)] || squares(100)), sum);
 //! }
 //! assert!(available().contains(&level()) && available()[0] == Level::Portable);
 //! ```
@@ -72,8 +72,10 @@ pub fn level() -> Level {
     })
 }
 
-/// Runs `f` compiled for [`level`]. Only code inlined into `f` is compiled for the level: what it
-/// calls must be `#[inline(always)]` (closures and generic callees usually are inlined).
+/// Runs `f` compiled for [`level`]. Only code inlined into the level's function is compiled for
+/// the level, so pass the closure as `#[inline(always)] || ...` and mark what it calls
+/// `#[inline(always)]`: the compiler inlines an unmarked closure only when it finds it small, and
+/// a larger one stays baseline (SSE2) code, silently.
 #[inline(always)]
 pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: `level` never names a level the CPU lacks.

@@ -114,9 +114,15 @@ impl HostMap for HostConv {
                 let first = tile * rows;
                 let count = dst.len() / self.c_out;
                 patches.resize(count * row, 0.0);
-                interfacegan_simd::with_simd(|| self.gather(x, side, out_side, first, patches));
+                interfacegan_simd::with_simd(
+                    #[inline(always)]
+                    || self.gather(x, side, out_side, first, patches),
+                );
                 interfacegan_simd::matmul(patches, row, &self.weight, dst, 1);
-                interfacegan_simd::with_simd(|| self.finish(dst));
+                interfacegan_simd::with_simd(
+                    #[inline(always)]
+                    || self.finish(dst),
+                );
             })
         });
     }

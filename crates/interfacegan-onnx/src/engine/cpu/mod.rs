@@ -7,6 +7,7 @@
 //! with those runs on burn). An element-wise constant that is neither a scalar, one value per
 //! channel nor a single row of features is an error naming the node when it is met.
 
+mod direct;
 mod kernels;
 mod values;
 
@@ -130,9 +131,12 @@ impl Backend for CpuEngine {
             (Op::Relu, _) => {
                 let mut value = take(value);
                 match &mut value {
-                    Buffer::Map { data, .. } | Buffer::Features { data, .. } => {
-                        for_each_block(data, 1, |_, block| relu(block))
-                    }
+                    Buffer::Map { data, .. } | Buffer::Features { data, .. } => for_each_block(
+                        data,
+                        1,
+                        #[inline(always)]
+                        |_, block| relu(block),
+                    ),
                 }
                 value
             }
@@ -201,13 +205,18 @@ fn affine(value: Buffer, scale: &Constant, shift: &Constant) -> Result<Buffer, S
         }
     };
     let (scale, shift) = (per_channel(scale)?, per_channel(shift)?);
-    for_each_block(&mut data, shape.c, |_, block| {
-        for position in block.chunks_exact_mut(shape.c) {
-            for ((v, &a), &b) in position.iter_mut().zip(&scale).zip(&shift) {
-                *v = *v * a + b;
+    for_each_block(
+        &mut data,
+        shape.c,
+        #[inline(always)]
+        |_, block| {
+            for position in block.chunks_exact_mut(shape.c) {
+                for ((v, &a), &b) in position.iter_mut().zip(&scale).zip(&shift) {
+                    *v = *v * a + b;
+                }
             }
-        }
-    });
+        },
+    );
     Ok(Buffer::Map { data, shape })
 }
 
@@ -316,13 +325,18 @@ fn two_values(kind: Elementwise, x: Rc<Buffer>, y: Rc<Buffer>) -> Result<Buffer,
         }
         _ => return Err(ShapeProblem::MapAndFeatures),
     };
-    for_each_block(out_data, 1, |offset, block| {
-        let other = &other_data[offset..offset + block.len()];
-        match swapped {
-            false => block.iter_mut().zip(other).for_each(|(v, &o)| *v = kind.apply(*v, o)),
-            true => block.iter_mut().zip(other).for_each(|(v, &o)| *v = kind.apply(o, *v)),
-        }
-    });
+    for_each_block(
+        out_data,
+        1,
+        #[inline(always)]
+        |offset, block| {
+            let other = &other_data[offset..offset + block.len()];
+            match swapped {
+                false => block.iter_mut().zip(other).for_each(|(v, &o)| *v = kind.apply(*v, o)),
+                true => block.iter_mut().zip(other).for_each(|(v, &o)| *v = kind.apply(o, *v)),
+            }
+        },
+    );
     Ok(out)
 }
 
@@ -339,13 +353,18 @@ fn with_constant(
     };
     let constant = constant.filter(|k| k.len() == 1 || k.len() == width).ok_or(ShapeProblem::UnsupportedConstant)?;
     let constant: Vec<f32> = constant.iter().copied().cycle().take(width).collect();
-    for_each_block(data, width, |_, block| {
-        for row in block.chunks_exact_mut(width) {
-            for (v, &k) in row.iter_mut().zip(&constant) {
-                *v = if constant_first { kind.apply(k, *v) } else { kind.apply(*v, k) };
+    for_each_block(
+        data,
+        width,
+        #[inline(always)]
+        |_, block| {
+            for row in block.chunks_exact_mut(width) {
+                for (v, &k) in row.iter_mut().zip(&constant) {
+                    *v = if constant_first { kind.apply(k, *v) } else { kind.apply(*v, k) };
+                }
             }
-        }
-    });
+        },
+    );
     Ok(out)
 }
 
