@@ -418,7 +418,7 @@ mod tests {
         ];
         for (kernel, stride, dilation, pads) in cases {
             let window = Window { kernel, stride, dilation, pads, ceil: false };
-            // 8 and 16 output channels take the direct kernel (where AVX2 is), 6 and 32 the GEMM.
+            // 8 and 16 output channels take the direct kernel (with AVX2), 32 too (with AVX-512), 6 the GEMM.
             for (c_out, depthwise) in [(6, false), (5, true), (8, false), (16, false), (32, false)] {
                 let per_group = if depthwise { 1 } else { s.c };
                 let w = values(c_out * per_group * kernel[0] * kernel[1], 2);
