@@ -5,9 +5,9 @@
 //! (each a `#[target_feature]` function) and run in the widest level [`available`] on this CPU.
 //!
 //! ```
-//! use interfacegan_simd::{Level, available, level, with_level, with_simd};
+//! use interfacegan_simd::{Level, available, level, simd, with_level};
 //! let squares = |n: u32| (0..n).map(|i| (i * i) as f32).sum::<f32>();
-//! let sum = with_simd(#[inline(always)] || squares(100));
+//! let sum = simd!(|| squares(100));
 //! assert_eq!(sum, 328_350.0);
 //! // Every level this CPU runs gives the same answer here (integers, exact in f32).
 //! for level in available() {
@@ -73,13 +73,28 @@ pub fn level() -> Level {
 }
 
 /// Runs `f` compiled for [`level`]. Only code inlined into the level's function is compiled for
-/// the level, so pass the closure as `#[inline(always)] || ...` and mark what it calls
-/// `#[inline(always)]`: the compiler inlines an unmarked closure only when it finds it small, and
-/// a larger one stays baseline (SSE2) code, silently.
+/// the level, so pass the closure as `#[inline(always)] || ...` (what [`simd!`] does) and mark what
+/// it calls `#[inline(always)]`: the compiler inlines an unmarked closure only when it finds it
+/// small, and a larger one stays baseline (SSE2) code, silently.
 #[inline(always)]
 pub fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: `level` never names a level the CPU lacks.
     unsafe { run_at(level(), f) }
+}
+
+/// `simd!(|| body)`: [`with_simd`] with the closure marked `#[inline(always)]`, so that the body is
+/// compiled for the level however large it is.
+///
+/// ```
+/// let values = [1.0f32, 2.0, 3.0];
+/// let sum = interfacegan_simd::simd!(|| values.iter().map(|v| v * v).sum::<f32>());
+/// assert_eq!(sum, 14.0);
+/// ```
+#[macro_export]
+macro_rules! simd {
+    ($($closure:tt)*) => {
+        $crate::with_simd(#[inline(always)] $($closure)*)
+    };
 }
 
 /// Runs `f` compiled for `level`, or for the widest available level below it when this CPU

@@ -133,10 +133,7 @@ impl HostLayer {
                 cols.resize(src.len() / per_image_out * cols_per_image, 0.0);
                 for (image_cols, image_dy) in cols.chunks_exact_mut(cols_per_image).zip(src.chunks_exact(per_image_out))
                 {
-                    interfacegan_simd::with_simd(
-                        #[inline(always)]
-                        || self.spread(image_dy, side, image_cols),
-                    );
+                    interfacegan_simd::simd!(|| self.spread(image_dy, side, image_cols));
                 }
                 interfacegan_simd::matmul(cols, TAPS * self.c_out, weight_transposed, dst, inner);
             })
@@ -194,10 +191,7 @@ impl HostMap for HostLayer {
                 for (image_cols, image_out) in
                     cols.chunks_exact(cols_per_image).zip(dst.chunks_exact_mut(per_image_out))
                 {
-                    interfacegan_simd::with_simd(
-                        #[inline(always)]
-                        || self.gather(image_cols, side, image_out),
-                    );
+                    interfacegan_simd::simd!(|| self.gather(image_cols, side, image_out));
                 }
             })
         });

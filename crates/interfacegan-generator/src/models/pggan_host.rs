@@ -114,15 +114,9 @@ impl HostMap for HostConv {
                 let first = tile * rows;
                 let count = dst.len() / self.c_out;
                 patches.resize(count * row, 0.0);
-                interfacegan_simd::with_simd(
-                    #[inline(always)]
-                    || self.gather(x, side, out_side, first, patches),
-                );
+                interfacegan_simd::simd!(|| self.gather(x, side, out_side, first, patches));
                 interfacegan_simd::matmul(patches, row, &self.weight, dst, 1);
-                interfacegan_simd::with_simd(
-                    #[inline(always)]
-                    || self.finish(dst),
-                );
+                interfacegan_simd::simd!(|| self.finish(dst));
             })
         });
     }

@@ -56,10 +56,7 @@ impl HostStyleLayer {
             std::mem::swap(x, spare);
         }
         x.par_chunks_mut(pixels * c).zip(styles.par_chunks(2 * c)).for_each(|(image, style)| {
-            interfacegan_simd::with_simd(
-                #[inline(always)]
-                || self.epilogue(image, style),
-            );
+            interfacegan_simd::simd!(|| self.epilogue(image, style));
         });
         side
     }
@@ -106,25 +103,22 @@ fn blur(x: &[f32], side: usize, c: usize, kernel: &[f32], out: &mut Vec<f32>) {
     out.resize(x.len(), 0.0);
     out.par_chunks_mut(side * c).enumerate().for_each(|(row, dst)| {
         let (image, oy) = (row / side, row % side);
-        interfacegan_simd::with_simd(
-            #[inline(always)]
-            || {
-                for ky in 0..3 {
-                    let Some(iy) = (oy + ky).checked_sub(1).filter(|&y| y < side) else { continue };
-                    let source = &x[(image * side + iy) * side * c..][..side * c];
-                    for kx in 0..3 {
-                        let taps = &kernel[(ky * 3 + kx) * c..][..c];
-                        for ox in 0..side {
-                            let Some(ix) = (ox + kx).checked_sub(1).filter(|&x| x < side) else { continue };
-                            let (d, s) = (&mut dst[ox * c..][..c], &source[ix * c..][..c]);
-                            for ((d, s), t) in d.iter_mut().zip(s).zip(taps) {
-                                *d += s * t;
-                            }
+        interfacegan_simd::simd!(|| {
+            for ky in 0..3 {
+                let Some(iy) = (oy + ky).checked_sub(1).filter(|&y| y < side) else { continue };
+                let source = &x[(image * side + iy) * side * c..][..side * c];
+                for kx in 0..3 {
+                    let taps = &kernel[(ky * 3 + kx) * c..][..c];
+                    for ox in 0..side {
+                        let Some(ix) = (ox + kx).checked_sub(1).filter(|&x| x < side) else { continue };
+                        let (d, s) = (&mut dst[ox * c..][..c], &source[ix * c..][..c]);
+                        for ((d, s), t) in d.iter_mut().zip(s).zip(taps) {
+                            *d += s * t;
                         }
                     }
                 }
-            },
-        );
+            }
+        });
     });
 }
 

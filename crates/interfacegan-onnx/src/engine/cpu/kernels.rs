@@ -5,7 +5,7 @@
 //! time (im2col), and depthwise convolutions and pools are loops over whole channel vectors that
 //! the compiler vectorises. Tiles run in parallel on rayon's pool (the one burn's CPU backend uses).
 
-use interfacegan_simd::with_simd;
+use interfacegan_simd::simd;
 use rayon::prelude::*;
 
 use super::values::Values;
@@ -128,10 +128,7 @@ impl Conv {
                     &patches[..rows * k]
                 };
                 interfacegan_simd::matmul(lhs, k, w, dst, 1);
-                with_simd(
-                    #[inline(always)]
-                    || dst.chunks_exact_mut(self.c_out).for_each(|row| add_bias(row, &self.bias, self.relu)),
-                );
+                simd!(|| dst.chunks_exact_mut(self.c_out).for_each(|row| add_bias(row, &self.bias, self.relu)));
             },
         );
     }
@@ -185,48 +182,45 @@ impl Conv {
         let unit_stride = win.stride[1] == 1;
         let tap_rows: Vec<Vec<f32>> = if unit_stride { w.chunks_exact(c).map(along_row).collect() } else { Vec::new() };
         out.par_chunks_mut(row_len).enumerate().for_each(|(row_index, dst)| {
-            with_simd(
-                #[inline(always)]
-                || {
-                    let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
-                    dst.copy_from_slice(&bias_row);
-                    for ky in 0..kh {
-                        let Some(iy) = win.source(oy, ky, 0, shape.h) else { continue };
-                        let row = (n * shape.h + iy) * shape.w * c;
-                        for kx in 0..kw {
-                            let tap = ky * kw + kx;
-                            if unit_stride {
-                                // Output columns whose input column ox + offset - pad lies inside the row.
-                                let offset = kx * win.dilation[1];
-                                let first = win.pads[1].saturating_sub(offset);
-                                let end = (shape.w + win.pads[1]).saturating_sub(offset).min(out_shape.w);
-                                if first >= end {
-                                    continue;
-                                }
-                                let span = first * c..end * c;
-                                let source = row + (first + offset - win.pads[1]) * c;
-                                let input = &x[source..source + span.len()];
-                                let weights = &tap_rows[tap][span.clone()];
-                                for ((a, &v), &q) in dst[span].iter_mut().zip(input).zip(weights) {
+            simd!(|| {
+                let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
+                dst.copy_from_slice(&bias_row);
+                for ky in 0..kh {
+                    let Some(iy) = win.source(oy, ky, 0, shape.h) else { continue };
+                    let row = (n * shape.h + iy) * shape.w * c;
+                    for kx in 0..kw {
+                        let tap = ky * kw + kx;
+                        if unit_stride {
+                            // Output columns whose input column ox + offset - pad lies inside the row.
+                            let offset = kx * win.dilation[1];
+                            let first = win.pads[1].saturating_sub(offset);
+                            let end = (shape.w + win.pads[1]).saturating_sub(offset).min(out_shape.w);
+                            if first >= end {
+                                continue;
+                            }
+                            let span = first * c..end * c;
+                            let source = row + (first + offset - win.pads[1]) * c;
+                            let input = &x[source..source + span.len()];
+                            let weights = &tap_rows[tap][span.clone()];
+                            for ((a, &v), &q) in dst[span].iter_mut().zip(input).zip(weights) {
+                                *a += v * q;
+                            }
+                        } else {
+                            let weights = &w[tap * c..(tap + 1) * c];
+                            for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
+                                let Some(ix) = win.source(ox, kx, 1, shape.w) else { continue };
+                                let at = row + ix * c;
+                                for ((a, &v), &q) in acc.iter_mut().zip(&x[at..at + c]).zip(weights) {
                                     *a += v * q;
-                                }
-                            } else {
-                                let weights = &w[tap * c..(tap + 1) * c];
-                                for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
-                                    let Some(ix) = win.source(ox, kx, 1, shape.w) else { continue };
-                                    let at = row + ix * c;
-                                    for ((a, &v), &q) in acc.iter_mut().zip(&x[at..at + c]).zip(weights) {
-                                        *a += v * q;
-                                    }
                                 }
                             }
                         }
                     }
-                    if self.relu {
-                        relu(dst);
-                    }
-                },
-            )
+                }
+                if self.relu {
+                    relu(dst);
+                }
+            },)
         });
     }
 }
@@ -252,15 +246,10 @@ pub(super) fn relu(values: &mut [f32]) {
 const BLOCK_VALUES: usize = 1 << 15;
 
 /// Runs `f(offset, block)` over `data` in blocks of whole rows of `width` values, in parallel and
-/// with [`with_simd`]; `offset` is the block's first index in `data`.
+/// with [`simd!`]; `offset` is the block's first index in `data`.
 pub(super) fn for_each_block(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let block = BLOCK_VALUES.div_ceil(width.max(1)) * width.max(1);
-    data.par_chunks_mut(block).enumerate().for_each(|(i, values)| {
-        with_simd(
-            #[inline(always)]
-            || f(i * block, values),
-        )
-    });
+    data.par_chunks_mut(block).enumerate().for_each(|(i, values)| simd!(|| f(i * block, values)));
 }
 
 /// A pool over `window` of an NHWC map: one output row per task, whole channel vectors at a time.
@@ -269,37 +258,34 @@ pub(super) fn pool(kind: Pool, window: &Window, x: &[f32], shape: MapShape, out_
     let [kh, kw] = window.kernel;
     let mut out = Values::overwritten(out_shape.len());
     out.par_chunks_mut(out_shape.w * c).enumerate().for_each(|(row_index, dst)| {
-        with_simd(
-            #[inline(always)]
-            || {
-                let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
-                for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
-                    acc.fill(match kind {
-                        Pool::Max => f32::NEG_INFINITY,
-                        Pool::Average { .. } => 0.0,
-                    });
-                    let mut inside = 0usize;
-                    for ky in 0..kh {
-                        let Some(iy) = window.source(oy, ky, 0, shape.h) else { continue };
-                        for kx in 0..kw {
-                            let Some(ix) = window.source(ox, kx, 1, shape.w) else { continue };
-                            let at = ((n * shape.h + iy) * shape.w + ix) * c;
-                            let v = &x[at..at + c];
-                            match kind {
-                                Pool::Max => acc.iter_mut().zip(v).for_each(|(a, &v)| *a = a.max(v)),
-                                Pool::Average { .. } => acc.iter_mut().zip(v).for_each(|(a, &v)| *a += v),
-                            }
-                            inside += 1;
+        simd!(|| {
+            let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
+            for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
+                acc.fill(match kind {
+                    Pool::Max => f32::NEG_INFINITY,
+                    Pool::Average { .. } => 0.0,
+                });
+                let mut inside = 0usize;
+                for ky in 0..kh {
+                    let Some(iy) = window.source(oy, ky, 0, shape.h) else { continue };
+                    for kx in 0..kw {
+                        let Some(ix) = window.source(ox, kx, 1, shape.w) else { continue };
+                        let at = ((n * shape.h + iy) * shape.w + ix) * c;
+                        let v = &x[at..at + c];
+                        match kind {
+                            Pool::Max => acc.iter_mut().zip(v).for_each(|(a, &v)| *a = a.max(v)),
+                            Pool::Average { .. } => acc.iter_mut().zip(v).for_each(|(a, &v)| *a += v),
                         }
-                    }
-                    if let Pool::Average { include_pad } = kind {
-                        let count = if include_pad { padded_count(window, oy, ox, shape) } else { inside };
-                        let scale = 1.0 / count.max(1) as f32;
-                        acc.iter_mut().for_each(|a| *a *= scale);
+                        inside += 1;
                     }
                 }
-            },
-        )
+                if let Pool::Average { include_pad } = kind {
+                    let count = if include_pad { padded_count(window, oy, ox, shape) } else { inside };
+                    let scale = 1.0 / count.max(1) as f32;
+                    acc.iter_mut().for_each(|a| *a *= scale);
+                }
+            }
+        },)
     });
     out
 }
