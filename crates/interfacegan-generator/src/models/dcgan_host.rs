@@ -98,9 +98,7 @@ impl HostLayer {
             }
         }
     }
-}
 
-impl HostLayer {
     /// Pulls back through this layer: `dy` is the gradient with respect to the output `y`
     /// `[n, out, out, c_out]` (both as [`HostMap::forward`] wrote them; `dy` is overwritten), `dx`
     /// receives the gradient with respect to the input `[n, side, side, c_in]`. The input gradient
