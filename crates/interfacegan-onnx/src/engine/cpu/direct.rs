@@ -37,6 +37,8 @@ impl Conv {
     /// The convolution of `x` into `out` (every value written), for output channels [`takes`]
     /// accepts; `w` is the dense `[kh·kw·c_in, c_out]` weight.
     pub(super) fn direct(&self, x: &[f32], shape: MapShape, out_shape: MapShape, w: &[f32], out: &mut [f32]) {
+        // The kernels' instruction sets are safe to run only where `takes` found them.
+        assert!(takes(self.c_out), "the direct kernel does not take {} output channels on this CPU", self.c_out);
         let padded;
         let source = if self.window.pads == [0; 4] {
             Source { values: x, height: shape.h, width: shape.w, channels: shape.c }
