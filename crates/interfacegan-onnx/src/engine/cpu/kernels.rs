@@ -418,20 +418,26 @@ mod tests {
     }
 
     /// Depthwise convolutions of the nets' channel widths (8 to 128, and 24), with unit and
-    /// double strides and the padding on every side.
+    /// double strides, dilation, and padding on every side.
     #[test]
     fn depthwise_convolutions_of_many_widths_match_their_definition() {
         for c in [8, 16, 24, 32, 64, 128] {
             let s = MapShape { n: 2, h: 7, w: 6, c };
             let x = values(s.len(), 7);
-            let w = values(c * 9, 8);
             let bias = values(c, 9);
-            for stride in [[1, 1], [2, 2]] {
-                let window = Window { kernel: [3, 3], stride, dilation: [1, 1], pads: [1, 1, 1, 1], ceil: false };
+            let windows = [
+                ([3, 3], [1, 1], [1, 1], [1, 1, 1, 1]),
+                ([3, 3], [2, 2], [1, 1], [1, 1, 1, 1]),
+                ([3, 2], [2, 1], [1, 2], [1, 0, 2, 1]),
+                ([5, 5], [1, 1], [1, 1], [2, 2, 2, 2]),
+            ];
+            for (kernel, stride, dilation, pads) in windows {
+                let window = Window { kernel, stride, dilation, pads, ceil: false };
+                let w = values(c * kernel[0] * kernel[1], 8);
                 let got = run_conv(&x, s, &w, c, true, window, &bias);
                 let want = naive_conv(&x, s, &w, c, c, &window, &bias);
                 let diff = max_abs_diff(&got, &want);
-                assert!(diff < 1e-5, "{c} channels, stride {stride:?}: {diff}");
+                assert!(diff < 1e-5, "{c} channels, {kernel:?} stride {stride:?} dilation {dilation:?}: {diff}");
             }
         }
     }
