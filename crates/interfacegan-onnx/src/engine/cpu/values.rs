@@ -1,8 +1,8 @@
 //! The storage of the CPU engine's values, recycled between nodes and runs.
 //!
 //! A batch's feature maps are megabytes each (64 faces of 32x32x32 floats: 8 MiB), beyond what the
-//! allocator keeps mapped once freed, so a fresh map per node costs a page fault and a cleared page
-//! every 4 KiB. The engine runs its nodes on the calling thread, so freed maps wait in a small
+//! allocator keeps mapped once freed, so a fresh map per node costs page faults and freshly cleared
+//! pages. The engine runs its nodes on the calling thread, so freed maps wait in a small
 //! thread-local list for the next node or run that needs as many values.
 
 use std::cell::RefCell;
