@@ -221,34 +221,34 @@ pub fn matmul(lhs: &[f32], k: usize, rhs: &[f32], dst: &mut [f32], threads: usiz
     }
 }
 
-/// Channel-last maps `[n, pixels, channels]` (NHWC) as channel-first `[n, channels, pixels]`
-/// (NCHW, burn's and ONNX's layout): what the CPU engines hand back.
-pub fn to_channel_first(x: &[f32], channels: usize, pixels: usize) -> Vec<f32> {
+/// Every `[rows, cols]` matrix of `x` (row-major, one after the other) transposed to `[cols, rows]`.
+///
+/// ```
+/// assert_eq!(interfacegan_simd::transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3), [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+/// ```
+pub fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
-    let image = (channels * pixels).max(1);
-    for (nhwc, nchw) in x.chunks_exact(image).zip(out.chunks_exact_mut(image)) {
-        for (p, values) in nhwc.chunks_exact(channels).enumerate() {
-            for (c, &v) in values.iter().enumerate() {
-                nchw[c * pixels + p] = v;
+    let matrix = (rows * cols).max(1);
+    for (src, dst) in x.chunks_exact(matrix).zip(out.chunks_exact_mut(matrix)) {
+        for (r, row) in src.chunks_exact(cols.max(1)).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                dst[c * rows + r] = v;
             }
         }
     }
     out
 }
 
+/// Channel-last maps `[n, pixels, channels]` (NHWC) as channel-first `[n, channels, pixels]`
+/// (NCHW, burn's and ONNX's layout): what the CPU engines hand back.
+pub fn to_channel_first(x: &[f32], channels: usize, pixels: usize) -> Vec<f32> {
+    transpose(x, pixels, channels)
+}
+
 /// Channel-first maps `[n, channels, pixels]` as channel-last `[n, pixels, channels]`: what the
 /// CPU engines work on.
 pub fn to_channel_last(x: &[f32], channels: usize, pixels: usize) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
-    let image = (channels * pixels).max(1);
-    for (nchw, nhwc) in x.chunks_exact(image).zip(out.chunks_exact_mut(image)) {
-        for (c, plane) in nchw.chunks_exact(pixels).enumerate() {
-            for (p, &v) in plane.iter().enumerate() {
-                nhwc[p * channels + c] = v;
-            }
-        }
-    }
-    out
+    transpose(x, channels, pixels)
 }
 
 #[cfg(test)]

@@ -115,16 +115,9 @@ impl HostLayer {
         let per_image_out = out_side * out_side * self.c_out;
         let cols_per_image = side * side * TAPS * self.c_out;
         let (images, inner) = self.tiling(n, cols_per_image);
-        let weight_transposed = self.weight_transposed.get_or_init(|| {
-            let k = TAPS * self.c_out;
-            let mut t = vec![0f32; self.weight.len()];
-            for (i, row) in self.weight.chunks_exact(k).enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    t[j * self.c_in + i] = v;
-                }
-            }
-            t
-        });
+        let weight_transposed = self
+            .weight_transposed
+            .get_or_init(|| interfacegan_simd::transpose(&self.weight, self.c_in, TAPS * self.c_out));
         dx.resize(n * per_image_in, 0.0);
         dx.par_chunks_mut(images * per_image_in).zip(dy.par_chunks(images * per_image_out)).for_each(|(dst, src)| {
             COLS.with_borrow_mut(|cols| {
