@@ -5,9 +5,11 @@ PyTorch models, the three scorers against onnxruntime, and inversion against PyT
 ratios. Each row is the script named beside it, run the same way (see each for what is timed).
 
     python3 benches/compare_all.py [--binary target/release/interfacegan] [--threads 2]
-        [--interfacegan-repo DIR] [--rounds 3]
+        [--interfacegan-repo DIR] [--nvlabs DIR] [--rounds 3]
 
-Without --interfacegan-repo (a checkout of github.com/genforce/interfacegan) the official rows are left out.
+Without --interfacegan-repo (a checkout of github.com/genforce/interfacegan) the official rows are left out,
+without --nvlabs (a checkout of github.com/NVlabs/stylegan3) the StyleGAN2 and StyleGAN3 rows
+(`compare_torch_stylegan.py`: NVIDIA's configurations with its random weights, marginal rates).
 Needs torch, onnxruntime, pillow and numpy. With --rounds R every row is measured R times, interleaved (rows in
 turn, then again), and the median is printed: single runs on a shared machine move by tens of per cent.
 """
@@ -26,6 +28,7 @@ import compare_official_generators as official  # noqa: E402
 import compare_ort_scorers as scorers  # noqa: E402
 import compare_torch_dcgan as dcgan  # noqa: E402
 import compare_torch_inversion as inversion  # noqa: E402
+import compare_torch_stylegan as nvidia  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,6 +50,12 @@ def rows(a, work):
                 return r, t
             table.append((f"official {arch} {official.ROWS[arch][0]}, batch {official.ROWS[arch][1]}",
                           "compare_official_generators.py", measure))
+    if a.nvlabs:
+        for arch, label, resolution, images in (("stylegan2", "StyleGAN2 config F", 1024, 3),
+                                                ("stylegan3-t", "StyleGAN3-T", 256, 1)):
+            table.append((f"{label} {resolution}, batch 1", "compare_torch_stylegan.py",
+                          lambda arch=arch, r=resolution, i=images: nvidia.marginal_rates(
+                              a.nvlabs, arch, r, a.binary, i, 1, a.threads, work)))
     score_rates = {}
 
     def scorer(name):
@@ -69,6 +78,7 @@ def main():
     p.add_argument("--binary", default=os.path.join(ROOT, "target/release/interfacegan"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--interfacegan-repo")
+    p.add_argument("--nvlabs")
     p.add_argument("--rounds", type=int, default=1)
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as work:

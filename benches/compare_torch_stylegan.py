@@ -2,7 +2,7 @@
 """Times a full-size StyleGAN2 (config F: 1024 px, 512-d z/w, 8 mapping layers, fp16 blocks and conv_clamp 256)
 or StyleGAN3 (config T or R, 1024 px, as NVIDIA's released models) in interfacegan-rs (`interfacegan generate
 --weights X.pkl`, the whole process) against the same network pickle in PyTorch CPU with NVIDIA's own code, in
-one run, and prints images/s.
+one run, and prints images/s. `compare_all.py --nvlabs` uses `marginal_rates` (loading left out).
 
     python3 benches/compare_torch_stylegan.py --nvlabs NVLABS_DIR [--arch stylegan2|stylegan3-t|stylegan3-r]
         [--binary target/release/interfacegan] [--images 4] [--batch 1] [--threads 2] [--resolution 1024]
@@ -48,6 +48,51 @@ def nvidia_generator(nvlabs, arch, resolution):
                                         use_radial_filters=True).eval()
 
 
+def pickled(nvlabs, arch, resolution, path):
+    """Builds the network with NVIDIA's code and pickles it at `path` as a training snapshot."""
+    G = nvidia_generator(nvlabs, arch, resolution)
+    with open(path, "wb") as f:
+        pickle.dump(dict(G=None, D=None, G_ema=G, augment_pipe=None, training_set_kwargs=None), f)
+    return G
+
+
+def torch_forward(G, z, batch, threads):
+    """PyTorch's images and seconds for the official forward of `z` (fp32, constant noise), a warm-up
+    batch excluded."""
+    import torch
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)
+    G(torch.from_numpy(z[:batch]), None, noise_mode="const", force_fp32=True)  # warm-up
+    t0 = time.perf_counter()
+    images = [G(torch.from_numpy(z[i:i + batch]), None, noise_mode="const", force_fp32=True).numpy()
+              for i in range(0, len(z), batch)]
+    return np.concatenate(images), time.perf_counter() - t0
+
+
+def ours_cmd(binary, pkl, codes, batch, out):
+    """`interfacegan generate` of the codes file `codes`, raw images kept."""
+    return [binary, "generate", "--weights", pkl, "-i", codes, "--batch", str(batch), "--raw", "--no-images",
+            "-o", out, "--force"]
+
+
+def marginal_rates(nvlabs, arch, resolution, binary, images, batch, threads, work):
+    """(ours, PyTorch's) images/s for `images` images: ours the whole process's marginal rate (`images`
+    more over the time 2x`images` take beyond `images`, the faster of two runs each: loading, which moves
+    by a second between runs, left out), PyTorch's the forward passes."""
+    from compare_torch_dcgan import wall_time
+    pkl = os.path.join(work, f"{arch}_{resolution}.pkl")
+    G = pickled(nvlabs, arch, resolution, pkl)
+    z = np.random.default_rng(0).standard_normal((2 * images, 512)).astype(np.float32)
+    _, torch_s = torch_forward(G, z[:images], batch, threads)
+    times = []
+    for count in (images, 2 * images):
+        codes = os.path.join(work, f"z{count}.npy")
+        np.save(codes, z[:count])
+        cmd = ours_cmd(binary, pkl, codes, batch, os.path.join(work, "ours"))
+        times.append(min(wall_time(cmd, threads) for _ in range(2)))
+    return images / (times[1] - times[0]), images / torch_s
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nvlabs", required=True)
@@ -60,29 +105,18 @@ def main():
     ap.add_argument("--keep")
     args = ap.parse_args()
     import torch
-    torch.set_num_threads(args.threads)
-    torch.set_grad_enabled(False)
-    G = nvidia_generator(args.nvlabs, args.arch, args.resolution)
     z = np.random.default_rng(0).standard_normal((args.images, 512)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         pkl = args.keep or os.path.join(tmp, "g.pkl")
-        with open(pkl, "wb") as f:
-            pickle.dump(dict(G=None, D=None, G_ema=G, augment_pipe=None, training_set_kwargs=None), f)
+        G = pickled(args.nvlabs, args.arch, args.resolution, pkl)
         np.save(os.path.join(tmp, "z.npy"), z)
-        # PyTorch: the official forward, warm-up batch excluded.
-        G(torch.from_numpy(z[: args.batch]), None, noise_mode="const", force_fp32=True)  # warm-up
-        t0 = time.perf_counter()
-        torch_images = [G(torch.from_numpy(z[i:i + args.batch]), None, noise_mode="const", force_fp32=True).numpy()
-                        for i in range(0, args.images, args.batch)]
-        torch_s = time.perf_counter() - t0
-        torch_images = np.concatenate(torch_images)
+        torch_images, torch_s = torch_forward(G, z, args.batch, args.threads)
         # Ours: the whole process, loading the pickle included.
         out = os.path.join(tmp, "ours")
         env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
-        cmd = [args.binary, "generate", "--weights", pkl, "-i", os.path.join(tmp, "z.npy"), "--batch",
-               str(args.batch), "--raw", "--no-images", "-o", out]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(ours_cmd(args.binary, pkl, os.path.join(tmp, "z.npy"), args.batch, out),
+                              capture_output=True, text=True, env=env)
         ours_s = time.perf_counter() - t0
         if proc.returncode != 0:
             sys.exit(f"interfacegan failed: {proc.stderr}")

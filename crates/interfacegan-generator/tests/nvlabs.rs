@@ -148,3 +148,46 @@ fn rosinality_runs_g_ema_when_g_is_there_too() {
     );
     assert!(diff <= 1e-4, "{diff}");
 }
+
+/// `synthesize` on the CPU runs StyleGAN2's synthesis without burn (modulation in the gather,
+/// the up-sampling convolution by output parity, the filters, the skip images); it must agree with
+/// burn's `forward` for every noise mode, batch and block architecture the route takes, and with
+/// filters that are not symmetric (NVIDIA's are, so the parity tests cannot tell a flipped one).
+#[test]
+fn stylegan2_cpu_route_agrees_with_burn() {
+    use interfacegan_generator::{NoiseMode, Tensor, WeightTensor, ZSampler};
+    let burn_images = |g: &StyleGan2, z: &[f32], n: usize| {
+        let d = g.info().latent_dim;
+        let input = Tensor::from_data(burn::tensor::TensorData::new(z.to_vec(), [n, 1, d]), &cpu());
+        g.forward(input, LatentSpace::Z).unwrap().into_data().try_to_vec::<f32>().unwrap()
+    };
+    for name in ["sg2_64_skip", "sg2_128_clamp", "sg2_32_orig"] {
+        let weights = Weights::from_file(golden(&format!("nvlabs/{name}.pkl"))).unwrap();
+        let config = StyleGan2::from_weights(&weights, &cpu()).unwrap().config().clone();
+        // Every resampling filter made asymmetric: outer([1, 2, 3, 4], [1, 3, 2, 1]) / 100.
+        let skewed = weights.keys().map(|key| {
+            let mut tensor: WeightTensor = weights.tensor(key).unwrap();
+            if key.ends_with("resample_filter") {
+                let (rows, cols) = ([1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 2.0, 1.0]);
+                tensor.values = (0..16).map(|i| rows[i / 4] * cols[i % 4] / 100.0).collect();
+            }
+            (key.to_string(), tensor)
+        });
+        let skewed = Weights::from_tensors(skewed.collect::<Vec<_>>(), "skewed");
+        for (filters, source) in [("symmetric", &weights), ("asymmetric", &skewed)] {
+            let mut g = StyleGan2::with_config(source, config.clone(), &cpu()).unwrap();
+            for (mode, n) in [(NoiseMode::Const, 1), (NoiseMode::Const, 3), (NoiseMode::None, 2)] {
+                g.set_noise_mode(mode);
+                let z = ZSampler::new(g.info().latent_dim, n as u64).next_batch(n);
+                let host = g.synthesize(&z, LatentSpace::Z).unwrap();
+                let want = burn_images(&g, &z, n);
+                assert_eq!(host.image_shape[0], n);
+                // Two routes summing in different orders: never bit-identical over a network.
+                assert_ne!(host.images, want, "{name}: the CPU route was not taken");
+                let diff = max_abs_diff(&host.images, &want);
+                let scale = largest(&want).max(1.0);
+                assert!(diff <= 1e-5 * scale, "{name}, {filters} filters, {mode:?}, batch {n}: {diff} of {scale}");
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod pggan;
 mod pggan_host;
 pub mod stylegan;
 pub mod stylegan2;
+mod stylegan2_host;
 pub(crate) mod stylegan2_layouts;
 pub mod stylegan3;
 mod stylegan_host;
@@ -51,7 +52,7 @@ pub(crate) fn synthesize_via_w(
     space: LatentSpace,
     mapping: impl Fn(Tensor<2>) -> Tensor<2>,
     truncate: impl Fn(Tensor<2>) -> Tensor<3>,
-    synthesis: impl Fn(Tensor<3>) -> Tensor<4>,
+    synthesis: impl Fn(Tensor<3>) -> Result<(Vec<f32>, [usize; 4]), GeneratorError>,
 ) -> Result<Synthesis, GeneratorError> {
     let info = g.info();
     let (layers, n) = check_codes(info, codes, space)?;
@@ -72,10 +73,14 @@ pub(crate) fn synthesize_via_w(
         }
     };
     out.wp = Some(to_vec(ws.clone())?);
-    let images = synthesis(ws);
-    out.image_shape = images.dims();
-    out.images = to_vec(images)?;
+    (out.images, out.image_shape) = synthesis(ws)?;
     Ok(out)
+}
+
+/// A burn image batch as host values and its shape.
+pub(crate) fn images_of(images: Tensor<4>) -> Result<(Vec<f32>, [usize; 4]), GeneratorError> {
+    let shape = images.dims();
+    Ok((to_vec(images)?, shape))
 }
 
 /// Whether `device` is the CPU (with or without autodiff), where the generators' own host

@@ -426,14 +426,15 @@ impl StyleFront {
         g: &dyn Generator,
         codes: &[f32],
         space: LatentSpace,
-        synthesis: impl Fn(Tensor<3>) -> Tensor<4>,
+        synthesis: impl Fn(Tensor<3>) -> Result<(Vec<f32>, [usize; 4]), GeneratorError>,
     ) -> Result<Synthesis, GeneratorError> {
         super::synthesize_via_w(g, codes, space, |z| self.mapping.forward(z), |w| self.truncate(w), synthesis)
     }
 }
 
-/// `Generator` for a model of NVIDIA's design: a struct with a `front: StyleFront` field and a
-/// `synthesis(ws: Tensor<3>) -> Tensor<4>` method. One body for StyleGAN2 and StyleGAN3, which
+/// `Generator` for a model of NVIDIA's design: a struct with a `front: StyleFront` field, a
+/// `synthesis(ws: Tensor<3>) -> Tensor<4>` method (burn's, differentiable) and a
+/// `synthesis_images` method (host images, by whatever route is fastest). One body for StyleGAN2 and StyleGAN3, which
 /// differ only in their synthesis networks.
 macro_rules! style_generator {
     ($model:ty) => {
@@ -467,7 +468,7 @@ macro_rules! style_generator {
                 codes: &[f32],
                 space: $crate::generator::LatentSpace,
             ) -> Result<$crate::Synthesis, GeneratorError> {
-                self.front.synthesize(self, codes, space, |ws| self.synthesis(ws))
+                self.front.synthesize(self, codes, space, |ws| self.synthesis_images(ws))
             }
         }
     };

@@ -61,14 +61,24 @@ impl HostConv {
         Self { weight: packed, bias, k, padding, c_in, c_out, upsample, epilogue }
     }
 
-    /// The patches of output positions `first..` (as many as `patches` holds), zero outside the map.
+    /// The patches of output positions `first..` (as many as `patches` holds), zero outside the map;
+    /// with `styles` (`[n, c_in]`), each image's input channels scaled by its row.
     #[inline(always)]
-    fn gather(&self, x: &[f32], side: usize, out_side: usize, first: usize, patches: &mut [f32]) {
+    fn gather(
+        &self,
+        x: &[f32],
+        side: usize,
+        out_side: usize,
+        first: usize,
+        styles: Option<&[f32]>,
+        patches: &mut [f32],
+    ) {
         let (k, c) = (self.k, self.c_in);
         let read_side = if self.upsample { 2 * side } else { side };
         for (r, patch) in patches.chunks_exact_mut(k * k * c).enumerate() {
             let p = first + r;
             let (image, oy, ox) = (p / (out_side * out_side), p / out_side % out_side, p % out_side);
+            let style = styles.map(|s| &s[image * c..][..c]);
             for ky in 0..k {
                 for kx in 0..k {
                     let dst = &mut patch[(ky * k + kx) * c..][..c];
@@ -76,7 +86,11 @@ impl HostConv {
                     match (y, x_) {
                         (Some(y), Some(xx)) if y < read_side && xx < read_side => {
                             let (sy, sx) = if self.upsample { (y / 2, xx / 2) } else { (y, xx) };
-                            dst.copy_from_slice(&x[((image * side + sy) * side + sx) * c..][..c]);
+                            let src = &x[((image * side + sy) * side + sx) * c..][..c];
+                            match style {
+                                Some(s) => dst.iter_mut().zip(src).zip(s).for_each(|((d, v), s)| *d = v * s),
+                                None => dst.copy_from_slice(src),
+                            }
                         }
                         _ => dst.fill(0.0),
                     }
@@ -100,9 +114,17 @@ impl HostConv {
     }
 }
 
-impl HostMap for HostConv {
-    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized).
-    fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
+impl HostConv {
+    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized), each image's
+    /// input channels scaled by its row of `styles` (`[n, c_in]`) when given; `finish` gets each
+    /// tile's products with the index of its first output position (tiles may span images).
+    pub fn forward_styled(
+        &self,
+        (x, n, side): (&[f32], usize, usize),
+        styles: Option<&[f32]>,
+        out: &mut Vec<f32>,
+        finish: impl Fn(usize, &mut [f32]) + Sync,
+    ) {
         let out_side = self.out_side(side);
         let positions = n * out_side * out_side;
         let row = self.k * self.k * self.c_in;
@@ -114,11 +136,18 @@ impl HostMap for HostConv {
                 let first = tile * rows;
                 let count = dst.len() / self.c_out;
                 patches.resize(count * row, 0.0);
-                interfacegan_simd::simd!(|| self.gather(x, side, out_side, first, patches));
+                interfacegan_simd::simd!(|| self.gather(x, side, out_side, first, styles, patches));
                 interfacegan_simd::matmul(patches, row, &self.weight, dst, 1);
-                interfacegan_simd::simd!(|| self.finish(dst));
+                finish(first, dst);
             })
         });
+    }
+}
+
+impl HostMap for HostConv {
+    /// `x` `[n, side, side, c_in]` to `[n, out, out, c_out]` into `out` (resized).
+    fn forward(&self, x: &[f32], n: usize, side: usize, out: &mut Vec<f32>) {
+        self.forward_styled((x, n, side), None, out, |_, dst| interfacegan_simd::simd!(|| self.finish(dst)));
     }
 
     /// The output side for an input side `side`.

@@ -14,8 +14,9 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Distribution, Tensor};
 
 use super::nvidia::{Demodulation, Dense, Mapping, Modules, StyleFront};
+use super::stylegan2_host::{HostFinish, HostModLayer, HostStep, LayerCodes};
 use crate::error::GeneratorError;
-use crate::ops::{channel_vector, tensor};
+use crate::ops::{channel_vector, tensor, to_vec};
 use crate::weights::{TensorTaker, Weights};
 use crate::{NoiseMode, Truncation};
 
@@ -262,6 +263,8 @@ struct ModConv {
     /// Leaky ReLU with gain sqrt(2) (synthesis layers) or linear (ToRGB).
     lrelu: bool,
     clamp: Option<f64>,
+    /// The layer on the CPU route (on the CPU only).
+    host: Option<HostModLayer>,
 }
 
 impl ModConv {
@@ -284,12 +287,16 @@ impl ModConv {
             }
         };
         let w = t.take(&format!("{path}.weight"), &[cout, cin, k, k])?;
-        let bias = channel_vector(&t.take(&format!("{path}.bias"), &[cout])?, device);
+        let bias_values = t.take(&format!("{path}.bias"), &[cout])?;
+        let bias = channel_vector(&bias_values, device);
         let clamp = config.conv_clamp;
+        let cpu = super::is_cpu(device);
         if spec.torgb {
             let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
             let weight = tensor(&w, [cout, cin, k, k], device);
             let (up_filter, noise, demodulation) = (None, None, None);
+            let finish = HostFinish::new(bias_values, None, false, clamp);
+            let host = cpu.then(|| HostModLayer::same(&w, [cout, cin, k], finish));
             return Ok(Self {
                 affine,
                 style_gain,
@@ -301,6 +308,7 @@ impl ModConv {
                 bias,
                 lrelu: false,
                 clamp,
+                host,
             });
         }
         let demodulation = Some(Demodulation::new(&w, [cout, cin, k], device));
@@ -309,13 +317,19 @@ impl ModConv {
         if !spec.up {
             t.ignore(&filter_key);
         }
-        let (weight, up_filter) = if spec.up {
+        let noise = if config.use_noise { Some(load_noise(t, path)?) } else { None };
+        let finish = HostFinish::new(bias_values, noise.as_ref().map(|(konst, ..)| konst.clone()), true, clamp);
+        let (weight, up_filter, host) = if spec.up {
             let filter = t.take(&filter_key, &[4, 4])?;
-            (transposed_weight(&w, [cout, cin, k], device), Some(depthwise_filter(&filter, cout, 4.0, device)))
+            // The cross-correlation kernel the burn route applies, as the CPU route's filter.
+            let kernel = std::array::from_fn(|i| filter[15 - i] * 4.0);
+            let host = (cpu && k == 3).then(|| HostModLayer::up(&w, (cout, cin), kernel, finish));
+            (transposed_weight(&w, [cout, cin, k], device), Some(depthwise_filter(&filter, cout, 4.0, device)), host)
         } else {
-            (tensor(&w, [cout, cin, k, k], device), None)
+            let host = cpu.then(|| HostModLayer::same(&w, [cout, cin, k], finish));
+            (tensor(&w, [cout, cin, k, k], device), None, host)
         };
-        let noise = if config.use_noise { Some(load_noise(t, path, device)?) } else { None };
+        let noise = noise.map(|(konst, side, strength)| (tensor(&konst, [1, 1, side, side], device), strength));
         Ok(Self {
             affine,
             style_gain: 1.0,
@@ -327,7 +341,18 @@ impl ModConv {
             bias,
             lrelu: true,
             clamp,
+            host,
         })
+    }
+
+    /// This layer's styles and demodulation coefficients for the codes `w` `[N, D]`, on the host.
+    fn codes(&self, w: Tensor<2>) -> Result<LayerCodes, GeneratorError> {
+        let mut styles = self.affine.forward(w);
+        if self.style_gain != 1.0 {
+            styles = styles.mul_scalar(self.style_gain);
+        }
+        let dcoefs = self.demodulation.as_ref().map(|d| to_vec(d.coefficients(styles.clone()))).transpose()?;
+        Ok(LayerCodes { styles: to_vec(styles)?, dcoefs })
     }
 
     /// `x` `[N, I, H, W]` modulated by `w` `[N, D]`; `gain` scales the activation and its clamp.
@@ -403,6 +428,10 @@ struct Block {
     skip: Option<(Tensor<4>, Tensor<4>)>,
     /// The block's filter for up-sampling the image (unflipped, gain 4), `[C_img, 1, 4, 4]`.
     image_filter: Tensor<4>,
+    /// The same kernel on the CPU route.
+    image_kernel: [f32; 16],
+    /// The first block's constant channel-last, `[R·R, C]`, on the CPU route.
+    host_konst: Option<Vec<f32>>,
 }
 
 impl Block {
@@ -426,11 +455,10 @@ impl Block {
         } else {
             t.take(&filter_key, &[4, 4])?
         };
-        let konst = if cin == 0 {
-            Some(tensor(&t.take(&format!("{path}.const"), &[cout, res, res])?, [1, cout, res, res], device))
-        } else {
-            None
-        };
+        let konst = if cin == 0 { Some(t.take(&format!("{path}.const"), &[cout, res, res])?) } else { None };
+        let host_konst = konst.as_ref().filter(|_| super::is_cpu(device));
+        let host_konst = host_konst.map(|k| interfacegan_simd::to_channel_last(k, cout, res * res));
+        let konst = konst.map(|k| tensor(&k, [1, cout, res, res], device));
         let mut layers = config.layers(block).into_iter();
         let conv0 =
             if cin == 0 { None } else { Some(ModConv::load(t, &layers.next().expect("conv0"), config, device)?) };
@@ -448,7 +476,8 @@ impl Block {
         };
         let unflipped: Vec<f32> = filter.iter().rev().copied().collect();
         let image_filter = depthwise_filter(&unflipped, config.img_channels, 4.0, device);
-        Ok(Self { konst, conv0, conv1, torgb, skip, image_filter })
+        let image_kernel = std::array::from_fn(|i| filter[i] * 4.0);
+        Ok(Self { konst, conv0, conv1, torgb, skip, image_filter, image_kernel, host_konst })
     }
 
     /// One block: features and image in, features and image out; `ws` are the block's codes.
@@ -598,6 +627,41 @@ impl StyleGan2 {
         }
         img.expect("the last block has a ToRGB layer")
     }
+
+    /// The synthesis network's images `[N, C, R, R]` as host values: on the CPU route where the
+    /// device is the CPU, the noise constant or none and the blocks not residual, else burn's.
+    fn synthesis_images(&self, ws: Tensor<3>) -> Result<(Vec<f32>, [usize; 4]), GeneratorError> {
+        let plan = self.host_plan().filter(|_| self.noise_mode != NoiseMode::Random);
+        let (Some((konst, plan)), [n, _, d]) = (plan, ws.dims()) else { return super::images_of(self.synthesis(ws)) };
+        let steps = plan
+            .into_iter()
+            .map(|(step, conv, l)| Ok((step, conv.codes(ws.clone().narrow(1, l, 1).reshape([n, d]))?)))
+            .collect::<Result<Vec<_>, GeneratorError>>()?;
+        let images = super::stylegan2_host::synthesize(konst, &steps, n, self.noise_mode == NoiseMode::Const);
+        let (r, c) = (self.config.resolution, self.config.img_channels);
+        Ok((images, [n, c, r, r]))
+    }
+
+    /// The constant and the CPU route's steps, each with its layer and the index of its w; None
+    /// where a layer has no CPU form.
+    #[allow(clippy::type_complexity)]
+    fn host_plan(&self) -> Option<(&[f32], Vec<(HostStep<'_>, &ModConv, usize)>)> {
+        if self.config.architecture == BlockArchitecture::Resnet {
+            return None;
+        }
+        let konst = self.blocks.first()?.host_konst.as_deref()?;
+        let (mut plan, mut l) = (Vec::new(), 0);
+        for block in &self.blocks {
+            for conv in block.conv0.iter().chain([&block.conv1]) {
+                plan.push((HostStep::Features(conv.host.as_ref()?), conv, l));
+                l += 1;
+            }
+            if let Some(torgb) = &block.torgb {
+                plan.push((HostStep::Image(torgb.host.as_ref()?, block.image_kernel), torgb, l));
+            }
+        }
+        Some((konst, plan))
+    }
 }
 
 super::nvidia::style_generator!(StyleGan2);
@@ -614,12 +678,11 @@ fn transposed_weight(w: &[f32], [cout, cin, k]: [usize; 3], device: &Device) -> 
     tensor(&transposed, [cin, cout, k, k], device)
 }
 
-/// A layer's constant noise map, already multiplied by its strength, and the strength (random
-/// noise is scaled by it at run time).
-fn load_noise(t: &mut TensorTaker, path: &str, device: &Device) -> Result<(Tensor<4>, f32), GeneratorError> {
+/// A layer's constant noise map `[R·R]` already multiplied by its strength, R, and the strength
+/// (random noise is scaled by it at run time).
+fn load_noise(t: &mut TensorTaker, path: &str) -> Result<(Vec<f32>, usize, f32), GeneratorError> {
     let resolution = t.shape(&format!("{path}.noise_const")).map_or(0, |s| s[0]);
     let strength = t.take(&format!("{path}.noise_strength"), &[1])?[0];
-    let konst: Vec<f32> =
-        t.take(&format!("{path}.noise_const"), &[resolution, resolution])?.iter().map(|v| v * strength).collect();
-    Ok((tensor(&konst, [1, 1, resolution, resolution], device), strength))
+    let konst = t.take(&format!("{path}.noise_const"), &[resolution, resolution])?;
+    Ok((konst.iter().map(|v| v * strength).collect(), resolution, strength))
 }

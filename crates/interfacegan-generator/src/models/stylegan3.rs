@@ -403,6 +403,11 @@ impl StyleGan3 {
         let x = self.layers.iter().enumerate().fold(x, |x, (i, layer)| layer.forward(x, w(i + 1)));
         if self.config.output_scale != 1.0 { x.mul_scalar(self.config.output_scale as f32) } else { x }
     }
+
+    /// The synthesis network's images as host values (burn's on every device).
+    fn synthesis_images(&self, ws: Tensor<3>) -> Result<(Vec<f32>, [usize; 4]), GeneratorError> {
+        super::images_of(self.synthesis(ws))
+    }
 }
 
 super::nvidia::style_generator!(StyleGan3);
