@@ -35,22 +35,27 @@ def official_model(repo, arch, resolution):
     return StyleGANGeneratorModel(resolution=resolution).eval()
 
 
-def theirs(model, images, batch, threads):
+def theirs(model, images, batch, threads, device="cpu"):
+    """The forward passes (img/s) after a warm-up batch; synchronised on a GPU."""
     import torch
     torch.set_num_threads(threads)
+    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+    model = model.to(device)
     with torch.no_grad():
-        model(torch.randn(batch, 512))
+        model(torch.randn(batch, 512, device=device))
+        sync()
         t0 = time.perf_counter()
         for _ in range(images // batch):
-            model(torch.randn(batch, 512))
+            model(torch.randn(batch, 512, device=device))
+        sync()
         return (images // batch * batch) / (time.perf_counter() - t0)
 
 
-def ours(binary, weights, arch, images, batch, threads):
+def ours(binary, weights, arch, images, batch, threads, device="cpu"):
     with tempfile.TemporaryDirectory() as out:
         def cmd_for(count):
             return [binary, "generate", "--weights", weights, "--arch", arch, "-n", str(count), "--batch",
-                    str(batch), "--no-images", "-o", out, "--force"]
+                    str(batch), "--no-images", "-o", out, "--force", "--device", device]
         return marginal_rate(cmd_for, images, threads)
 
 

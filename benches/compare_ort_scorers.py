@@ -22,9 +22,21 @@ ENGINES = ["cpu", "burn"]
 MODELS = {"gender": "gender-v1.onnx", "age": "age-v1.onnx", "smile": "emotion_mini_xception.onnx"}
 
 
+def preprocess(name, batch):
+    """A scorer's input `[N, C, H, W]` from decoded RGB images (Pillow), as the reference does."""
+    import numpy as np
+    from PIL import Image
+    if name == "smile":
+        return np.stack([(np.asarray(im.convert("L"), dtype=np.float32) / 255 - 0.5) * 2 for im in batch])[:, None]
+    mean = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)
+    size = 32 if name == "gender" else 64
+    arr = [np.asarray(im.resize((size, size), Image.BILINEAR) if im.size != (size, size) else im, dtype=np.float32)
+           for im in batch]
+    return ((np.stack(arr) - mean) / 256).transpose(0, 3, 1, 2).copy()
+
+
 def ort_rates(files, threads):
     try:
-        import numpy as np
         import onnxruntime as ort
         from PIL import Image
     except ImportError:
@@ -32,21 +44,12 @@ def ort_rates(files, threads):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     images = [Image.open(f).convert("RGB") for f in files]
-    mean = np.array([122.781998, 117.000999, 104.297997], dtype=np.float32)
     rates = {}
     for name, model in MODELS.items():
         s = ort.InferenceSession(os.path.join(ROOT, "fixtures/models", model), opts, providers=["CPUExecutionProvider"])
         t0 = time.perf_counter()
         for i in range(0, len(images), 64):
-            batch = images[i:i + 64]
-            if name == "smile":
-                x = np.stack([(np.asarray(im.convert("L"), dtype=np.float32) / 255 - 0.5) * 2 for im in batch])[:, None]
-            else:
-                size = 32 if name == "gender" else 64
-                arr = [np.asarray(im.resize((size, size), Image.BILINEAR) if im.size != (size, size) else im,
-                                  dtype=np.float32) for im in batch]
-                x = ((np.stack(arr) - mean) / 256).transpose(0, 3, 1, 2).copy()
-            s.run(None, {s.get_inputs()[0].name: x})
+            s.run(None, {s.get_inputs()[0].name: preprocess(name, images[i:i + 64])})
         rates[name] = len(images) / (time.perf_counter() - t0)
     return rates
 
@@ -61,10 +64,10 @@ def rates(binary, images_dir, threads):
     return {name: (ours[name], theirs.get(name)) for name in MODELS}
 
 
-def engine_rates(binary, images_dir, out, engine, env):
-    """Our per-scorer rates (img/s) as `interfacegan score` reports them, on `engine`."""
+def engine_rates(binary, images_dir, out, engine, env, device="cpu"):
+    """Our per-scorer rates (img/s) as `interfacegan score` reports them, on `engine` and `device`."""
     proc = subprocess.run([binary, "score", "--images", images_dir, "-o", out, "--batch", "64", "--force",
-                           "--scorer-engine", engine], capture_output=True, text=True, env=env)
+                           "--scorer-engine", engine, "--device", device], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(proc.stderr)
     return {m.group(1): float(m.group(2)) for m in re.finditer(r"(gender|age|smile) ([0-9.]+)/s", proc.stdout)}

@@ -37,14 +37,16 @@ def marginal_rate(cmd_for, images, threads):
     return images / (wall_time(cmd_for(2 * images), threads) - wall_time(cmd_for(images), threads))
 
 
-def ours(binary, images, batch, threads):
+def ours(binary, images, batch, threads, device="cpu"):
     with tempfile.TemporaryDirectory() as out:
         def cmd_for(count):
-            return [binary, "generate", "-n", str(count), "--batch", str(batch), "--no-images", "-o", out, "--force"]
+            return [binary, "generate", "-n", str(count), "--batch", str(batch), "--no-images", "-o", out, "--force",
+                    "--device", device]
         return marginal_rate(cmd_for, images, threads)
 
 
-def torch_rate(images, batch, threads):
+def torch_rate(images, batch, threads, device="cpu"):
+    """PyTorch's forward passes of the same DCGAN (img/s); on a GPU after a warm-up batch, synchronised."""
     try:
         import torch
         import torch.nn as nn
@@ -60,13 +62,19 @@ def torch_rate(images, batch, threads):
         layers += [nn.BatchNorm2d(widths[i + 1]), nn.ReLU(True)] if i < 4 else [nn.Tanh()]
     net = nn.Sequential(*layers).eval()
     net.load_state_dict({k.replace("main.", ""): v for k, v in state.items()}, strict=True)
-    t0 = time.perf_counter()
+    net = net.to(device)
     with torch.no_grad():
+        if device != "cpu":
+            net(torch.randn(batch, 100, 1, 1, device=device))
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
         done = 0
         while done < images:
             n = min(batch, images - done)
-            net(torch.randn(n, 100, 1, 1))
+            net(torch.randn(n, 100, 1, 1, device=device))
             done += n
+        if device != "cpu":
+            torch.cuda.synchronize()
     return images / (time.perf_counter() - t0)
 
 

@@ -56,23 +56,30 @@ def pickled(nvlabs, arch, resolution, path):
     return G
 
 
-def torch_forward(G, z, batch, threads):
-    """PyTorch's images and seconds for the official forward of `z` (fp32, constant noise), a warm-up
-    batch excluded."""
+def torch_forward(G, z, batch, threads, device="cpu", fp32=True):
+    """PyTorch's images and seconds for the official forward of `z` (constant noise; fp32, or on CUDA the
+    fp16 blocks NVIDIA runs there with `fp32=False`), a warm-up batch excluded, synchronised on a GPU."""
     import torch
     torch.set_num_threads(threads)
     torch.set_grad_enabled(False)
-    G(torch.from_numpy(z[:batch]), None, noise_mode="const", force_fp32=True)  # warm-up
+    G = G.to(device)
+    def run(codes):
+        return G(torch.from_numpy(codes).to(device), None, noise_mode="const", force_fp32=fp32)
+    run(z[:batch])  # warm-up (and on CUDA, building NVIDIA's plugins)
+    if device != "cpu":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
-    images = [G(torch.from_numpy(z[i:i + batch]), None, noise_mode="const", force_fp32=True).numpy()
-              for i in range(0, len(z), batch)]
-    return np.concatenate(images), time.perf_counter() - t0
+    images = [run(z[i:i + batch]) for i in range(0, len(z), batch)]
+    if device != "cpu":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - t0
+    return np.concatenate([i.float().cpu().numpy() for i in images]), seconds
 
 
-def ours_cmd(binary, pkl, codes, batch, out):
+def ours_cmd(binary, pkl, codes, batch, out, device="cpu"):
     """`interfacegan generate` of the codes file `codes`, raw images kept."""
     return [binary, "generate", "--weights", pkl, "-i", codes, "--batch", str(batch), "--raw", "--no-images",
-            "-o", out, "--force"]
+            "-o", out, "--force", "--device", device]
 
 
 def marginal_rates(nvlabs, arch, resolution, binary, images, batch, threads, work):
