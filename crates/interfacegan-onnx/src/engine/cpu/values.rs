@@ -17,8 +17,15 @@ thread_local! {
 }
 
 /// The values of one map or batch of features, returned to this thread's free list when dropped.
+///
+/// The storage keeps every value it ever held initialised (`storage.len()` never shrinks), and the
+/// map is its first `len`: reusing storage for a smaller map, then a larger one again, costs no
+/// clearing.
 #[derive(Debug, Default)]
-pub(crate) struct Values(Vec<f32>);
+pub(crate) struct Values {
+    storage: Vec<f32>,
+    len: usize,
+}
 
 impl Values {
     /// `len` values for a kernel that writes every one of them: recycled storage when a large
@@ -28,20 +35,14 @@ impl Values {
             .try_with(|free| {
                 let mut free = free.borrow_mut();
                 let best = (free.iter().enumerate())
-                    .filter(|(_, v)| v.capacity() >= len)
-                    .min_by_key(|(_, v)| v.capacity())
+                    .filter(|(_, v)| v.len() >= len)
+                    .min_by_key(|(_, v)| v.len())
                     .map(|(i, _)| i);
                 best.map(|i| free.swap_remove(i))
             })
             .ok()
             .flatten();
-        let mut values = reused.unwrap_or_default();
-        if values.len() >= len {
-            values.truncate(len);
-        } else {
-            values.resize(len, 0.0);
-        }
-        Self(values)
+        Self { storage: reused.unwrap_or_else(|| vec![0.0; len]), len }
     }
 
     /// `len` copies of `value`.
@@ -53,13 +54,15 @@ impl Values {
 
     /// The values as a plain vector, leaving nothing to recycle.
     pub fn into_vec(mut self) -> Vec<f32> {
-        std::mem::take(&mut self.0)
+        let mut values = std::mem::take(&mut self.storage);
+        values.truncate(self.len);
+        values
     }
 }
 
 impl From<Vec<f32>> for Values {
     fn from(values: Vec<f32>) -> Self {
-        Self(values)
+        Self { len: values.len(), storage: values }
     }
 }
 
@@ -74,20 +77,20 @@ impl Clone for Values {
 impl Deref for Values {
     type Target = [f32];
     fn deref(&self) -> &[f32] {
-        &self.0
+        &self.storage[..self.len]
     }
 }
 
 impl DerefMut for Values {
     fn deref_mut(&mut self) -> &mut [f32] {
-        &mut self.0
+        &mut self.storage[..self.len]
     }
 }
 
 impl Drop for Values {
     fn drop(&mut self) {
-        let values = std::mem::take(&mut self.0);
-        if values.capacity() == 0 {
+        let values = std::mem::take(&mut self.storage);
+        if values.is_empty() {
             return;
         }
         // A thread that is exiting has no list left: its values go back to the allocator.
@@ -95,7 +98,7 @@ impl Drop for Values {
             let mut free = free.borrow_mut();
             free.push(values);
             if free.len() > KEEP
-                && let Some(smallest) = (0..free.len()).min_by_key(|&i| free[i].capacity())
+                && let Some(smallest) = (0..free.len()).min_by_key(|&i| free[i].len())
             {
                 free.swap_remove(smallest);
             }
@@ -123,10 +126,24 @@ mod tests {
     }
 
     #[test]
+    fn storage_keeps_its_size_through_smaller_maps() {
+        let first = Values::filled(1000, 2.0);
+        let at = first.as_ptr();
+        drop(first);
+        let smaller = Values::overwritten(600);
+        assert_eq!((smaller.as_ptr(), smaller.len()), (at, 600));
+        drop(smaller);
+        // The 1000 values are still there for a map of 1000: neither new storage nor clearing.
+        let again = Values::overwritten(1000);
+        assert_eq!((again.as_ptr(), again.len()), (at, 1000));
+        assert!(again[600..].iter().all(|&v| v == 2.0));
+    }
+
+    #[test]
     fn the_free_list_stays_short() {
         let many: Vec<Values> = (1..=3 * KEEP).map(|i| Values::filled(i * 10, 0.0)).collect();
         drop(many);
-        let kept = FREE.with_borrow(|free| free.iter().map(Vec::capacity).collect::<Vec<_>>());
+        let kept = FREE.with_borrow(|free| free.iter().map(Vec::len).collect::<Vec<_>>());
         assert!(kept.len() <= KEEP && kept.iter().all(|&c| c > 2 * KEEP * 10), "{kept:?}");
     }
 }
