@@ -79,6 +79,9 @@ impl Attribute {
 const DLIB_MEAN: [f32; 3] = [122.781998, 117.000999, 104.297997];
 /// Images per forward pass, to bound memory on long lists.
 const CHUNK: usize = 64;
+/// Images per forward pass of the CPU engine: half the maps of [`CHUNK`] stay in the caches, and a
+/// fresh process clears half as many new pages for its first pass (docs/benchmarks.md).
+const CPU_CHUNK: usize = 32;
 
 /// A built-in scorer: an ONNX network of the model registry run by our interpreter (on burn, or on the CPU engine).
 pub struct BuiltInScorer {
@@ -212,7 +215,8 @@ impl Scorer for BuiltInScorer {
             return Err(ScorerError::NoImages);
         }
         let mut scores = Vec::with_capacity(images.len());
-        for chunk in images.chunks(CHUNK) {
+        let chunk = if self.engine() == Engine::Cpu { CPU_CHUNK } else { CHUNK };
+        for chunk in images.chunks(chunk) {
             let (input, shape) = self.network_input(chunk)?;
             scores.extend(self.reduce(&self.probabilities(&input, shape)?));
         }
