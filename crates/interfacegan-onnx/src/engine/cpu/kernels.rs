@@ -252,42 +252,69 @@ pub(super) fn for_each_block(data: &mut [f32], width: usize, f: impl Fn(usize, &
     data.par_chunks_mut(block).enumerate().for_each(|(i, values)| simd!(|| f(i * block, values)));
 }
 
-/// A pool over `window` of an NHWC map: one output row per task, whole channel vectors at a time.
+/// A pool over `window` of an NHWC map: one output row per task; each tap runs along the row over the
+/// output columns it reaches, whole channel vectors at a time.
 pub(super) fn pool(kind: Pool, window: &Window, x: &[f32], shape: MapShape, out_shape: MapShape) -> Values {
     let c = shape.c;
-    let [kh, kw] = window.kernel;
     let mut out = Values::overwritten(out_shape.len());
     out.par_chunks_mut(out_shape.w * c).enumerate().for_each(|(row_index, dst)| {
         simd!(|| {
             let (n, oy) = (row_index / out_shape.h, row_index % out_shape.h);
-            for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
-                acc.fill(match kind {
-                    Pool::Max => f32::NEG_INFINITY,
-                    Pool::Average { .. } => 0.0,
-                });
-                let mut inside = 0usize;
-                for ky in 0..kh {
-                    let Some(iy) = window.source(oy, ky, 0, shape.h) else { continue };
-                    for kx in 0..kw {
-                        let Some(ix) = window.source(ox, kx, 1, shape.w) else { continue };
-                        let at = ((n * shape.h + iy) * shape.w + ix) * c;
-                        let v = &x[at..at + c];
-                        match kind {
-                            Pool::Max => acc.iter_mut().zip(v).for_each(|(a, &v)| *a = a.max(v)),
-                            Pool::Average { .. } => acc.iter_mut().zip(v).for_each(|(a, &v)| *a += v),
-                        }
-                        inside += 1;
-                    }
+            let image = &x[n * shape.h * shape.w * c..][..shape.h * shape.w * c];
+            match kind {
+                Pool::Max => {
+                    dst.fill(f32::NEG_INFINITY);
+                    pool_row(window, image, shape, oy, dst, |a, v| *a = a.max(v));
                 }
-                if let Pool::Average { include_pad } = kind {
-                    let count = if include_pad { padded_count(window, oy, ox, shape) } else { inside };
-                    let scale = 1.0 / count.max(1) as f32;
-                    acc.iter_mut().for_each(|a| *a *= scale);
+                Pool::Average { include_pad } => {
+                    dst.fill(0.0);
+                    pool_row(window, image, shape, oy, dst, |a, v| *a += v);
+                    let rows = (0..window.kernel[0]).filter(|&ky| window.source(oy, ky, 0, shape.h).is_some()).count();
+                    for (ox, acc) in dst.chunks_exact_mut(c).enumerate() {
+                        let count = if include_pad {
+                            padded_count(window, oy, ox, shape)
+                        } else {
+                            rows * (0..window.kernel[1])
+                                .filter(|&kx| window.source(ox, kx, 1, shape.w).is_some())
+                                .count()
+                        };
+                        let scale = 1.0 / count.max(1) as f32;
+                        acc.iter_mut().for_each(|a| *a *= scale);
+                    }
                 }
             }
         },)
     });
     out
+}
+
+/// Folds every tap of the window inside `image` (`[h, w, c]`) into output row `oy` with `combine`.
+#[inline(always)]
+fn pool_row(
+    window: &Window,
+    image: &[f32],
+    shape: MapShape,
+    oy: usize,
+    dst: &mut [f32],
+    combine: impl Fn(&mut f32, f32),
+) {
+    let (c, out_w) = (shape.c, dst.len() / shape.c);
+    let (stride, pad) = (window.stride[1], window.pads[1]);
+    for ky in 0..window.kernel[0] {
+        let Some(iy) = window.source(oy, ky, 0, shape.h) else { continue };
+        let row = &image[iy * shape.w * c..][..shape.w * c];
+        for kx in 0..window.kernel[1] {
+            // Output columns whose input column ox * stride + offset - pad lies inside the row.
+            let offset = kx * window.dilation[1];
+            let first = pad.saturating_sub(offset).div_ceil(stride);
+            let end = (shape.w + pad).saturating_sub(offset).div_ceil(stride).min(out_w);
+            for ox in first..end {
+                let ix = ox * stride + offset - pad;
+                let (acc, v) = (&mut dst[ox * c..][..c], &row[ix * c..][..c]);
+                acc.iter_mut().zip(v).for_each(|(a, &v)| combine(a, v));
+            }
+        }
+    }
 }
 
 /// Taps of the window at `(oy, ox)` inside the padded input (ceil mode can reach beyond it).
@@ -503,6 +530,7 @@ mod tests {
             ([3, 3], [2, 2], [1, 1, 1, 1], false),
             ([2, 2], [2, 2], [0, 0, 0, 0], false),
             ([3, 2], [2, 3], [1, 0, 1, 1], true),
+            ([2, 3], [1, 2], [1, 2, 0, 1], false),
         ] {
             let window = Window { kernel, stride, dilation: [1, 1], pads, ceil };
             let [h, w] = window.output(s.h, s.w).unwrap();
