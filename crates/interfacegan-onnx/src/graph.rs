@@ -45,13 +45,21 @@ pub(crate) enum Elementwise {
 }
 
 impl Elementwise {
+    /// `values[i] op other[i]` in place (`other[i] op values[i]` when `other_first`), the operator
+    /// chosen once per call rather than per value, so that the loop vectorises.
     #[inline(always)]
-    pub fn apply(self, a: f32, b: f32) -> f32 {
-        match self {
-            Elementwise::Add => a + b,
-            Elementwise::Sub => a - b,
-            Elementwise::Mul => a * b,
-            Elementwise::Div => a / b,
+    pub fn apply_all(self, values: &mut [f32], other: &[f32], other_first: bool) {
+        #[inline(always)]
+        fn each(values: &mut [f32], other: &[f32], f: impl Fn(f32, f32) -> f32) {
+            values.iter_mut().zip(other).for_each(|(v, &o)| *v = f(*v, o));
+        }
+        match (self, other_first) {
+            (Elementwise::Add, _) => each(values, other, |v, o| v + o),
+            (Elementwise::Mul, _) => each(values, other, |v, o| v * o),
+            (Elementwise::Sub, false) => each(values, other, |v, o| v - o),
+            (Elementwise::Sub, true) => each(values, other, |v, o| o - v),
+            (Elementwise::Div, false) => each(values, other, |v, o| v / o),
+            (Elementwise::Div, true) => each(values, other, |v, o| o / v),
         }
     }
 }
@@ -288,5 +296,23 @@ mod tests {
         let Op::Conv { weight, bias, .. } = &folded.nodes[0].op else { panic!("not a convolution") };
         assert_eq!((weight.values.as_slice(), bias.as_deref()), (&[3.0, 8.0][..], Some(&[0.0, 0.0][..])));
         assert_eq!(folded.nodes[0].output, "z");
+    }
+
+    #[test]
+    fn elementwise_ops_keep_their_operand_order() {
+        let (x, y) = ([6.0f32, -2.0, 9.0], [3.0f32, 4.0, -0.5]);
+        let cases = [
+            (Elementwise::Add, [9.0, 2.0, 8.5], [9.0, 2.0, 8.5]),
+            (Elementwise::Mul, [18.0, -8.0, -4.5], [18.0, -8.0, -4.5]),
+            (Elementwise::Sub, [3.0, -6.0, 9.5], [-3.0, 6.0, -9.5]),
+            (Elementwise::Div, [2.0, -0.5, -18.0], [0.5, -2.0, -1.0 / 18.0]),
+        ];
+        for (kind, values_first, other_first) in cases {
+            for (flag, want) in [(false, values_first), (true, other_first)] {
+                let mut values = x;
+                kind.apply_all(&mut values, &y, flag);
+                assert_eq!(values, want, "{kind:?}, other first: {flag}");
+            }
+        }
     }
 }

@@ -330,11 +330,7 @@ fn two_values(kind: Elementwise, x: Rc<Buffer>, y: Rc<Buffer>) -> Result<Buffer,
         1,
         #[inline(always)]
         |offset, block| {
-            let other = &other_data[offset..offset + block.len()];
-            match swapped {
-                false => block.iter_mut().zip(other).for_each(|(v, &o)| *v = kind.apply(*v, o)),
-                true => block.iter_mut().zip(other).for_each(|(v, &o)| *v = kind.apply(o, *v)),
-            }
+            kind.apply_all(block, &other_data[offset..offset + block.len()], swapped);
         },
     );
     Ok(out)
@@ -359,9 +355,7 @@ fn with_constant(
         #[inline(always)]
         |_, block| {
             for row in block.chunks_exact_mut(width) {
-                for (v, &k) in row.iter_mut().zip(&constant) {
-                    *v = if constant_first { kind.apply(k, *v) } else { kind.apply(*v, k) };
-                }
+                kind.apply_all(row, &constant, constant_first);
             }
         },
     );
