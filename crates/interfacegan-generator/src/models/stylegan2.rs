@@ -205,6 +205,12 @@ impl StyleGan2Config {
         Ok(())
     }
 
+    /// Whether the network runs on the CPU route on `device`: the CPU, and blocks that are not
+    /// residual (the route has no skip convolutions; those networks keep burn's operators).
+    fn cpu_route(&self, device: &Device) -> bool {
+        super::is_cpu(device) && self.architecture != BlockArchitecture::Resnet
+    }
+
     fn has_torgb(&self, block: &BlockConfig) -> bool {
         block.resolution == self.resolution || self.architecture == BlockArchitecture::Skip
     }
@@ -290,7 +296,7 @@ impl ModConv {
         let bias_values = t.take(&format!("{path}.bias"), &[cout])?;
         let bias = channel_vector(&bias_values, device);
         let clamp = config.conv_clamp;
-        let cpu = super::is_cpu(device);
+        let cpu = config.cpu_route(device);
         if spec.torgb {
             let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
             let weight = tensor(&w, [cout, cin, k, k], device);
@@ -456,7 +462,7 @@ impl Block {
             t.take(&filter_key, &[4, 4])?
         };
         let konst = if cin == 0 { Some(t.take(&format!("{path}.const"), &[cout, res, res])?) } else { None };
-        let host_konst = konst.as_ref().filter(|_| super::is_cpu(device));
+        let host_konst = konst.as_ref().filter(|_| config.cpu_route(device));
         let host_konst = host_konst.map(|k| interfacegan_simd::to_channel_last(k, cout, res * res));
         let konst = konst.map(|k| tensor(&k, [1, cout, res, res], device));
         let mut layers = config.layers(block).into_iter();
@@ -646,9 +652,6 @@ impl StyleGan2 {
     /// where a layer has no CPU form.
     #[allow(clippy::type_complexity)]
     fn host_plan(&self) -> Option<(&[f32], Vec<(HostStep<'_>, &ModConv, usize)>)> {
-        if self.config.architecture == BlockArchitecture::Resnet {
-            return None;
-        }
         let konst = self.blocks.first()?.host_konst.as_deref()?;
         let (mut plan, mut l) = (Vec::new(), 0);
         for block in &self.blocks {
