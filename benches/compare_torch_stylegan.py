@@ -61,18 +61,18 @@ def torch_forward(G, z, batch, threads, device="cpu", fp32=True):
     fp16 blocks NVIDIA runs there with `fp32=False`), a warm-up batch excluded, synchronised on a GPU."""
     import torch
     torch.set_num_threads(threads)
-    torch.set_grad_enabled(False)
     G = G.to(device)
     def run(codes):
         return G(torch.from_numpy(codes).to(device), None, noise_mode="const", force_fp32=fp32)
-    run(z[:batch])  # warm-up (and on CUDA, building NVIDIA's plugins)
-    if device != "cpu":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    images = [run(z[i:i + batch]) for i in range(0, len(z), batch)]
-    if device != "cpu":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
+    with torch.no_grad():  # not set_grad_enabled: compare_all's inversion row needs gradients afterwards
+        run(z[:batch])  # warm-up (and on CUDA, building NVIDIA's plugins)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        images = [run(z[i:i + batch]) for i in range(0, len(z), batch)]
+        if device != "cpu":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
     return np.concatenate([i.float().cpu().numpy() for i in images]), seconds
 
 
