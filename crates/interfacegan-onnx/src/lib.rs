@@ -3,8 +3,9 @@
 //! affine maps are folded into the convolutions before them, and one interpreter loop runs it on
 //! one of two engines:
 //!
-//! - [`Engine::Cpu`]: channel-last maps, convolutions as im2col + GEMM with fused bias and ReLU,
-//!   SIMD chosen at run time; the default on the CPU device.
+//! - [`Engine::Cpu`]: channel-last maps, convolutions as im2col + GEMM (direct kernels for narrow
+//!   outputs, Winograd's F(2x2, 3x3) for 3x3 layers) with fused bias and ReLU, SIMD chosen at run
+//!   time; the default on the CPU device.
 //! - [`Engine::Burn`]: burn's tensor operations on any device (the GPU through wgpu).
 //!
 //! Before a batch runs, every node's output shape is derived with checked arithmetic and bounded

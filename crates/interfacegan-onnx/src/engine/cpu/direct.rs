@@ -76,6 +76,29 @@ impl Conv {
     }
 }
 
+/// `dst = x · w` for `x` `[rows, k]` and `w` `[k, 32]` (`dst` `[rows, 32]`, every value written),
+/// on the kernel's AVX-512 registers: the Winograd convolution's products, too small and too many
+/// for the GEMM's packing to pay.
+pub(super) fn product_32(x: &[f32], k: usize, w: &[f32], dst: &mut [f32]) {
+    // The AVX-512 kernel is safe to run only where `takes` found it.
+    assert!(takes(32), "the direct kernel does not take 32 output channels on this CPU");
+    assert!(k > 0 && w.len() == k * 32 && x.len().is_multiple_of(k) && dst.len() == x.len() / k * 32, "product shapes");
+    const NO_BIAS: [f32; 32] = [0.0; 32];
+    let taps = [(0, w)];
+    let rows = x.len() / k;
+    let whole = rows / 6 * 6;
+    let args = |row: usize| (x, &taps[..], row * k, k, k, &NO_BIAS[..], false);
+    for (block, dst) in dst[..whole * 32].chunks_exact_mut(6 * 32).enumerate() {
+        // SAFETY: AVX-512 is there (asserted); rows `6·block..6·block + 6` of `x` are inside it,
+        // `w` holds `k·32` values, the bias 32 and `dst` `6·32`.
+        unsafe { x86::block_avx512::<2, 6>(args(6 * block), dst) }
+    }
+    for (i, dst) in dst[whole * 32..].chunks_exact_mut(32).enumerate() {
+        // SAFETY: as above, for the one row `whole + i`.
+        unsafe { x86::block_avx512::<2, 1>(args(whole + i), dst) }
+    }
+}
+
 /// One output row of a direct convolution: its source, every tap's offset in it (for the row's
 /// first position) with the tap's weights, and the convolution.
 struct Row<'a> {

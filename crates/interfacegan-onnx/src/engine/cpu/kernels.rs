@@ -84,6 +84,8 @@ pub(super) struct Conv {
     pub weights: ConvWeights,
     pub bias: Vec<f32>,
     pub relu: bool,
+    /// The filters transformed for F(2x2, 3x3) where [`super::winograd::takes`] the convolution.
+    pub winograd: Option<Vec<f32>>,
 }
 
 impl Conv {
@@ -109,6 +111,11 @@ impl Conv {
     /// Tiled im2col + GEMM; a 1x1 stride-1 convolution multiplies the input rows in place. Narrow
     /// outputs go to the direct kernel instead ([`super::direct`]).
     fn dense(&self, x: &[f32], shape: MapShape, out_shape: MapShape, w: &[f32], out: &mut [f32]) {
+        if let Some(u) = &self.winograd
+            && super::winograd::pays(out_shape.h, out_shape.w)
+        {
+            return self.winograd(x, shape, out_shape, u, out);
+        }
         if super::direct::takes(self.c_out) {
             return self.direct(x, shape, out_shape, w, out);
         }
@@ -409,7 +416,7 @@ mod tests {
         let [kh, kw] = window.kernel;
         let groups = if depthwise { s.c } else { 1 };
         let weights = ConvWeights::from_onnx(w, [c_out, s.c, kh, kw], groups).unwrap();
-        let conv = Conv { window, c_in: s.c, c_out, weights, bias: bias.to_vec(), relu: false };
+        let conv = Conv { window, c_in: s.c, c_out, weights, bias: bias.to_vec(), relu: false, winograd: None };
         let out_shape = conv.output_shape(s).unwrap();
         // Recycled storage holds old values: every output must be written over them.
         drop(Values::filled(out_shape.len(), 1e30));
@@ -469,6 +476,55 @@ mod tests {
         }
     }
 
+    /// F(2x2, 3x3) on even and odd maps, every padding, 16 to 64 input and 32 or 64 output
+    /// channels, with and without the ReLU, against the definition.
+    #[test]
+    fn winograd_convolutions_match_their_definition() {
+        use super::super::winograd;
+        let window = |pads| Window { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pads, ceil: false };
+        if !winograd::takes(&window([1; 4]), 16, 32) {
+            return; // no AVX-512: the GEMM runs these, as `convolutions_match_their_definition` checks
+        }
+        let cases = [
+            (MapShape { n: 2, h: 8, w: 8, c: 16 }, [1, 1, 1, 1], 32),
+            (MapShape { n: 3, h: 7, w: 9, c: 32 }, [1, 1, 1, 1], 64),
+            (MapShape { n: 1, h: 6, w: 5, c: 16 }, [0, 0, 0, 0], 32),
+            (MapShape { n: 2, h: 5, w: 6, c: 48 }, [0, 1, 2, 1], 32),
+            (MapShape { n: 5, h: 14, w: 14, c: 64 }, [1, 1, 1, 1], 64),
+        ];
+        for (s, pads, c_out) in cases {
+            let x = values(s.len(), 11);
+            let w = values(c_out * s.c * 9, 12);
+            let bias = values(c_out, 13);
+            for relu in [false, true] {
+                let weights = ConvWeights::from_onnx(&w, [c_out, s.c, 3, 3], 1).unwrap();
+                let ConvWeights::Dense(dense) = &weights else { unreachable!() };
+                let u = winograd::transform_filters(dense, s.c, c_out);
+                let conv = Conv {
+                    window: window(pads),
+                    c_in: s.c,
+                    c_out,
+                    weights,
+                    bias: bias.clone(),
+                    relu,
+                    winograd: Some(u),
+                };
+                let out_shape = conv.output_shape(s).unwrap();
+                assert!(winograd::pays(out_shape.h, out_shape.w), "{out_shape:?} takes the direct paths");
+                drop(Values::filled(out_shape.len(), 1e30));
+                let got = conv.run(&x, s, out_shape).into_vec();
+                let mut want = naive_conv(&x, s, &w, c_out, 1, &window(pads), &bias);
+                if relu {
+                    want.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+                let diff = max_abs_diff(&got, &want);
+                // Rounding only: a few ulps of the largest output (the products are f32 sums of 9·c_in terms).
+                let largest = want.iter().fold(0f32, |a, v| a.max(v.abs()));
+                assert!(diff <= 2e-6 * largest, "{s:?} pads {pads:?} -> {c_out}, relu {relu}: {diff}");
+            }
+        }
+    }
+
     #[test]
     fn fused_relu_clamps_the_convolution() {
         let s = MapShape { n: 2, h: 5, w: 4, c: 3 };
@@ -477,7 +533,7 @@ mod tests {
         let window = Window { kernel: [3, 3], stride: [1, 1], dilation: [1, 1], pads: [1; 4], ceil: false };
         let plain = run_conv(&x, s, &w, 4, false, window, &[0.0; 4]);
         let weights = ConvWeights::from_onnx(&w, [4, 3, 3, 3], 1).unwrap();
-        let conv = Conv { window, c_in: 3, c_out: 4, weights, bias: vec![0.0; 4], relu: true };
+        let conv = Conv { window, c_in: 3, c_out: 4, weights, bias: vec![0.0; 4], relu: true, winograd: None };
         let fused = conv.run(&x, s, conv.output_shape(s).unwrap()).into_vec();
         assert!(plain.iter().any(|&v| v < 0.0));
         let want: Vec<f32> = plain.iter().map(|v| v.max(0.0)).collect();

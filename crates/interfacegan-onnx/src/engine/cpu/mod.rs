@@ -1,5 +1,6 @@
 //! The CPU engine: the graph run on host memory in channel-last (NHWC) layout, convolutions as
-//! im2col + GEMM with their bias and ReLU fused, several times faster than burn's CPU
+//! im2col + GEMM, a direct kernel for narrow outputs (`direct`) or Winograd's F(2x2, 3x3) for 3x3
+//! layers (`winograd`), with their bias and ReLU fused: several times faster than burn's CPU
 //! convolutions on these small nets (docs/attributes.md has the figures).
 //!
 //! It runs every operator of the interpreter except grouped convolutions other than depthwise and
@@ -10,6 +11,7 @@
 mod direct;
 mod kernels;
 mod values;
+mod winograd;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -82,7 +84,13 @@ fn prepare(node: &Node) -> Option<Prepared> {
             let c_in = per_group * groups;
             let weights = ConvWeights::from_onnx(&weight.values, [c_out, c_in, kh, kw], *groups)?;
             let bias = bias.clone().unwrap_or_else(|| vec![0.0; c_out]);
-            Prepared::Conv(Conv { window: *window, c_in, c_out, weights, bias, relu: false })
+            let winograd = match &weights {
+                ConvWeights::Dense(w) if winograd::takes(window, c_in, c_out) => {
+                    Some(winograd::transform_filters(w, c_in, c_out))
+                }
+                _ => None,
+            };
+            Prepared::Conv(Conv { window: *window, c_in, c_out, weights, bias, relu: false, winograd })
         }
         Op::Affine { scale, shift } => {
             scale.per_channel()?;
