@@ -45,26 +45,38 @@ fn coefficients(input: usize, output: usize) -> Vec<Taps> {
         .collect()
 }
 
-fn clip8(acc: i64) -> u8 {
+fn clip8(acc: i32) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
 /// One separable pass: resamples interleaved 8-bit pixels `[h, w, channels]` along x
 /// (`horizontal`) or y with `taps`, rounding to 8 bits as Pillow does between its passes.
+///
+/// The sums are Pillow's 32-bit ones: the weights are non-negative and add up to about
+/// `2^PRECISION_BITS`, so a sum stays below `255 · 2^22 · 1.01 < 2^31`.
 fn pass(src: &[u8], [h, w, channels]: [usize; 3], taps: &[Taps], horizontal: bool) -> Vec<u8> {
     let (out_h, out_w) = if horizontal { (h, taps.len()) } else { (taps.len(), w) };
     let mut out = vec![0u8; out_h * out_w * channels];
-    for y in 0..out_h {
-        for x in 0..out_w {
-            let tap = &taps[if horizontal { x } else { y }];
-            for c in 0..channels {
-                let mut acc: i64 = 1 << (PRECISION_BITS - 1);
-                for (j, &weight) in tap.weights.iter().enumerate() {
-                    let (sy, sx) = if horizontal { (y, tap.start + j) } else { (tap.start + j, x) };
-                    acc += src[(sy * w + sx) * channels + c] as i64 * weight as i64;
+    let rounding = 1i32 << (PRECISION_BITS - 1);
+    if horizontal {
+        for (src_row, out_row) in src.chunks_exact(w * channels).zip(out.chunks_exact_mut(out_w * channels)) {
+            for (tap, pixel) in taps.iter().zip(out_row.chunks_exact_mut(channels)) {
+                let span = &src_row[tap.start * channels..(tap.start + tap.weights.len()) * channels];
+                for (c, value) in pixel.iter_mut().enumerate() {
+                    let inputs = span[c..].iter().step_by(channels);
+                    *value = clip8(inputs.zip(&tap.weights).fold(rounding, |acc, (&v, &k)| acc + v as i32 * k));
                 }
-                out[(y * out_w + x) * channels + c] = clip8(acc);
             }
+        }
+    } else {
+        let mut sums = vec![0i32; w * channels];
+        for (tap, out_row) in taps.iter().zip(out.chunks_exact_mut(w * channels)) {
+            sums.fill(rounding);
+            for (j, &k) in tap.weights.iter().enumerate() {
+                let row = &src[(tap.start + j) * w * channels..][..w * channels];
+                sums.iter_mut().zip(row).for_each(|(acc, &v)| *acc += v as i32 * k);
+            }
+            out_row.iter_mut().zip(&sums).for_each(|(value, &acc)| *value = clip8(acc));
         }
     }
     out
