@@ -49,31 +49,32 @@ fn clip8(acc: i32) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-/// One separable pass: resamples interleaved 8-bit pixels `[h, w, channels]` along x
-/// (`horizontal`) or y with `taps`, rounding to 8 bits as Pillow does between its passes.
+/// One separable pass: resamples interleaved 8-bit pixels `[h, w, C]` along x (`horizontal`) or
+/// y with `taps`, rounding to 8 bits as Pillow does between its passes.
 ///
 /// The sums are Pillow's 32-bit ones: the weights are non-negative and add up to about
 /// `2^PRECISION_BITS`, so a sum stays below `255 · 2^22 · 1.01 < 2^31`.
-fn pass(src: &[u8], [h, w, channels]: [usize; 3], taps: &[Taps], horizontal: bool) -> Vec<u8> {
+fn pass<const C: usize>(src: &[u8], [h, w]: [usize; 2], taps: &[Taps], horizontal: bool) -> Vec<u8> {
     let (out_h, out_w) = if horizontal { (h, taps.len()) } else { (taps.len(), w) };
-    let mut out = vec![0u8; out_h * out_w * channels];
+    let mut out = vec![0u8; out_h * out_w * C];
     let rounding = 1i32 << (PRECISION_BITS - 1);
     if horizontal {
-        for (src_row, out_row) in src.chunks_exact(w * channels).zip(out.chunks_exact_mut(out_w * channels)) {
-            for (tap, pixel) in taps.iter().zip(out_row.chunks_exact_mut(channels)) {
-                let span = &src_row[tap.start * channels..(tap.start + tap.weights.len()) * channels];
-                for (c, value) in pixel.iter_mut().enumerate() {
-                    let inputs = span[c..].iter().step_by(channels);
-                    *value = clip8(inputs.zip(&tap.weights).fold(rounding, |acc, (&v, &k)| acc + v as i32 * k));
+        for (src_row, out_row) in src.chunks_exact(w * C).zip(out.chunks_exact_mut(out_w * C)) {
+            for (tap, pixel) in taps.iter().zip(out_row.chunks_exact_mut(C)) {
+                let span = &src_row[tap.start * C..(tap.start + tap.weights.len()) * C];
+                let mut sums = [rounding; C];
+                for (input, &k) in span.chunks_exact(C).zip(&tap.weights) {
+                    sums.iter_mut().zip(input).for_each(|(acc, &v)| *acc += v as i32 * k);
                 }
+                pixel.iter_mut().zip(sums).for_each(|(value, acc)| *value = clip8(acc));
             }
         }
     } else {
-        let mut sums = vec![0i32; w * channels];
-        for (tap, out_row) in taps.iter().zip(out.chunks_exact_mut(w * channels)) {
+        let mut sums = vec![0i32; w * C];
+        for (tap, out_row) in taps.iter().zip(out.chunks_exact_mut(w * C)) {
             sums.fill(rounding);
             for (j, &k) in tap.weights.iter().enumerate() {
-                let row = &src[(tap.start + j) * w * channels..][..w * channels];
+                let row = &src[(tap.start + j) * w * C..][..w * C];
                 sums.iter_mut().zip(row).for_each(|(acc, &v)| *acc += v as i32 * k);
             }
             out_row.iter_mut().zip(&sums).for_each(|(value, &acc)| *value = clip8(acc));
@@ -82,16 +83,17 @@ fn pass(src: &[u8], [h, w, channels]: [usize; 3], taps: &[Taps], horizontal: boo
     out
 }
 
-/// Resizes interleaved 8-bit pixels like Pillow: horizontal pass first, each pass only if needed.
-fn resize_bytes(src: &[u8], width: usize, height: usize, channels: usize, new_w: usize, new_h: usize) -> Vec<u8> {
+/// Resizes interleaved 8-bit pixels of `C` channels like Pillow: horizontal pass first, each pass
+/// only if needed.
+fn resize_bytes<const C: usize>(src: &[u8], width: usize, height: usize, new_w: usize, new_h: usize) -> Vec<u8> {
     let mut data = src.to_vec();
     let mut w = width;
     if new_w != width {
-        data = pass(&data, [height, width, channels], &coefficients(width, new_w), true);
+        data = pass::<C>(&data, [height, width], &coefficients(width, new_w), true);
         w = new_w;
     }
     if new_h != height {
-        data = pass(&data, [height, w, channels], &coefficients(height, new_h), false);
+        data = pass::<C>(&data, [height, w], &coefficients(height, new_h), false);
     }
     data
 }
@@ -99,7 +101,7 @@ fn resize_bytes(src: &[u8], width: usize, height: usize, channels: usize, new_w:
 /// Pillow's `Image.resize((w, h), Image.BILINEAR)` for an RGB image, bit for bit.
 pub fn resize_bilinear(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     let (w, h) = image.dimensions();
-    let data = resize_bytes(image.as_raw(), w as usize, h as usize, 3, width as usize, height as usize);
+    let data = resize_bytes::<3>(image.as_raw(), w as usize, h as usize, width as usize, height as usize);
     RgbImage::from_raw(width, height, data).expect("size matches")
 }
 

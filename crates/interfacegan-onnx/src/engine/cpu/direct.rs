@@ -1,5 +1,6 @@
 //! Direct convolution for narrow outputs (8, 16 or 32 channels): the smile net's first layers and
-//! pointwise products, the gender net's 32-channel layers.
+//! pointwise products, the gender net's first layer; and the same registers as a plain
+//! `[rows, k] x [k, 32]` product ([`product_32`]) for the Winograd convolution.
 //!
 //! With so few output channels a GEMM's blocks are mostly packing: the im2col patches and the
 //! product's own copies of them cost more than the multiply-adds. Here a few output positions'
