@@ -108,8 +108,9 @@ impl Conv {
         win.kernel == [1, 1] && win.stride == [1, 1] && win.pads == [0; 4]
     }
 
-    /// Tiled im2col + GEMM; a 1x1 stride-1 convolution multiplies the input rows in place. Narrow
-    /// outputs go to the direct kernel instead ([`super::direct`]).
+    /// Tiled im2col + GEMM; a 1x1 stride-1 convolution multiplies the input rows in place. 3x3
+    /// stride-1 layers go to Winograd's F(2x2, 3x3) where it was prepared and pays
+    /// ([`super::winograd`]), narrow outputs to the direct kernel ([`super::direct`]).
     fn dense(&self, x: &[f32], shape: MapShape, out_shape: MapShape, w: &[f32], out: &mut [f32]) {
         if let Some(u) = &self.winograd
             && super::winograd::pays(out_shape.h, out_shape.w)
