@@ -301,8 +301,8 @@ impl ModConv {
             let style_gain = (1.0 / ((cin * k * k) as f64).sqrt()) as f32;
             let weight = tensor(&w, [cout, cin, k, k], device);
             let (up_filter, noise, demodulation) = (None, None, None);
-            let finish = HostFinish::new(bias_values, None, false, clamp);
-            let host = cpu.then(|| HostModLayer::same(&w, [cout, cin, k], finish));
+            let host =
+                cpu.then(|| HostModLayer::same(&w, [cout, cin, k], HostFinish::new(bias_values, None, false, clamp)));
             return Ok(Self {
                 affine,
                 style_gain,
@@ -324,15 +324,16 @@ impl ModConv {
             t.ignore(&filter_key);
         }
         let noise = if config.use_noise { Some(load_noise(t, path)?) } else { None };
-        let finish = HostFinish::new(bias_values, noise.as_ref().map(|(konst, ..)| konst.clone()), true, clamp);
+        // Built only for the CPU route: it copies the noise map (up to R·R values per layer).
+        let finish = || HostFinish::new(bias_values, noise.as_ref().map(|(konst, ..)| konst.clone()), true, clamp);
         let (weight, up_filter, host) = if spec.up {
             let filter = t.take(&filter_key, &[4, 4])?;
             // The cross-correlation kernel the burn route applies, as the CPU route's filter.
             let kernel = std::array::from_fn(|i| filter[15 - i] * 4.0);
-            let host = (cpu && k == 3).then(|| HostModLayer::up(&w, (cout, cin), kernel, finish));
+            let host = (cpu && k == 3).then(|| HostModLayer::up(&w, (cout, cin), kernel, finish()));
             (transposed_weight(&w, [cout, cin, k], device), Some(depthwise_filter(&filter, cout, 4.0, device)), host)
         } else {
-            let host = cpu.then(|| HostModLayer::same(&w, [cout, cin, k], finish));
+            let host = cpu.then(|| HostModLayer::same(&w, [cout, cin, k], finish()));
             (tensor(&w, [cout, cin, k, k], device), None, host)
         };
         let noise = noise.map(|(konst, side, strength)| (tensor(&konst, [1, 1, side, side], device), strength));

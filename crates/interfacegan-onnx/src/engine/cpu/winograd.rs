@@ -89,7 +89,7 @@ impl Conv {
         let mut rest = out;
         for first in (0..tile_rows).step_by(per_task) {
             let rows = first..(first + per_task).min(tile_rows);
-            let out_rows: usize = rows.clone().map(|r| self.tile_height(r, out_shape)).sum();
+            let out_rows: usize = rows.clone().map(|r| tile_height(r, out_shape)).sum();
             let (mine, later) = rest.split_at_mut(out_rows * out_shape.w * self.c_out);
             tasks.push((rows, mine));
             rest = later;
@@ -97,12 +97,6 @@ impl Conv {
         tasks.into_par_iter().for_each(|(rows, dst)| {
             SCRATCH.with_borrow_mut(|scratch| simd!(|| self.winograd_task(x, shape, out_shape, u, rows, dst, scratch)));
         });
-    }
-
-    /// Output rows of tile row `r` (image-major): 2, or 1 for the last of an odd height.
-    fn tile_height(&self, r: usize, out_shape: MapShape) -> usize {
-        let th = out_shape.h.div_ceil(2);
-        (out_shape.h - 2 * (r % th)).min(2)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -135,7 +129,7 @@ impl Conv {
         }
         let mut written = 0;
         for (i, r) in rows.enumerate() {
-            let height = self.tile_height(r, out_shape);
+            let height = tile_height(r, out_shape);
             let len = height * out_shape.w * self.c_out;
             self.untransform_row(&scratch.products, tiles, i * tw, height, &mut dst[written..written + len]);
             written += len;
@@ -238,6 +232,12 @@ impl Conv {
             }
         }
     }
+}
+
+/// Output rows of tile row `r` (image-major): 2, or 1 for the last of an odd height.
+fn tile_height(r: usize, out_shape: MapShape) -> usize {
+    let th = out_shape.h.div_ceil(2);
+    (out_shape.h - 2 * (r % th)).min(2)
 }
 
 /// Makes `values` at least `len` long (never shorter: a smaller task after a larger one costs nothing).
